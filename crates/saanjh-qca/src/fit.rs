@@ -1,0 +1,103 @@
+//! Parameters of fit (Ragin 2006; Schneider & Wagemann 2012), computed the
+//! way the reference's `pof` does: sufficiency inclusion (consistency), PRI
+//! (proportional reduction in inconsistency), raw and unique coverage, and
+//! for necessity inclusion, coverage and relevance of necessity (RoN).
+
+use serde::Serialize;
+
+/// The reference zeroes memberships this small before summing.
+const ZERO_BELOW: f64 = 1e-5;
+
+#[inline]
+fn z(v: f64) -> f64 {
+    if v < ZERO_BELOW { 0.0 } else { v }
+}
+
+fn ratio(num: f64, den: f64) -> f64 {
+    if den > 0.0 { num / den } else { f64::NAN }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Sufficiency {
+    pub incl: f64,
+    pub pri: f64,
+    /// Raw coverage.
+    pub cov: f64,
+}
+
+/// X ⇒ Y.
+pub fn sufficiency(x: &[f64], y: &[f64]) -> Sufficiency {
+    let (mut sx, mut sy, mut sxy, mut sxyny) = (0.0, 0.0, 0.0, 0.0);
+    for (&xi, &yi) in x.iter().zip(y) {
+        let xi = z(xi);
+        let yi = z(yi);
+        sx += xi;
+        sy += yi;
+        let xy = xi.min(yi);
+        sxy += xy;
+        sxyny += z(xy.min(1.0 - yi));
+    }
+    Sufficiency {
+        incl: ratio(sxy, sx),
+        pri: ratio(sxy - sxyny, sx - sxyny),
+        cov: ratio(sxy, sy),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Necessity {
+    pub incl: f64,
+    /// Relevance of necessity.
+    pub ron: f64,
+    pub cov: f64,
+}
+
+/// Y ⇒ X.
+pub fn necessity(x: &[f64], y: &[f64]) -> Necessity {
+    let (mut sx, mut sy, mut sxy, mut snx, mut snxy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for (&xi, &yi) in x.iter().zip(y) {
+        let xi = z(xi);
+        let yi = z(yi);
+        sx += xi;
+        sy += yi;
+        let xy = xi.min(yi);
+        sxy += xy;
+        snx += 1.0 - xi;
+        snxy += 1.0 - xy;
+    }
+    Necessity {
+        incl: ratio(sxy, sy),
+        ron: ratio(snx, snxy),
+        cov: ratio(sxy, sx),
+    }
+}
+
+/// Unique coverage of each term within an expression: the coverage lost
+/// when it is dropped.
+pub fn unique_coverage(terms: &[Vec<f64>], y: &[f64]) -> Vec<f64> {
+    let sy: f64 = y.iter().map(|&v| z(v)).sum();
+    (0..terms.len())
+        .map(|i| {
+            let mut num = 0.0;
+            for (c, &yc) in y.iter().enumerate() {
+                let yc = z(yc);
+                let xi = z(terms[i][c]).min(yc);
+                let others = terms
+                    .iter()
+                    .enumerate()
+                    .filter(|&(j, _)| j != i)
+                    .fold(0.0f64, |m, (_, t)| m.max(z(t[c])));
+                num += xi - xi.min(others);
+            }
+            ratio(num, sy)
+        })
+        .collect()
+}
+
+/// Membership in a disjunction (OR = maximum).
+pub fn union(terms: &[&[f64]]) -> Vec<f64> {
+    let n = terms.first().map_or(0, |t| t.len());
+    (0..n)
+        .map(|c| terms.iter().fold(0.0f64, |m, t| m.max(t[c])))
+        .collect()
+}
