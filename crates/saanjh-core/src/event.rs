@@ -1,0 +1,266 @@
+//! Events: every change to Saanjh is one, appended to a hash chain.
+//!
+//! There is one chain per initiative, so anyone can verify one initiative's
+//! history on its own, and one `registry` chain for the platform-wide
+//! registers (organisations, people, memberships, arrangement versions).
+//! Each event carries the hash of the one before it; changing any stored
+//! byte of an event breaks every later link.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::model::{Component, Household, Meeting, Membership, Organisation, Person};
+
+/// The chain of platform-wide registers.
+pub const REGISTRY_CHAIN: &str = "registry";
+
+/// The hash the first event of a chain points back to.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What happened. The tag (`kind`) is stored beside the payload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventBody {
+    // ── registry chain ──
+    OrganisationRegistered { organisation: Organisation },
+    PersonRegistered { person: Person },
+    MembershipGranted { membership: Membership },
+    MembershipEnded { membership: String },
+    ArrangementStored { id: String, version: u32, digest: String, source: String },
+    // ── initiative chains ──
+    InitiativeStarted { initiative: InitiativeRecord },
+    SchemeCreated { scheme: String, name: String, action: String, stage: String, components: Vec<Component>, positions: Vec<String>, note: Option<String> },
+    ActPerformed {
+        scheme: String,
+        action: String,
+        from: String,
+        to: Option<String>,
+        /// The positions the actor held that the allowing rule names.
+        positions: Vec<String>,
+        /// The rules that allowed the act.
+        rules: Vec<String>,
+        note: Option<String>,
+    },
+    SignatureGiven { scheme: String, action: String, position: String, person: String, given: u32, needed: u32 },
+    MeetingRecorded { meeting: String, scheme: Option<String>, record: Meeting },
+    HouseholdRegistered { household: String, scheme: String, record: Household },
+    EstimateSet { scheme: String, estimates: BTreeMap<String, i64> },
+    ObligationOpened {
+        obligation: String,
+        scheme: String,
+        rule: String,
+        position: String,
+        action: String,
+        /// The stage whose entry started the clock.
+        stage: String,
+        due: String,
+        escalated_from: Option<String>,
+    },
+    ObligationMet { obligation: String, scheme: String, late: bool },
+    ObligationLapsed { obligation: String, scheme: String, reason: String },
+    ObligationBreached { obligation: String, scheme: String, rule: String, position: String, consequence: String },
+    StageChanged { scheme: String, from: String, to: String, cause: String },
+}
+
+impl EventBody {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventBody::OrganisationRegistered { .. } => "organisation_registered",
+            EventBody::PersonRegistered { .. } => "person_registered",
+            EventBody::MembershipGranted { .. } => "membership_granted",
+            EventBody::MembershipEnded { .. } => "membership_ended",
+            EventBody::ArrangementStored { .. } => "arrangement_stored",
+            EventBody::InitiativeStarted { .. } => "initiative_started",
+            EventBody::SchemeCreated { .. } => "scheme_created",
+            EventBody::ActPerformed { .. } => "act_performed",
+            EventBody::SignatureGiven { .. } => "signature_given",
+            EventBody::MeetingRecorded { .. } => "meeting_recorded",
+            EventBody::HouseholdRegistered { .. } => "household_registered",
+            EventBody::EstimateSet { .. } => "estimate_set",
+            EventBody::ObligationOpened { .. } => "obligation_opened",
+            EventBody::ObligationMet { .. } => "obligation_met",
+            EventBody::ObligationLapsed { .. } => "obligation_lapsed",
+            EventBody::ObligationBreached { .. } => "obligation_breached",
+            EventBody::StageChanged { .. } => "stage_changed",
+        }
+    }
+
+    /// The scheme an event is about, if any.
+    pub fn scheme(&self) -> Option<&str> {
+        match self {
+            EventBody::SchemeCreated { scheme, .. }
+            | EventBody::ActPerformed { scheme, .. }
+            | EventBody::SignatureGiven { scheme, .. }
+            | EventBody::HouseholdRegistered { scheme, .. }
+            | EventBody::EstimateSet { scheme, .. }
+            | EventBody::ObligationOpened { scheme, .. }
+            | EventBody::ObligationMet { scheme, .. }
+            | EventBody::ObligationLapsed { scheme, .. }
+            | EventBody::ObligationBreached { scheme, .. }
+            | EventBody::StageChanged { scheme, .. } => Some(scheme),
+            EventBody::MeetingRecorded { scheme, .. } => scheme.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// An initiative: a co-production programme in a locality, running under
+/// one version of an arrangement, with organisations bound to its roles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InitiativeRecord {
+    pub id: String,
+    pub name: String,
+    pub locality: String,
+    pub district: String,
+    pub arrangement: String,
+    pub version: u32,
+    /// Partner role → organisation id.
+    pub partners: BTreeMap<String, String>,
+    /// Demonstration data is labelled as such wherever it is shown.
+    #[serde(default)]
+    pub demo: bool,
+    #[serde(default)]
+    pub latitude: Option<f64>,
+    #[serde(default)]
+    pub longitude: Option<f64>,
+}
+
+/// An event as stored: the body plus its place in a chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredEvent {
+    pub chain: String,
+    pub seq: i64,
+    /// RFC 3339, UTC, whole seconds.
+    pub at: String,
+    pub actor: String,
+    pub kind: String,
+    /// The body as canonical JSON, exactly as hashed.
+    pub payload: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The hash of an event: SHA-256 over its fields and the previous hash,
+/// separated so that no field can bleed into the next.
+pub fn event_hash(chain: &str, seq: i64, at: &str, actor: &str, kind: &str, payload: &str, prev_hash: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [chain, &seq.to_string(), at, actor, kind, payload, prev_hash] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+impl StoredEvent {
+    /// Seal a body as the next event after `prev_hash`.
+    pub fn seal(chain: &str, seq: i64, at: &str, actor: &str, body: &EventBody, prev_hash: &str) -> StoredEvent {
+        // serde_json's maps are ordered, so this is canonical for our types.
+        let payload = serde_json::to_string(body).unwrap_or_else(|e| format!("{{\"unserialisable\":\"{e}\"}}"));
+        let kind = body.kind();
+        let hash = event_hash(chain, seq, at, actor, kind, &payload, prev_hash);
+        StoredEvent {
+            chain: chain.into(),
+            seq,
+            at: at.into(),
+            actor: actor.into(),
+            kind: kind.into(),
+            payload,
+            prev_hash: prev_hash.into(),
+            hash,
+        }
+    }
+
+    pub fn body(&self) -> Result<EventBody, serde_json::Error> {
+        serde_json::from_str(&self.payload)
+    }
+}
+
+/// A break found while verifying a chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BrokenLink {
+    pub chain: String,
+    pub seq: i64,
+    pub reason: String,
+}
+
+/// Verifies one chain, given its events in `seq` order. Returns the first
+/// broken link, if any.
+pub fn verify_chain<'a>(events: impl IntoIterator<Item = &'a StoredEvent>) -> Result<u64, BrokenLink> {
+    let mut prev = GENESIS.to_string();
+    let mut expected_seq = 1;
+    let mut n = 0;
+    for e in events {
+        let broken = |reason: String| BrokenLink { chain: e.chain.clone(), seq: e.seq, reason };
+        if e.seq != expected_seq {
+            return Err(broken(format!("expected event number {expected_seq}, found {}: an event is missing or was inserted", e.seq)));
+        }
+        if e.prev_hash != prev {
+            return Err(broken("its link to the previous event does not match that event's hash".into()));
+        }
+        let recomputed = event_hash(&e.chain, e.seq, &e.at, &e.actor, &e.kind, &e.payload, &e.prev_hash);
+        if recomputed != e.hash {
+            return Err(broken("its contents do not match its hash: the event was changed after it was written".into()));
+        }
+        prev = e.hash.clone();
+        expected_seq += 1;
+        n += 1;
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(n: usize) -> Vec<StoredEvent> {
+        let mut prev = GENESIS.to_string();
+        (0..n)
+            .map(|i| {
+                let body = EventBody::MembershipEnded { membership: format!("m{i}") };
+                let e = StoredEvent::seal("c", i as i64 + 1, "2026-01-01T00:00:00Z", "tester", &body, &prev);
+                prev = e.hash.clone();
+                e
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_untouched_chain_verifies() {
+        assert_eq!(verify_chain(&chain(5)), Ok(5));
+    }
+
+    #[test]
+    fn a_changed_payload_is_found_at_its_event() {
+        let mut c = chain(5);
+        c[2].payload = c[2].payload.replace("m2", "m9");
+        let err = verify_chain(&c).unwrap_err();
+        assert_eq!(err.seq, 3);
+        assert!(err.reason.contains("changed"));
+    }
+
+    #[test]
+    fn a_deleted_event_is_found() {
+        let mut c = chain(5);
+        c.remove(1);
+        assert_eq!(verify_chain(&c).unwrap_err().seq, 3);
+    }
+
+    #[test]
+    fn a_rehashed_forgery_breaks_the_next_link() {
+        let mut c = chain(5);
+        c[2].payload = c[2].payload.replace("m2", "m9");
+        c[2].hash = event_hash(&c[2].chain, c[2].seq, &c[2].at, &c[2].actor, &c[2].kind, &c[2].payload, &c[2].prev_hash);
+        let err = verify_chain(&c).unwrap_err();
+        assert_eq!(err.seq, 4);
+    }
+
+    #[test]
+    fn bodies_round_trip_through_the_payload() {
+        let body = EventBody::ObligationMet { obligation: "o".into(), scheme: "s".into(), late: true };
+        let e = StoredEvent::seal("c", 1, "t", "a", &body, GENESIS);
+        assert_eq!(e.body().unwrap(), body);
+        assert_eq!(e.kind, "obligation_met");
+    }
+}
