@@ -206,8 +206,8 @@ pub fn explain(arr: &Arrangement) -> Explanation {
             let comp = if kind == "*" { "every component".to_string() } else { f.components.get(kind).map(|c| c.name.clone()).unwrap_or(kind.clone()) };
             shares.iter().map(move |(role, sh)| {
                 let who = f.partners.get(role).map(|p| p.name.clone()).unwrap_or(role.clone());
-                let amount = match sh {
-                    ShareSpec::Exactly(s) => parse_percent(s).map(percent).unwrap_or_else(|_| s.clone()),
+                let (amount, terms) = match sh {
+                    ShareSpec::Exactly(s) => (parse_percent(s).map(percent).unwrap_or_else(|_| s.clone()), String::new()),
                     ShareSpec::Range(r) => {
                         let mut parts = vec![];
                         if let Some(a) = &r.at_least {
@@ -216,18 +216,18 @@ pub fn explain(arr: &Arrangement) -> Explanation {
                         if let Some(b) = &r.at_most {
                             parts.push(format!("at most {b}"));
                         }
-                        let mut s = parts.join(" and ");
+                        let mut terms = String::new();
                         if let Some(n) = r.instalments {
-                            s.push_str(&format!(", paid in {n} instalments"));
+                            terms.push_str(&format!(", paid in {n} instalments"));
                         }
                         if let Some(b) = &r.before {
                             let act = f.actions.get(b).map(|a| a.name.clone()).unwrap_or(b.clone());
-                            s.push_str(&format!(", deposited before anyone may {act}"));
+                            terms.push_str(&format!(", deposited before anyone may {act}"));
                         }
-                        s
+                        (parts.join(" and "), terms)
                     }
                 };
-                format!("The {who} pays {amount} of {comp}.")
+                format!("The {who} pays {amount} of {comp}{terms}.")
             })
         })
         .collect();
