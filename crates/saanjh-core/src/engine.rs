@@ -40,6 +40,7 @@ pub struct OpenObligation {
     pub position: String,
     pub action: String,
     pub stage: String,
+    #[serde(with = "time::serde::rfc3339")]
     pub due: OffsetDateTime,
     pub escalated_from: Option<String>,
 }
@@ -51,14 +52,17 @@ pub struct Signature {
     pub person: String,
 }
 
-/// A scheme as the engine sees it.
-#[derive(Debug, Clone)]
+/// A scheme as the engine sees it: a fold of the scheme's events (`apply`),
+/// kept as a projection and rebuilt from the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SchemeState {
     pub id: String,
+    pub name: String,
     pub stage: String,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    /// Last entry into each stage the scheme has been in.
-    pub entered: BTreeMap<String, OffsetDateTime>,
+    /// Last entry into each stage the scheme has been in (RFC 3339).
+    pub entered: BTreeMap<String, String>,
     pub components: Vec<Component>,
     pub households: i64,
     /// Meeting id → meeting.
@@ -175,7 +179,7 @@ pub fn scheme_facts(init: &InitiativeState, scheme: Option<&SchemeState>, now: O
         let women: i64 = s.meetings.values().map(|m| m.attendance.women as i64).sum();
         f.set_field("scheme", "attendance", Fact::Int(attendance));
         f.set_field("scheme", "women_attendance", Fact::Int(women));
-        let entered = s.entered.get(&s.stage).copied().unwrap_or(s.created_at);
+        let entered = s.entered.get(&s.stage).and_then(|t| parse_time(t)).unwrap_or(s.created_at);
         f.set_field("scheme", "days_in_stage", Fact::Int(days_between(entered, now)));
         f.set_field("scheme", "age_days", Fact::Int(days_between(s.created_at, now)));
         for (action, n) in &s.done {
@@ -202,7 +206,9 @@ pub fn scheme_facts(init: &InitiativeState, scheme: Option<&SchemeState>, now: O
             f.set_keyed("resolutions", &a, Fact::Int(n));
         }
         for (stage, at) in &s.entered {
-            f.set_keyed("days_since", stage, Fact::Int(days_between(*at, now)));
+            if let Some(at) = parse_time(at) {
+                f.set_keyed("days_since", stage, Fact::Int(days_between(at, now)));
+            }
         }
     }
     f
@@ -644,4 +650,92 @@ pub fn available_acts(
             (id.clone(), r)
         })
         .collect()
+}
+
+/// Fold one event into a scheme's state. `None` starts a scheme from its
+/// `scheme_created` event. Events about other schemes, or that do not touch
+/// scheme state, leave it unchanged. Used both live and by `rebuild`, so the
+/// two cannot disagree.
+pub fn apply(state: Option<SchemeState>, event: &EventBody, at: &str) -> Option<SchemeState> {
+    let at_time = parse_time(at).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let mut s = match (state, event) {
+        (None, EventBody::SchemeCreated { scheme, name, stage, components, .. }) => {
+            return Some(SchemeState {
+                id: scheme.clone(),
+                name: name.clone(),
+                stage: stage.clone(),
+                created_at: at_time,
+                entered: BTreeMap::from([(stage.clone(), at.to_string())]),
+                components: components.clone(),
+                households: 0,
+                meetings: BTreeMap::new(),
+                done: BTreeMap::new(),
+                signatures: vec![],
+                open_obligations: vec![],
+                counter: 0,
+            });
+        }
+        (None, _) => return None,
+        (Some(s), _) => s,
+    };
+    if event.scheme() != Some(s.id.as_str()) {
+        return Some(s);
+    }
+    // Child ids are numbered from `counter`; keep it past every id seen.
+    let mut bump = |id: &str| {
+        if let Some(n) = id.rsplit('-').next().and_then(|tail| tail.trim_start_matches(|c: char| c.is_ascii_alphabetic()).parse::<i64>().ok()) {
+            s.counter = s.counter.max(n);
+        }
+    };
+    match event {
+        EventBody::ActPerformed { action, to, .. } => {
+            *s.done.entry(action.clone()).or_default() += 1;
+            s.signatures.retain(|x| x.action != *action);
+            if let Some(to) = to {
+                s.stage = to.clone();
+                s.entered.insert(to.clone(), at.to_string());
+            }
+        }
+        EventBody::StageChanged { to, .. } => {
+            s.stage = to.clone();
+            s.entered.insert(to.clone(), at.to_string());
+        }
+        EventBody::SignatureGiven { action, position, person, .. } => {
+            s.signatures.push(Signature { action: action.clone(), position: position.clone(), person: person.clone() });
+        }
+        EventBody::MeetingRecorded { meeting, record, .. } => {
+            bump(meeting);
+            s.meetings.insert(meeting.clone(), record.clone());
+        }
+        EventBody::HouseholdRegistered { household, .. } => {
+            bump(household);
+            s.households += 1;
+        }
+        EventBody::EstimateSet { estimates, .. } => {
+            for c in &mut s.components {
+                if let Some(v) = estimates.get(&c.kind) {
+                    c.estimate = Some(*v);
+                }
+            }
+        }
+        EventBody::ObligationOpened { obligation, rule, position, action, stage, due, escalated_from, .. } => {
+            bump(obligation);
+            s.open_obligations.push(OpenObligation {
+                id: obligation.clone(),
+                rule: rule.clone(),
+                position: position.clone(),
+                action: action.clone(),
+                stage: stage.clone(),
+                due: parse_time(due).unwrap_or(at_time),
+                escalated_from: escalated_from.clone(),
+            });
+        }
+        EventBody::ObligationMet { obligation, .. }
+        | EventBody::ObligationLapsed { obligation, .. }
+        | EventBody::ObligationBreached { obligation, .. } => {
+            s.open_obligations.retain(|o| o.id != *obligation);
+        }
+        _ => {}
+    }
+    Some(s)
 }
