@@ -1,0 +1,258 @@
+//! `saanjh pb`: count a pabulib `.pb` file with a participatory-budgeting rule and print
+//! the winners, the spend, per-voter satisfaction measures and why each project won or
+//! lost. All counting is in the pure `saanjh-pb` crate; this module only reads the file and
+//! renders the outcome.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::ValueEnum;
+use saanjh_pb::{Completion, CountOptions, Money, Rule, Utility};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum RuleArg {
+    /// Most votes first, skipping what no longer fits.
+    Greedy,
+    /// Most votes per unit of cost first, skipping what no longer fits.
+    GreedyCost,
+    /// Method of Equal Shares.
+    Mes,
+    /// Sequential Phragmén.
+    Phragmen,
+    /// Utilitarian welfare maximum (knapsack).
+    MaxWelfare,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum UtilityArg {
+    /// Satisfaction = cost of a voter's funded projects.
+    Cost,
+    /// Satisfaction = number of a voter's funded projects.
+    Approval,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum CompletionArg {
+    None,
+    /// Raise each voter's budget by --step while the outcome still fits.
+    Add1,
+    /// Add1, then fill what still fits by most votes.
+    Add1Greedy,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum FormatArg {
+    Table,
+    Json,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The pabulib `.pb` file.
+    file: PathBuf,
+    /// Voting rule.
+    #[arg(long, value_enum, default_value = "greedy")]
+    rule: RuleArg,
+    /// Voter utility for MES and max-welfare.
+    #[arg(long, value_enum, default_value = "cost")]
+    utility: UtilityArg,
+    /// Completion of MES.
+    #[arg(long, value_enum, default_value = "none")]
+    completion: CompletionArg,
+    /// Add1 increment of each voter's budget, in currency units (decimals allowed).
+    #[arg(long, default_value = "1")]
+    step: String,
+    /// Seed of the drawn tie-break order (published with the result).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Cap on Add1 reruns.
+    #[arg(long, default_value_t = 1_000_000)]
+    max_iterations: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: FormatArg,
+    /// Also list every voter's satisfaction.
+    #[arg(long)]
+    per_voter: bool,
+    /// Print parse and count times (ms) on stderr.
+    #[arg(long)]
+    time: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let t0 = Instant::now();
+    let bytes =
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let text = String::from_utf8(bytes)
+        .with_context(|| format!("{} is not UTF-8", args.file.display()))?;
+    let (inst, warnings) = saanjh_pb::parse_with_warnings(&text)
+        .with_context(|| format!("{} is not a valid .pb file", args.file.display()))?;
+    for w in warnings.iter().take(5) {
+        eprintln!("warning: {}: {w}", args.file.display());
+    }
+    if warnings.len() > 5 {
+        eprintln!("warning: … and {} more", warnings.len() - 5);
+    }
+    let t1 = Instant::now();
+    let step = Money::parse(&args.step)
+        .filter(|m| m.0 > 0)
+        .with_context(|| format!("--step `{}` is not a positive amount", args.step))?;
+    let opts = CountOptions {
+        rule: match args.rule {
+            RuleArg::Greedy => Rule::Greedy,
+            RuleArg::GreedyCost => Rule::GreedyCost,
+            RuleArg::Mes => Rule::Mes,
+            RuleArg::Phragmen => Rule::Phragmen,
+            RuleArg::MaxWelfare => Rule::MaxWelfare,
+        },
+        utility: match args.utility {
+            UtilityArg::Cost => Utility::Cost,
+            UtilityArg::Approval => Utility::Approval,
+        },
+        completion: match args.completion {
+            CompletionArg::None => Completion::None,
+            CompletionArg::Add1 => Completion::Add1,
+            CompletionArg::Add1Greedy => Completion::Add1Greedy,
+        },
+        step,
+        seed: args.seed,
+        max_iterations: args.max_iterations,
+    };
+    let out = saanjh_pb::count(&inst, &opts)?;
+    let t2 = Instant::now();
+    if args.time {
+        eprintln!(
+            "parse_ms {:.3} count_ms {:.3}",
+            (t1 - t0).as_secs_f64() * 1e3,
+            (t2 - t1).as_secs_f64() * 1e3
+        );
+    }
+
+    // The file's own `selected` column, when it has one, for comparison.
+    let official: Option<Vec<&str>> = inst
+        .projects
+        .iter()
+        .map(|p| p.officially_selected().map(|s| (s, p.id.as_str())))
+        .collect::<Option<Vec<_>>>()
+        .map(|v| {
+            v.into_iter()
+                .filter(|(s, _)| *s)
+                .map(|(_, id)| id)
+                .collect()
+        });
+    let official_match = official.as_ref().map(|o| {
+        let mut a: Vec<&str> = o.clone();
+        let mut b: Vec<&str> = out.winners.iter().map(String::as_str).collect();
+        a.sort_unstable();
+        b.sort_unstable();
+        a == b
+    });
+
+    match args.format {
+        FormatArg::Json => {
+            let mut v = serde_json::to_value(&out)?;
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert("instance".into(), args.file.display().to_string().into());
+                obj.insert("official_match".into(), official_match.into());
+                if let Some(projects) = obj.get_mut("projects").and_then(|p| p.as_array_mut()) {
+                    for (pj, pr) in projects.iter_mut().zip(&out.projects) {
+                        if let Some(o) = pj.as_object_mut() {
+                            o.insert("why".into(), pr.reason.explain().into());
+                        }
+                    }
+                }
+                if args.per_voter {
+                    obj.insert("per_voter".into(), serde_json::to_value(&out.per_voter)?);
+                }
+            }
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        FormatArg::Table => {
+            let s = &out.satisfaction;
+            println!(
+                "{}: {} voters, {} projects, budget {}",
+                args.file.display(),
+                inst.voters.len(),
+                inst.projects.len(),
+                out.budget
+            );
+            let mut rule = format!("{:?}", opts.rule).to_lowercase();
+            if let Some(u) = out.utility {
+                rule.push_str(&format!(", utility {u:?}").to_lowercase());
+            }
+            println!("rule: {rule}");
+            if let Some(c) = &out.completion {
+                println!(
+                    "completion {:?}: per-voter budget {:.2} -> {:.2} in {} steps of {} ({})",
+                    c.kind,
+                    c.start_per_voter.approx(),
+                    c.final_per_voter.approx(),
+                    c.iterations,
+                    c.step_per_voter,
+                    c.stopped_because
+                );
+            }
+            println!(
+                "winners ({}): {}",
+                out.winners.len(),
+                out.winners.join(", ")
+            );
+            println!("spent {} of {} (left {})", out.spent, out.budget, out.left);
+            println!(
+                "voters with a funded project: {} of {} ({:.1} %); mean funded projects per voter {:.3}; mean cost satisfaction {:.2}",
+                s.voters_with_a_winner,
+                s.voters,
+                100.0 * s.share_with_a_winner.approx(),
+                s.mean_winners_per_voter.approx(),
+                s.mean_cost_satisfaction.approx()
+            );
+            println!("funded projects per voter (0, 1, 2, …): {:?}", s.histogram);
+            if let Some(m) = official_match {
+                println!(
+                    "matches the file's `selected` column: {}",
+                    if m { "yes" } else { "NO" }
+                );
+            }
+            println!(
+                "tie-break: {} (seed {}); ties settled: {}",
+                out.tie_break.criteria,
+                out.tie_break.seed,
+                out.ties.len()
+            );
+            for t in &out.ties {
+                println!(
+                    "  step {}: {} -> {} by {:?}",
+                    t.step,
+                    t.tied.join(", "),
+                    t.chosen,
+                    t.decided_by
+                );
+            }
+            println!();
+            println!(
+                "{:<12} {:>14} {:>8} {:>4}  why",
+                "project", "cost", "votes", "won"
+            );
+            for p in &out.projects {
+                println!(
+                    "{:<12} {:>14} {:>8} {:>4}  {}",
+                    p.id,
+                    p.cost.to_string(),
+                    p.votes,
+                    if p.selected { "yes" } else { "" },
+                    p.reason.explain()
+                );
+            }
+            if args.per_voter {
+                println!();
+                println!("{:<12} {:>8} {:>14}", "voter", "funded", "cost");
+                for v in &out.per_voter {
+                    println!("{:<12} {:>8} {:>14}", v.id, v.winners, v.cost.to_string());
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
