@@ -354,6 +354,14 @@ fn run(
     out
 }
 
+/// No unfunded candidate fits in what the outcome leaves of the budget.
+fn exhaustive(p: &Profile, cands: &[usize], r: &Run) -> bool {
+    let left = p.budget - r.spent;
+    cands
+        .iter()
+        .all(|c| r.winners.contains(c) || p.cost[*c] > left)
+}
+
 /// MES with the chosen completion over the supported, non-free projects `cands`.
 pub(crate) fn run_with_completion(
     p: &Profile,
@@ -389,6 +397,11 @@ pub(crate) fn run_with_completion(
     loop {
         if cur.winners.len() == cands.len() {
             stopped_because = "every supported project is funded".to_string();
+            break;
+        }
+        if opts.completion == Completion::Add1e && exhaustive(p, cands, &cur) {
+            stopped_because =
+                "the outcome is exhaustive: nothing unfunded fits the money left".to_string();
             break;
         }
         if t >= opts.max_iterations {

@@ -43,6 +43,10 @@ pub enum Completion {
     Add1,
     /// Add1, then fund what still fits by most votes.
     Add1Greedy,
+    /// Add1 that also stops at the first exhaustive outcome (nothing unfunded fits the
+    /// money left): pabutools' `voter_budget_increment` and the equalshares.net tool's
+    /// `exhaustive` option. Not what Assen, Świecie or Wieliczka used (Wieliczka differs).
+    Add1e,
 }
 
 /// Which tie-break criterion settled a tie.

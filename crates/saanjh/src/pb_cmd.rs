@@ -40,6 +40,8 @@ enum CompletionArg {
     Add1,
     /// Add1, then fill what still fits by most votes.
     Add1Greedy,
+    /// Add1 that also stops at the first exhaustive outcome (as pabutools does).
+    Add1e,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -115,6 +117,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             CompletionArg::None => Completion::None,
             CompletionArg::Add1 => Completion::Add1,
             CompletionArg::Add1Greedy => Completion::Add1Greedy,
+            CompletionArg::Add1e => Completion::Add1e,
         },
         step,
         seed: args.seed,

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Side by side with pabutools: the same rule on the same pabulib instance, timed, and the
+outcomes compared.
+
+What is timed: the rule alone, after parsing, in both tools (`saanjh pb --time` reports
+`count_ms`, which also includes building the profile and the satisfaction measures;
+pabutools is timed around the rule call). Ratio = pabutools time / saanjh time, one run.
+
+Outcomes are compared twice: with pabutools' default tie-breaking (project id as a
+string) and, when that differs, again with pabutools given saanjh's published priority
+order (lowest cost, most votes, drawn order), to tell tie-breaking from a real difference.
+
+Usage:
+  pip install pabutools==1.2.3
+  cargo build --release -p saanjh
+  python3 bench/pb/compare.py [--saanjh target/release/saanjh] [--large] [--only NAME]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+from pabutools.election import parse_pabulib, Cost_Sat, Cardinality_Sat
+from pabutools.rules import (
+    greedy_utilitarian_welfare,
+    method_of_equal_shares,
+    sequential_phragmen,
+    max_additive_utilitarian_welfare,
+)
+from pabutools.tiebreaking import TieBreakingRule, lexico_tie_breaking
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "data", "pabulib"))
+
+SMALL = [
+    "Netherlands_Assen_2024.pb",
+    "Poland_Swiecie_2023.pb",
+    "Poland_Wieliczka_2023_Green_Budget.pb",
+    "Poland_Warszawa_2017_Goclaw.pb",
+    "Poland_Warszawa_2017_Kamionek.pb",
+    "Switzerland_Zurich_SN.pb",
+    "Poland_Lodz_2022_Stare_Polesie.pb",
+]
+LARGE = ["Poland_Lodz_2022.pb", "Hungary_Budapest_2024.pb"]
+
+# name: (saanjh arguments, pabutools call)
+RULES = {
+    "greedy": (["--rule", "greedy"],
+               lambda i, p, tb: greedy_utilitarian_welfare(i, p, sat_class=Cost_Sat, tie_breaking=tb)),
+    "greedy-cost": (["--rule", "greedy-cost"],
+                    lambda i, p, tb: greedy_utilitarian_welfare(i, p, sat_class=Cardinality_Sat, tie_breaking=tb)),
+    "mes-cost": (["--rule", "mes", "--utility", "cost"],
+                 lambda i, p, tb: method_of_equal_shares(i, p, sat_class=Cost_Sat, tie_breaking=tb)),
+    "mes-approval": (["--rule", "mes", "--utility", "approval"],
+                     lambda i, p, tb: method_of_equal_shares(i, p, sat_class=Cardinality_Sat, tie_breaking=tb)),
+    "mes-cost-add1": (["--rule", "mes", "--utility", "cost", "--completion", "add1"],
+                      lambda i, p, tb: method_of_equal_shares(i, p, sat_class=Cost_Sat, tie_breaking=tb,
+                                                              voter_budget_increment=1)),
+    # saanjh's Add1e is pabutools' voter_budget_increment: this pair should always agree.
+    "mes-cost-add1e": (["--rule", "mes", "--utility", "cost", "--completion", "add1e"],
+                       lambda i, p, tb: method_of_equal_shares(i, p, sat_class=Cost_Sat, tie_breaking=tb,
+                                                               voter_budget_increment=1)),
+    "phragmen": (["--rule", "phragmen"],
+                 lambda i, p, tb: sequential_phragmen(i, p, tie_breaking=tb)),
+    "max-welfare": (["--rule", "max-welfare", "--utility", "cost"],
+                    lambda i, p, tb: max_additive_utilitarian_welfare(i, p, sat_class=Cost_Sat)),
+}
+LARGE_RULES = ["greedy", "mes-cost"]
+
+
+def run_saanjh(binary, path, args):
+    t0 = time.perf_counter()
+    r = subprocess.run([binary, "pb", path, "--format", "json", "--time"] + args,
+                       capture_output=True, text=True, check=True)
+    wall = (time.perf_counter() - t0) * 1e3
+    count_ms = None
+    for line in r.stderr.splitlines():
+        if line.startswith("parse_ms"):
+            count_ms = float(line.split()[3])
+    out = json.loads(r.stdout)
+    return out, count_ms, wall
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--saanjh", default=os.path.join(HERE, "..", "..", "target", "release", "saanjh"))
+    ap.add_argument("--large", action="store_true", help="also Łódź 2022 and Budapest 2024 (minutes)")
+    ap.add_argument("--only", help="substring of instance names to run")
+    ap.add_argument("--rules", help="comma-separated rule names")
+    a = ap.parse_args()
+    files = SMALL + (LARGE if a.large else [])
+    if a.only:
+        files = [f for f in files if a.only in f]
+    print("| instance | rule | saanjh ms | pabutools ms | ratio | same outcome (pabutools ties) | same outcome (saanjh tie order) |")
+    print("|---|---|---:|---:|---:|---|---|")
+    for f in files:
+        path = os.path.join(DATA, f)
+        inst, prof = parse_pabulib(path)
+        rules = LARGE_RULES if f in LARGE else list(RULES)
+        if a.rules:
+            rules = [r for r in rules if r in a.rules.split(",")]
+        for name in rules:
+            sargs, pcall = RULES[name]
+            out, count_ms, _wall = run_saanjh(a.saanjh, path, sargs)
+            ours = sorted(out["winners"])
+            t0 = time.perf_counter()
+            try:
+                res = pcall(inst, prof, lexico_tie_breaking)
+            except Exception as e:  # report, do not hide
+                print(f"| {f} | {name} | {count_ms:.1f} | error: {type(e).__name__}: {e} | | | |")
+                continue
+            p_ms = (time.perf_counter() - t0) * 1e3
+            theirs = sorted(p.name for p in res)
+            same = ours == theirs
+            same2 = ""
+            if not same and name != "max-welfare":
+                prio = {pid: k for k, pid in enumerate(out["tie_break"]["priority"])}
+                tb = TieBreakingRule(lambda i, pr, proj: prio[proj.name])
+                res2 = pcall(inst, prof, tb)
+                theirs2 = sorted(p.name for p in res2)
+                same2 = "yes" if theirs2 == ours else (
+                    f"no: saanjh only {sorted(set(ours) - set(theirs2))}, pabutools only {sorted(set(theirs2) - set(ours))}")
+            diff = "yes" if same else (
+                f"no: saanjh only {sorted(set(ours) - set(theirs))}, pabutools only {sorted(set(theirs) - set(ours))}")
+            print(f"| {f.removesuffix('.pb')} | {name} | {count_ms:.1f} | {p_ms:.0f} | {p_ms / count_ms:.0f}× | {diff} | {same2} |",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
