@@ -593,16 +593,28 @@ pub fn sweep(arr: &Arrangement, scheme: &SchemeState, now: OffsetDateTime) -> Ve
         let Some(oe) = or_else else { continue };
         if let Some(p) = &oe.escalate_to {
             let within = oe.within.or(rule.within).unwrap_or(Period::from_days(7));
-            events.push(EventBody::ObligationOpened {
-                obligation: next_id("o"),
-                scheme: scheme.id.clone(),
+            let escalated = OpenObligation {
+                id: next_id("o"),
                 rule: o.rule.clone(),
                 position: p.as_ref().clone(),
                 action: o.action.clone(),
                 stage: o.stage.clone(),
-                due: rfc3339(now + within.as_duration()),
+                due: now + within.as_duration(),
                 escalated_from: Some(o.id.clone()),
+            };
+            events.push(EventBody::ObligationOpened {
+                obligation: escalated.id.clone(),
+                scheme: scheme.id.clone(),
+                rule: escalated.rule.clone(),
+                position: escalated.position.clone(),
+                action: escalated.action.clone(),
+                stage: escalated.stage.clone(),
+                due: rfc3339(escalated.due),
+                escalated_from: escalated.escalated_from.clone(),
             });
+            // Open from here on: if this sweep also moves the stage, the
+            // escalated duty lapses with the stage it belongs to.
+            open.push(escalated);
         }
         if let Some(t) = &oe.transition
             && *t.as_ref() != stage

@@ -317,7 +317,7 @@ pub(super) fn check(file: &ArrangementFile, source: &str) -> Result<Vec<Diagnost
                 c.err_top(&format!("[payoff.{kind}]"), format!("payoff for `{kind}` names `{role}`, which is not a partner role"));
             }
             let at = format!("[payoff.{kind}]");
-            let mut pct = |c: &mut Checker, text: &str, default: u32| match parse_percent(text) {
+            let pct = |c: &mut Checker, text: &str, default: u32| match parse_percent(text) {
                 Ok(v) => v,
                 Err(e) => {
                     c.err_top(&at, format!("payoff for `{kind}`, `{role}`: {e}"));

@@ -1,0 +1,328 @@
+//! Persistence for Saanjh: the append-only event log with one hash chain per
+//! initiative, and the projection tables rebuilt from it.
+//!
+//! One `Store` runs on SQLite (the embedded default) or PostgreSQL, chosen by
+//! the URL's scheme. SQL is written once with `$n` placeholders, which both
+//! accept; each method's body is compiled for both pools by `dispatch!`.
+//!
+//! Writes go through `append`: the events are sealed onto their chain and
+//! every projection they touch is updated in the same transaction, so there
+//! is never a projection without its event. Appends are optimistic: the
+//! caller says which chain head it decided against, and a moved head is a
+//! `Conflict` the caller retries after deciding again.
+
+mod project;
+mod read;
+
+pub use read::*;
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use saanjh_core::event::{EventBody, GENESIS, StoredEvent, verify_chain};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use tokio::sync::Mutex;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("the chain `{0}` moved on while this act was being decided; decide again")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("unsupported database URL `{0}`: use sqlite://FILE or postgres://…")]
+    Url(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A connection to the database.
+#[derive(Clone)]
+pub enum Store {
+    Sqlite(SqlitePool, Arc<Mutex<()>>),
+    Postgres(PgPool),
+}
+
+/// Run `$body` with `$pool` bound to whichever pool this store has. The body
+/// is compiled once per backend.
+macro_rules! dispatch {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            $crate::Store::Sqlite($pool, _) => $body,
+            $crate::Store::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use dispatch;
+
+impl Store {
+    /// Connect, creating an SQLite file if it does not exist, and bring the
+    /// schema up to date.
+    pub async fn connect(url: &str) -> Result<Store> {
+        let store = if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // FULL: an acknowledged write survives power loss, not just a crash.
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(std::time::Duration::from_secs(10))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
+            sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+            Store::Sqlite(pool, Arc::new(Mutex::new(())))
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = PgPoolOptions::new().max_connections(16).connect(url).await?;
+            sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+            Store::Postgres(pool)
+        } else {
+            return Err(StoreError::Url(url.to_string()));
+        };
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(..) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The sequence number and hash of a chain's last event (0 and the
+    /// genesis hash for a chain with no events).
+    pub async fn head(&self, chain: &str) -> Result<(i64, String)> {
+        let row: Option<(i64, String)> = dispatch!(self, pool => {
+            sqlx::query_as("SELECT seq, hash FROM chain_heads WHERE chain = $1").bind(chain).fetch_optional(pool).await?
+        });
+        Ok(row.unwrap_or((0, GENESIS.to_string())))
+    }
+
+    /// Append events to `chain`, decided against head `expected_seq`, and
+    /// update the projections, all in one transaction.
+    pub async fn append(&self, chain: &str, expected_seq: i64, actor: &str, at: &str, bodies: &[EventBody]) -> Result<Vec<StoredEvent>> {
+        if bodies.is_empty() {
+            return Ok(vec![]);
+        }
+        let _guard = match self {
+            Store::Sqlite(_, lock) => Some(lock.lock().await),
+            Store::Postgres(_) => None,
+        };
+        dispatch!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("INSERT INTO chain_heads (chain, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (chain) DO NOTHING")
+                .bind(chain)
+                .bind(GENESIS)
+                .execute(&mut *tx)
+                .await?;
+            let lock_sql = if matches!(self, Store::Postgres(_)) {
+                "SELECT seq, hash FROM chain_heads WHERE chain = $1 FOR UPDATE"
+            } else {
+                "SELECT seq, hash FROM chain_heads WHERE chain = $1"
+            };
+            let (mut seq, mut prev): (i64, String) = sqlx::query_as(lock_sql).bind(chain).fetch_one(&mut *tx).await?;
+            if seq != expected_seq {
+                return Err(StoreError::Conflict(chain.to_string()));
+            }
+            let mut sealed = Vec::with_capacity(bodies.len());
+            for body in bodies {
+                seq += 1;
+                let e = StoredEvent::seal(chain, seq, at, actor, body, &prev);
+                sqlx::query("INSERT INTO events (chain, seq, at, actor, kind, payload, prev_hash, hash, scheme_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                    .bind(&e.chain)
+                    .bind(e.seq)
+                    .bind(&e.at)
+                    .bind(&e.actor)
+                    .bind(&e.kind)
+                    .bind(&e.payload)
+                    .bind(&e.prev_hash)
+                    .bind(&e.hash)
+                    .bind(body.scheme())
+                    .execute(&mut *tx)
+                    .await?;
+                project::apply!(&mut tx, chain, at, body);
+                prev = e.hash.clone();
+                sealed.push(e);
+            }
+            sqlx::query("UPDATE chain_heads SET seq = $1, hash = $2 WHERE chain = $3").bind(seq).bind(&prev).bind(chain).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(sealed)
+        })
+    }
+
+    /// All chains with their event counts.
+    pub async fn chains(&self) -> Result<Vec<(String, i64)>> {
+        Ok(dispatch!(self, pool => {
+            sqlx::query_as("SELECT chain, seq FROM chain_heads ORDER BY chain").fetch_all(pool).await?
+        }))
+    }
+
+    /// Events of a chain in order, from `after_seq`, at most `limit`.
+    pub async fn chain_events(&self, chain: &str, after_seq: i64, limit: i64) -> Result<Vec<StoredEvent>> {
+        let rows: Vec<EventRow> = dispatch!(self, pool => {
+            sqlx::query_as("SELECT chain, seq, at, actor, kind, payload, prev_hash, hash FROM events WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+                .bind(chain).bind(after_seq).bind(limit).fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(EventRow::into_event).collect())
+    }
+
+    /// Recompute the hash chains (all, or one) and report the first broken
+    /// link of each broken chain. Returns events checked.
+    pub async fn verify(&self, only: Option<&str>) -> Result<VerifyReport> {
+        let chains: Vec<String> = match only {
+            Some(c) => vec![c.to_string()],
+            None => self.chains().await?.into_iter().map(|(c, _)| c).collect(),
+        };
+        let mut report = VerifyReport::default();
+        for chain in chains {
+            // Verify in pages so a long chain never sits in memory at once.
+            let mut after = 0;
+            let mut prev_tail: Option<StoredEvent> = None;
+            loop {
+                let page = self.chain_events(&chain, after, 5_000).await?;
+                if page.is_empty() {
+                    break;
+                }
+                let with_tail: Vec<&StoredEvent> = prev_tail.iter().chain(page.iter()).collect();
+                let start_seq = with_tail.first().map(|e| e.seq).unwrap_or(1);
+                let result = if start_seq == 1 {
+                    verify_chain(with_tail.iter().copied())
+                } else {
+                    verify_from(with_tail.iter().copied())
+                };
+                match result {
+                    Ok(_) => {}
+                    Err(b) => {
+                        report.broken.push(b);
+                        break;
+                    }
+                }
+                report.events += page.len() as u64;
+                after = page.last().map(|e| e.seq).unwrap_or(after);
+                prev_tail = page.last().cloned();
+            }
+            // A head that disagrees with the last event means events were removed.
+            let (head_seq, head_hash) = self.head(&chain).await?;
+            if report.broken.iter().all(|b| b.chain != chain) {
+                let last = prev_tail.as_ref().map(|e| (e.seq, e.hash.clone())).unwrap_or((0, GENESIS.to_string()));
+                if last != (head_seq, head_hash) {
+                    report.broken.push(saanjh_core::event::BrokenLink {
+                        chain: chain.clone(),
+                        seq: last.0 + 1,
+                        reason: format!("the chain's head says {head_seq} events, but the log ends at {}: events are missing", last.0),
+                    });
+                }
+            }
+            report.chains += 1;
+        }
+        Ok(report)
+    }
+
+    /// Recompute every projection from the events, in one transaction.
+    pub async fn rebuild(&self) -> Result<u64> {
+        let _guard = match self {
+            Store::Sqlite(_, lock) => Some(lock.lock().await),
+            Store::Postgres(_) => None,
+        };
+        dispatch!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for table in project::PROJECTIONS {
+                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *tx).await?;
+            }
+            let mut last_id: i64 = 0;
+            let mut n = 0u64;
+            loop {
+                let rows: Vec<(i64, String, String, String)> = sqlx::query_as("SELECT id, chain, at, payload FROM events WHERE id > $1 ORDER BY id LIMIT 5000")
+                    .bind(last_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                if rows.is_empty() {
+                    break;
+                }
+                for (id, chain, at, payload) in rows {
+                    let body: EventBody = serde_json::from_str(&payload)
+                        .map_err(|e| StoreError::Invalid(format!("event {id} on `{chain}` cannot be read: {e}")))?;
+                    project::apply!(&mut tx, &chain, &at, &body);
+                    last_id = id;
+                    n += 1;
+                }
+            }
+            tx.commit().await?;
+            Ok(n)
+        })
+    }
+
+    /// Every projection table's rows, as text, in a fixed order: what a
+    /// rebuild must reproduce exactly.
+    pub async fn projection_dump(&self) -> Result<Vec<String>> {
+        use sqlx::Row;
+        let mut out = vec![];
+        for (table, cols, order) in project::PROJECTION_COLUMNS {
+            let select: Vec<String> = cols.iter().map(|c| format!("CAST({c} AS TEXT)")).collect();
+            let sql = format!("SELECT {} FROM {table} ORDER BY {order}", select.join(", "));
+            dispatch!(self, pool => {
+                for row in sqlx::query(sqlx::AssertSqlSafe(sql.clone())).fetch_all(pool).await? {
+                    let mut fields = vec![];
+                    for i in 0..cols.len() {
+                        fields.push(row.try_get::<Option<String>, _>(i)?.unwrap_or_else(|| "NULL".into()));
+                    }
+                    out.push(format!("{table}: {}", fields.join(" | ")));
+                }
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Like `verify_chain` but for a page that starts mid-chain.
+fn verify_from<'a>(events: impl IntoIterator<Item = &'a StoredEvent>) -> std::result::Result<u64, saanjh_core::event::BrokenLink> {
+    let mut iter = events.into_iter().peekable();
+    let Some(first) = iter.next() else { return Ok(0) };
+    let mut prev = first.hash.clone();
+    let mut expected = first.seq + 1;
+    let mut n = 0;
+    for e in iter {
+        let broken = |reason: String| saanjh_core::event::BrokenLink { chain: e.chain.clone(), seq: e.seq, reason };
+        if e.seq != expected {
+            return Err(broken(format!("expected event number {expected}, found {}: an event is missing or was inserted", e.seq)));
+        }
+        if e.prev_hash != prev {
+            return Err(broken("its link to the previous event does not match that event's hash".into()));
+        }
+        let h = saanjh_core::event::event_hash(&e.chain, e.seq, &e.at, &e.actor, &e.kind, &e.payload, &e.prev_hash);
+        if h != e.hash {
+            return Err(broken("its contents do not match its hash: the event was changed after it was written".into()));
+        }
+        prev = e.hash.clone();
+        expected += 1;
+        n += 1;
+    }
+    Ok(n)
+}
+
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct VerifyReport {
+    pub chains: u64,
+    pub events: u64,
+    pub broken: Vec<saanjh_core::event::BrokenLink>,
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    chain: String,
+    seq: i64,
+    at: String,
+    actor: String,
+    kind: String,
+    payload: String,
+    prev_hash: String,
+    hash: String,
+}
+
+impl EventRow {
+    fn into_event(self) -> StoredEvent {
+        StoredEvent { chain: self.chain, seq: self.seq, at: self.at, actor: self.actor, kind: self.kind, payload: self.payload, prev_hash: self.prev_hash, hash: self.hash }
+    }
+}

@@ -1,0 +1,136 @@
+//! Projections: how each event changes the tables that are read.
+//!
+//! `apply!` is the one place that turns events into rows. Live appends and
+//! `rebuild` both go through it, so the two cannot disagree. It is a macro
+//! only so that the same statements compile against both backends'
+//! transaction types without a thicket of generic bounds.
+
+/// Tables rebuilt from events, in the order they are cleared.
+pub(crate) const PROJECTIONS: &[&str] =
+    &["arrangements", "organisations", "people", "memberships", "initiatives", "initiative_partners", "schemes", "obligations", "meetings", "households"];
+
+/// Each projection with its columns and a total order, for comparing a
+/// rebuild with the live state.
+pub(crate) const PROJECTION_COLUMNS: &[(&str, &[&str], &str)] = &[
+    ("arrangements", &["id", "version", "digest", "stored_at"], "id, version"),
+    ("organisations", &["id", "name", "kind", "district", "registered_at"], "id"),
+    ("people", &["id", "name", "gender", "elected", "registered_at"], "id"),
+    ("memberships", &["id", "person_id", "organisation_id", "position", "active", "since"], "id"),
+    ("initiatives", &["id", "name", "locality", "district", "arrangement_id", "arrangement_version", "demo", "latitude", "longitude", "started_at"], "id"),
+    ("initiative_partners", &["initiative_id", "role", "organisation_id"], "initiative_id, role"),
+    ("schemes", &["id", "initiative_id", "name", "stage", "estimate", "created_at", "updated_at", "state"], "id"),
+    ("obligations", &["id", "initiative_id", "scheme_id", "rule_id", "position", "action", "stage", "opened_at", "due_at", "status", "closed_at", "escalated_from", "consequence"], "id"),
+    ("meetings", &["id", "initiative_id", "scheme_id", "body", "held_on", "women", "men", "other", "record", "recorded_at"], "id"),
+    ("households", &["id", "scheme_id", "house", "head", "members", "registered_at"], "id"),
+];
+
+macro_rules! apply {
+    ($tx:expr, $chain:expr, $at:expr, $body:expr) => {{
+        use saanjh_core::event::EventBody as E;
+        let tx = $tx;
+        let chain: &str = $chain;
+        let at: &str = $at;
+        let body: &E = $body;
+        match body {
+            E::OrganisationRegistered { organisation: o } => {
+                sqlx::query("INSERT INTO organisations (id, name, kind, district, registered_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&o.id).bind(&o.name).bind(o.kind.as_str()).bind(&o.district).bind(at)
+                    .execute(&mut **tx).await?;
+            }
+            E::PersonRegistered { person: p } => {
+                let gender = p.gender.map(|g| serde_json::to_value(g).ok().and_then(|v| v.as_str().map(str::to_string))).flatten();
+                sqlx::query("INSERT INTO people (id, name, gender, elected, registered_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&p.id).bind(&p.name).bind(gender).bind(p.elected as i64).bind(at)
+                    .execute(&mut **tx).await?;
+            }
+            E::MembershipGranted { membership: m } => {
+                sqlx::query("INSERT INTO memberships (id, person_id, organisation_id, position, active, since) VALUES ($1, $2, $3, $4, 1, $5)")
+                    .bind(&m.id).bind(&m.person).bind(&m.organisation).bind(&m.position).bind(at)
+                    .execute(&mut **tx).await?;
+            }
+            E::MembershipEnded { membership } => {
+                sqlx::query("UPDATE memberships SET active = 0 WHERE id = $1").bind(membership).execute(&mut **tx).await?;
+            }
+            E::ArrangementStored { id, version, digest, source } => {
+                sqlx::query("INSERT INTO arrangements (id, version, digest, source, stored_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(id).bind(*version as i64).bind(digest).bind(source).bind(at)
+                    .execute(&mut **tx).await?;
+            }
+            E::InitiativeStarted { initiative: i } => {
+                sqlx::query("INSERT INTO initiatives (id, name, locality, district, arrangement_id, arrangement_version, demo, latitude, longitude, started_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                    .bind(&i.id).bind(&i.name).bind(&i.locality).bind(&i.district).bind(&i.arrangement).bind(i.version as i64)
+                    .bind(i.demo as i64).bind(i.latitude).bind(i.longitude).bind(at)
+                    .execute(&mut **tx).await?;
+                for (role, org) in &i.partners {
+                    sqlx::query("INSERT INTO initiative_partners (initiative_id, role, organisation_id) VALUES ($1, $2, $3)")
+                        .bind(&i.id).bind(role).bind(org)
+                        .execute(&mut **tx).await?;
+                }
+            }
+            other => {
+                if let Some(scheme_id) = other.scheme() {
+                    // Scheme state is a fold of the scheme's events (core's `apply`).
+                    let current: Option<(String,)> = sqlx::query_as("SELECT state FROM schemes WHERE id = $1")
+                        .bind(scheme_id).fetch_optional(&mut **tx).await?;
+                    let state = match current {
+                        Some((json,)) => Some(serde_json::from_str::<saanjh_core::engine::SchemeState>(&json)
+                            .map_err(|e| $crate::StoreError::Invalid(format!("scheme {scheme_id}: stored state unreadable: {e}")))?),
+                        None => None,
+                    };
+                    let existed = state.is_some();
+                    if let Some(next) = saanjh_core::engine::apply(state, other, at) {
+                        let json = serde_json::to_string(&next).map_err(|e| $crate::StoreError::Invalid(e.to_string()))?;
+                        if existed {
+                            sqlx::query("UPDATE schemes SET name = $1, stage = $2, estimate = $3, updated_at = $4, state = $5 WHERE id = $6")
+                                .bind(&next.name).bind(&next.stage).bind(next.estimate()).bind(at).bind(&json).bind(scheme_id)
+                                .execute(&mut **tx).await?;
+                        } else {
+                            sqlx::query("INSERT INTO schemes (id, initiative_id, name, stage, estimate, created_at, updated_at, state) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)")
+                                .bind(scheme_id).bind(chain).bind(&next.name).bind(&next.stage).bind(next.estimate()).bind(at).bind(&json)
+                                .execute(&mut **tx).await?;
+                        }
+                    } else {
+                        return Err($crate::StoreError::Invalid(format!("event `{}` names scheme {scheme_id}, which does not exist", other.kind())));
+                    }
+                }
+                match other {
+                    E::ObligationOpened { obligation, scheme, rule, position, action, stage, due, escalated_from } => {
+                        sqlx::query("INSERT INTO obligations (id, initiative_id, scheme_id, rule_id, position, action, stage, opened_at, due_at, status, escalated_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10)")
+                            .bind(obligation).bind(chain).bind(scheme).bind(rule).bind(position).bind(action).bind(stage).bind(at).bind(due).bind(escalated_from)
+                            .execute(&mut **tx).await?;
+                    }
+                    E::ObligationMet { obligation, late, .. } => {
+                        sqlx::query("UPDATE obligations SET status = $1, closed_at = $2 WHERE id = $3")
+                            .bind(if *late { "met_late" } else { "met" }).bind(at).bind(obligation)
+                            .execute(&mut **tx).await?;
+                    }
+                    E::ObligationLapsed { obligation, reason, .. } => {
+                        sqlx::query("UPDATE obligations SET status = 'lapsed', closed_at = $1, consequence = $2 WHERE id = $3")
+                            .bind(at).bind(reason).bind(obligation)
+                            .execute(&mut **tx).await?;
+                    }
+                    E::ObligationBreached { obligation, consequence, .. } => {
+                        sqlx::query("UPDATE obligations SET status = 'breached', closed_at = $1, consequence = $2 WHERE id = $3")
+                            .bind(at).bind(consequence).bind(obligation)
+                            .execute(&mut **tx).await?;
+                    }
+                    E::MeetingRecorded { meeting, scheme, record } => {
+                        let json = serde_json::to_string(record).map_err(|e| $crate::StoreError::Invalid(e.to_string()))?;
+                        sqlx::query("INSERT INTO meetings (id, initiative_id, scheme_id, body, held_on, women, men, other, record, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                            .bind(meeting).bind(chain).bind(scheme).bind(&record.body).bind(&record.held_on)
+                            .bind(record.attendance.women as i64).bind(record.attendance.men as i64).bind(record.attendance.other as i64)
+                            .bind(json).bind(at)
+                            .execute(&mut **tx).await?;
+                    }
+                    E::HouseholdRegistered { household, scheme, record } => {
+                        sqlx::query("INSERT INTO households (id, scheme_id, house, head, members, registered_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                            .bind(household).bind(scheme).bind(&record.house).bind(&record.head).bind(record.members.map(|m| m as i64)).bind(at)
+                            .execute(&mut **tx).await?;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }};
+}
+pub(crate) use apply;
