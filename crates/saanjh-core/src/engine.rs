@@ -65,6 +65,12 @@ pub struct SchemeState {
     pub entered: BTreeMap<String, String>,
     pub components: Vec<Component>,
     pub households: i64,
+    /// Ids of the households in the register.
+    #[serde(default)]
+    pub household_ids: BTreeSet<String>,
+    /// Ledger entries by id, in posting order of their ids.
+    #[serde(default)]
+    pub ledger: BTreeMap<String, crate::ledger::LedgerLine>,
     /// Meeting id → meeting.
     pub meetings: BTreeMap<String, Meeting>,
     /// Action → times performed.
@@ -126,6 +132,9 @@ pub struct Act {
     /// For acts that need a resolution: the meeting that passed it.
     #[serde(default)]
     pub resolution_meeting: Option<String>,
+    /// For acts that post a ledger entry.
+    #[serde(default)]
+    pub entry: Option<crate::ledger::EntryInput>,
 }
 
 /// Why an act was refused. Every refusal names the rule that refused it and
@@ -369,7 +378,14 @@ pub fn decide(
                 }
             }
         }
-        Some(RecordKind::Note) | None => {}
+        Some(k) if k.is_ledger() => {
+            let Some(input) = &act.entry else {
+                return Err(refuse("input", format!("to {} needs the entry: role, amount (or quantity and rate), receipt number", action.name), "include `entry`"));
+            };
+            let s = scheme.ok_or_else(|| refuse("input", "a ledger entry needs a scheme", ""))?;
+            crate::ledger::check_entry(arr, s, k, input).map_err(|m| refuse("input", m, "correct the entry"))?;
+        }
+        Some(_) | None => {}
     }
 
     // Aggregation.
@@ -481,6 +497,12 @@ pub fn decide(
             && action.records == Some(RecordKind::Household)
         {
             events.push(EventBody::HouseholdRegistered { household: next_id("h"), scheme: s.id.clone(), record: h.clone() });
+        }
+        if let (Some(k), Some(input)) = (action.records, &act.entry)
+            && k.is_ledger()
+        {
+            let line = crate::ledger::check_entry(arr, s, k, input).map_err(|m| refuse("input", m, "correct the entry"))?;
+            events.push(EventBody::LedgerEntryPosted { entry: next_id("e"), scheme: s.id.clone(), line });
         }
         if action.records == Some(RecordKind::Estimate) {
             events.push(EventBody::EstimateSet { scheme: s.id.clone(), estimates: act.estimates.clone() });
@@ -680,6 +702,8 @@ pub fn apply(state: Option<SchemeState>, event: &EventBody, at: &str) -> Option<
                 entered: BTreeMap::from([(stage.clone(), at.to_string())]),
                 components: components.clone(),
                 households: 0,
+                household_ids: BTreeSet::new(),
+                ledger: BTreeMap::new(),
                 meetings: BTreeMap::new(),
                 done: BTreeMap::new(),
                 signatures: vec![],
@@ -722,6 +746,11 @@ pub fn apply(state: Option<SchemeState>, event: &EventBody, at: &str) -> Option<
         EventBody::HouseholdRegistered { household, .. } => {
             bump(household);
             s.households += 1;
+            s.household_ids.insert(household.clone());
+        }
+        EventBody::LedgerEntryPosted { entry, line, .. } => {
+            bump(entry);
+            s.ledger.insert(entry.clone(), line.clone());
         }
         EventBody::EstimateSet { estimates, .. } => {
             for c in &mut s.components {

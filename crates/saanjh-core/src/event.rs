@@ -62,6 +62,7 @@ pub enum EventBody {
     ObligationLapsed { obligation: String, scheme: String, reason: String },
     ObligationBreached { obligation: String, scheme: String, rule: String, position: String, consequence: String },
     StageChanged { scheme: String, from: String, to: String, cause: String },
+    LedgerEntryPosted { entry: String, scheme: String, line: crate::ledger::LedgerLine },
 }
 
 impl EventBody {
@@ -84,6 +85,7 @@ impl EventBody {
             EventBody::ObligationLapsed { .. } => "obligation_lapsed",
             EventBody::ObligationBreached { .. } => "obligation_breached",
             EventBody::StageChanged { .. } => "stage_changed",
+            EventBody::LedgerEntryPosted { .. } => "ledger_entry_posted",
         }
     }
 
@@ -99,7 +101,8 @@ impl EventBody {
             | EventBody::ObligationMet { scheme, .. }
             | EventBody::ObligationLapsed { scheme, .. }
             | EventBody::ObligationBreached { scheme, .. }
-            | EventBody::StageChanged { scheme, .. } => Some(scheme),
+            | EventBody::StageChanged { scheme, .. }
+            | EventBody::LedgerEntryPosted { scheme, .. } => Some(scheme),
             EventBody::MeetingRecorded { scheme, .. } => scheme.as_deref(),
             _ => None,
         }

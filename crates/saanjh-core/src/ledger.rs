@@ -8,7 +8,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::facts::{FactDecl, FactType, KeyDomain, Scope, Shape};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::arrangement::{Arrangement, RecordKind, ShareSpec, parse_percent};
+use crate::engine::SchemeState;
+use crate::facts::{Fact, FactDecl, FactType, Facts, KeyDomain, Scope, Shape};
 
 /// An amount in minor units of the initiative's currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
@@ -112,6 +116,269 @@ pub const LEDGER_FACTS: &[FactDecl] = &[
         provided_by: "ledger",
     },
 ];
+
+/// How a contribution was made. Labour and materials are valued as a
+/// quantity times a rate, both recorded, so the valuation can be checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Means {
+    #[default]
+    Cash,
+    /// Days of work × a daily rate.
+    Labour,
+    /// Quantity × a unit rate.
+    Materials,
+}
+
+/// A ledger entry as asked for in an act.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EntryInput {
+    /// The partner role whose money, labour or promise this is.
+    pub role: String,
+    /// Amount in minor units; for labour and materials, leave it out and
+    /// give `quantity` and `rate` instead.
+    #[serde(default)]
+    pub amount: Option<i64>,
+    #[serde(default)]
+    pub means: Means,
+    /// Days of labour or units of material.
+    #[serde(default)]
+    pub quantity: Option<i64>,
+    /// Minor units per day or per unit.
+    #[serde(default)]
+    pub rate: Option<i64>,
+    /// The household paying, by its id in the scheme's register.
+    #[serde(default)]
+    pub household: Option<String>,
+    /// The receipt number written on the paper receipt.
+    #[serde(default)]
+    pub receipt: Option<String>,
+    /// The component the money is for (releases and expenditure).
+    #[serde(default)]
+    pub component: Option<String>,
+    /// Who was paid (expenditure, refund).
+    #[serde(default)]
+    pub payee: Option<String>,
+    /// What it bought or why.
+    #[serde(default)]
+    pub purpose: Option<String>,
+    /// For a reversal: the entry it reverses.
+    #[serde(default)]
+    pub reverses: Option<String>,
+    /// When it happened (YYYY-MM-DD), if not today.
+    #[serde(default)]
+    pub on: Option<String>,
+}
+
+/// A posted ledger entry: what the event carries and the scheme state keeps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerLine {
+    pub kind: String,
+    pub role: String,
+    pub amount: i64,
+    #[serde(default)]
+    pub means: Means,
+    #[serde(default)]
+    pub quantity: Option<i64>,
+    #[serde(default)]
+    pub rate: Option<i64>,
+    #[serde(default)]
+    pub household: Option<String>,
+    #[serde(default)]
+    pub receipt: Option<String>,
+    #[serde(default)]
+    pub component: Option<String>,
+    #[serde(default)]
+    pub payee: Option<String>,
+    #[serde(default)]
+    pub purpose: Option<String>,
+    #[serde(default)]
+    pub reverses: Option<String>,
+    #[serde(default)]
+    pub on: Option<String>,
+}
+
+/// Totals of one role's entries, net of reversals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RoleTotals {
+    pub pledged: i64,
+    pub paid: i64,
+    pub released: i64,
+    pub spent: i64,
+    pub refunded: i64,
+}
+
+/// Net totals per role. A reversal subtracts exactly what the reversed
+/// entry added, so balances always equal the sum of their entries.
+pub fn totals(scheme: &SchemeState) -> BTreeMap<String, RoleTotals> {
+    let by_id: BTreeMap<&str, &LedgerLine> = scheme.ledger.iter().map(|(id, l)| (id.as_str(), l)).collect();
+    let mut out: BTreeMap<String, RoleTotals> = BTreeMap::new();
+    for line in scheme.ledger.values() {
+        let (kind, sign) = match (line.kind.as_str(), &line.reverses) {
+            ("reversal", Some(target)) => match by_id.get(target.as_str()) {
+                Some(t) => (t.kind.as_str(), -1),
+                None => continue,
+            },
+            (k, _) => (k, 1),
+        };
+        let t = out.entry(line.role.clone()).or_default();
+        let amount = sign * line.amount;
+        match kind {
+            "pledge" => t.pledged += amount,
+            "contribution" => t.paid += amount,
+            "release" => t.released += amount,
+            "expenditure" => t.spent += amount,
+            "refund" => t.refunded += amount,
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Each role's share of the scheme's estimate under the payoff rules: the
+/// exact share, or the minimum where a range is given (at most → 0).
+pub fn owed(arr: &Arrangement, scheme: &SchemeState) -> BTreeMap<String, Money> {
+    let mut out: BTreeMap<String, Money> = arr.file.partners.keys().map(|r| (r.clone(), Money::ZERO)).collect();
+    for c in &scheme.components {
+        let Some(estimate) = c.estimate else { continue };
+        let Some(shares) = arr.file.payoff.get(&c.kind).or_else(|| arr.file.payoff.get("*")) else { continue };
+        for (role, spec) in shares {
+            let bp = match spec {
+                ShareSpec::Exactly(s) => parse_percent(s).unwrap_or(0),
+                ShareSpec::Range(r) => r.at_least.as_deref().and_then(|s| parse_percent(s).ok()).unwrap_or(0),
+            };
+            let e = out.entry(role.clone()).or_default();
+            e.0 += share_of(Money(estimate), bp).0;
+        }
+    }
+    out
+}
+
+/// The ledger's facts for rule conditions.
+pub fn facts_for(arr: &Arrangement, scheme: &SchemeState) -> Facts {
+    let mut f = Facts::default();
+    let totals = totals(scheme);
+    for (role, owed) in owed(arr, scheme) {
+        let t = totals.get(&role).copied().unwrap_or_default();
+        f.set_keyed("owed", &role, Fact::Int(owed.0));
+        f.set_keyed("pledged", &role, Fact::Int(t.pledged));
+        f.set_keyed("paid", &role, Fact::Int(t.paid));
+        f.set_keyed("released", &role, Fact::Int(t.released));
+        f.set_keyed("spent", &role, Fact::Int(t.spent));
+        f.set_keyed("share_met", &role, Fact::Bool(t.paid + t.released - t.refunded >= owed.0));
+    }
+    f
+}
+
+/// Validate a ledger entry against the scheme and turn it into a line.
+/// Errors are sentences for the person who typed the entry.
+pub fn check_entry(arr: &Arrangement, scheme: &SchemeState, kind: RecordKind, input: &EntryInput) -> Result<LedgerLine, String> {
+    if !arr.file.partners.contains_key(&input.role) {
+        return Err(format!("`{}` is not a partner role of this arrangement ({})", input.role, arr.file.partners.keys().cloned().collect::<Vec<_>>().join(", ")));
+    }
+    let amount = match (input.amount, input.quantity, input.rate) {
+        (Some(a), None, None) => a,
+        (None, Some(q), Some(r)) => {
+            if q <= 0 || r <= 0 {
+                return Err("quantity and rate must both be more than zero".into());
+            }
+            q.checked_mul(r).ok_or("quantity × rate is too large")?
+        }
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => return Err("give either an amount, or a quantity and a rate, not both".into()),
+        _ => {
+            if kind == RecordKind::Reversal {
+                0
+            } else {
+                return Err("give an amount (in paisa), or a quantity and a rate".into());
+            }
+        }
+    };
+    if kind != RecordKind::Reversal && amount <= 0 {
+        return Err("an amount must be more than zero; to correct an entry, reverse it".into());
+    }
+    if input.means != Means::Cash && kind != RecordKind::Contribution {
+        return Err("only contributions can be made in labour or materials".into());
+    }
+    if input.means != Means::Cash && (input.quantity.is_none() || input.rate.is_none()) {
+        return Err("labour and materials are recorded as a quantity (days or units) and a rate".into());
+    }
+    if let Some(h) = &input.household
+        && !scheme.household_ids.contains(h)
+    {
+        return Err(format!("household `{h}` is not in this scheme's register"));
+    }
+    if let Some(c) = &input.component
+        && !scheme.components.iter().any(|x| &x.kind == c)
+    {
+        return Err(format!("`{c}` is not a component of this scheme"));
+    }
+    if let Some(on) = &input.on
+        && time::Date::parse(on, time::macros::format_description!("[year]-[month]-[day]")).is_err()
+    {
+        return Err(format!("`{on}` is not a date (YYYY-MM-DD)"));
+    }
+    let is_cash = matches!(kind, RecordKind::Contribution | RecordKind::Release | RecordKind::Expenditure | RecordKind::Refund) && input.means == Means::Cash;
+    match &input.receipt {
+        Some(r) if r.trim().is_empty() => return Err("a receipt number cannot be blank".into()),
+        Some(r) if scheme.ledger.values().any(|l| l.receipt.as_deref() == Some(r.as_str())) => {
+            return Err(format!("receipt number `{r}` is already used in this scheme"));
+        }
+        None if is_cash => return Err("a cash entry needs its receipt number".into()),
+        _ => {}
+    }
+    let mut amount = amount;
+    match kind {
+        RecordKind::Reversal => {
+            let Some(target) = &input.reverses else { return Err("a reversal names the entry it reverses (`reverses`)".into()) };
+            let Some(t) = scheme.ledger.get(target) else { return Err(format!("there is no entry `{target}` in this scheme")) };
+            if t.kind == "reversal" {
+                return Err("a reversal cannot itself be reversed: post a new entry instead".into());
+            }
+            if scheme.ledger.values().any(|l| l.reverses.as_deref() == Some(target.as_str())) {
+                return Err(format!("entry `{target}` has already been reversed"));
+            }
+            if t.role != input.role {
+                return Err(format!("entry `{target}` belongs to `{}`, not `{}`", t.role, input.role));
+            }
+            amount = t.amount;
+        }
+        _ if input.reverses.is_some() => return Err("only a reversal names an entry it reverses".into()),
+        RecordKind::Expenditure => {
+            // Money spent must have come in: contributions and releases,
+            // less what was already spent or refunded.
+            let t = totals(scheme);
+            let available: i64 = t.values().map(|x| x.paid + x.released - x.spent - x.refunded).sum();
+            if amount > available {
+                return Err(format!("this expenditure of {} is more than the {} received and not yet spent", Money(amount).to_lakh(), Money(available).to_lakh()));
+            }
+            if input.payee.as_deref().is_none_or(|p| p.trim().is_empty()) {
+                return Err("an expenditure names its payee".into());
+            }
+        }
+        _ => {}
+    }
+    Ok(LedgerLine {
+        kind: kind.as_str().to_string(),
+        role: input.role.clone(),
+        amount,
+        means: input.means,
+        quantity: input.quantity,
+        rate: input.rate,
+        household: input.household.clone(),
+        receipt: input.receipt.clone(),
+        component: input.component.clone(),
+        payee: input.payee.clone(),
+        purpose: input.purpose.clone(),
+        reverses: input.reverses.clone(),
+        on: input.on.clone(),
+    })
+}
+
+/// Distinct receipt numbers in a set of lines (for the tests' invariants).
+pub fn receipts(lines: &BTreeMap<String, LedgerLine>) -> BTreeSet<&str> {
+    lines.values().filter_map(|l| l.receipt.as_deref()).collect()
+}
 
 #[cfg(test)]
 mod tests {

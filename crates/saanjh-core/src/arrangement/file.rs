@@ -179,6 +179,35 @@ pub enum RecordKind {
     Estimate,
     /// Anything else worth a dated entry: a supervision visit, an inspection.
     Note,
+    /// Ledger entries: a promise to pay; money, labour or materials put in;
+    /// an instalment or tranche released; money spent; money given back; a
+    /// correction that reverses an earlier entry.
+    Pledge,
+    Contribution,
+    Release,
+    Expenditure,
+    Refund,
+    Reversal,
+}
+
+impl RecordKind {
+    pub fn is_ledger(self) -> bool {
+        matches!(self, RecordKind::Pledge | RecordKind::Contribution | RecordKind::Release | RecordKind::Expenditure | RecordKind::Refund | RecordKind::Reversal)
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Meeting => "meeting",
+            RecordKind::Household => "household",
+            RecordKind::Estimate => "estimate",
+            RecordKind::Note => "note",
+            RecordKind::Pledge => "pledge",
+            RecordKind::Contribution => "contribution",
+            RecordKind::Release => "release",
+            RecordKind::Expenditure => "expenditure",
+            RecordKind::Refund => "refund",
+            RecordKind::Reversal => "reversal",
+        }
+    }
 }
 
 /// An aim: something a position can do to a scheme.
