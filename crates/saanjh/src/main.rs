@@ -1,0 +1,62 @@
+//! The `saanjh` command: one binary for operators and researchers.
+//!
+//! Each subcommand lives in its own module; this file only parses the
+//! command line and dispatches. Errors surface as a message on stderr and a
+//! non-zero exit code.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod arrangement_cmd;
+mod chain_cmd;
+mod pb_cmd;
+mod qca_cmd;
+
+#[derive(Parser)]
+#[command(name = "saanjh", version, about = "Run co-produced public services: arrangements, ledgers, evidence, analysis")]
+struct Cli {
+    /// Database URL: sqlite://FILE (the embedded default) or postgres://…
+    #[arg(long, global = true, env = "SAANJH_DATABASE_URL", default_value = "sqlite://saanjh.db")]
+    database: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Recompute the hash chains and report the first broken link of each.
+    Verify(chain_cmd::VerifyArgs),
+    /// Recompute every projection from the event log.
+    Rebuild,
+    /// Work with arrangement files.
+    #[command(subcommand)]
+    Arrangement(arrangement_cmd::Command),
+    /// Qualitative Comparative Analysis (crisp-, fuzzy- and multi-value sets) on a CSV file.
+    Qca(qca_cmd::Args),
+    /// Participatory budgeting: count a pabulib `.pb` file with a voting rule.
+    Pb(pb_cmd::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Verify(args) => chain_cmd::verify(&cli.database, args),
+        Command::Rebuild => chain_cmd::rebuild(&cli.database),
+        Command::Arrangement(cmd) => arrangement_cmd::run(cmd),
+        Command::Qca(args) => qca_cmd::run(args),
+        Command::Pb(args) => pb_cmd::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A runtime for the commands that talk to the database.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
