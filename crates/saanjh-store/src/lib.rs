@@ -21,7 +21,9 @@ use std::sync::Arc;
 
 use saanjh_core::event::{EventBody, GENESIS, StoredEvent, verify_chain};
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use tokio::sync::Mutex;
 
 #[derive(Debug, thiserror::Error)]
@@ -71,11 +73,17 @@ impl Store {
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(std::time::Duration::from_secs(10))
                 .foreign_keys(true);
-            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(opts)
+                .await?;
             sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
             Store::Sqlite(pool, Arc::new(Mutex::new(())))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let pool = PgPoolOptions::new().max_connections(16).connect(url).await?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .connect(url)
+                .await?;
             sqlx::migrate!("./migrations/postgres").run(&pool).await?;
             Store::Postgres(pool)
         } else {
@@ -102,7 +110,14 @@ impl Store {
 
     /// Append events to `chain`, decided against head `expected_seq`, and
     /// update the projections, all in one transaction.
-    pub async fn append(&self, chain: &str, expected_seq: i64, actor: &str, at: &str, bodies: &[EventBody]) -> Result<Vec<StoredEvent>> {
+    pub async fn append(
+        &self,
+        chain: &str,
+        expected_seq: i64,
+        actor: &str,
+        at: &str,
+        bodies: &[EventBody],
+    ) -> Result<Vec<StoredEvent>> {
         if bodies.is_empty() {
             return Ok(vec![]);
         }
@@ -160,7 +175,12 @@ impl Store {
     }
 
     /// Events of a chain in order, from `after_seq`, at most `limit`.
-    pub async fn chain_events(&self, chain: &str, after_seq: i64, limit: i64) -> Result<Vec<StoredEvent>> {
+    pub async fn chain_events(
+        &self,
+        chain: &str,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>> {
         let rows: Vec<EventRow> = dispatch!(self, pool => {
             sqlx::query_as("SELECT chain, seq, at, actor, kind, payload, prev_hash, hash FROM events WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT $3")
                 .bind(chain).bind(after_seq).bind(limit).fetch_all(pool).await?
@@ -206,7 +226,10 @@ impl Store {
             // A head that disagrees with the last event means events were removed.
             let (head_seq, head_hash) = self.head(&chain).await?;
             if report.broken.iter().all(|b| b.chain != chain) {
-                let last = prev_tail.as_ref().map(|e| (e.seq, e.hash.clone())).unwrap_or((0, GENESIS.to_string()));
+                let last = prev_tail
+                    .as_ref()
+                    .map(|e| (e.seq, e.hash.clone()))
+                    .unwrap_or((0, GENESIS.to_string()));
                 if last != (head_seq, head_hash) {
                     report.broken.push(saanjh_core::event::BrokenLink {
                         chain: chain.clone(),
@@ -277,23 +300,47 @@ impl Store {
 }
 
 /// Like `verify_chain` but for a page that starts mid-chain.
-fn verify_from<'a>(events: impl IntoIterator<Item = &'a StoredEvent>) -> std::result::Result<u64, saanjh_core::event::BrokenLink> {
+fn verify_from<'a>(
+    events: impl IntoIterator<Item = &'a StoredEvent>,
+) -> std::result::Result<u64, saanjh_core::event::BrokenLink> {
     let mut iter = events.into_iter().peekable();
-    let Some(first) = iter.next() else { return Ok(0) };
+    let Some(first) = iter.next() else {
+        return Ok(0);
+    };
     let mut prev = first.hash.clone();
     let mut expected = first.seq + 1;
     let mut n = 0;
     for e in iter {
-        let broken = |reason: String| saanjh_core::event::BrokenLink { chain: e.chain.clone(), seq: e.seq, reason };
+        let broken = |reason: String| saanjh_core::event::BrokenLink {
+            chain: e.chain.clone(),
+            seq: e.seq,
+            reason,
+        };
         if e.seq != expected {
-            return Err(broken(format!("expected event number {expected}, found {}: an event is missing or was inserted", e.seq)));
+            return Err(broken(format!(
+                "expected event number {expected}, found {}: an event is missing or was inserted",
+                e.seq
+            )));
         }
         if e.prev_hash != prev {
-            return Err(broken("its link to the previous event does not match that event's hash".into()));
+            return Err(broken(
+                "its link to the previous event does not match that event's hash".into(),
+            ));
         }
-        let h = saanjh_core::event::event_hash(&e.chain, e.seq, &e.at, &e.actor, &e.kind, &e.payload, &e.prev_hash);
+        let h = saanjh_core::event::event_hash(
+            &e.chain,
+            e.seq,
+            &e.at,
+            &e.actor,
+            &e.kind,
+            &e.payload,
+            &e.prev_hash,
+        );
         if h != e.hash {
-            return Err(broken("its contents do not match its hash: the event was changed after it was written".into()));
+            return Err(broken(
+                "its contents do not match its hash: the event was changed after it was written"
+                    .into(),
+            ));
         }
         prev = e.hash.clone();
         expected += 1;
@@ -323,6 +370,15 @@ struct EventRow {
 
 impl EventRow {
     fn into_event(self) -> StoredEvent {
-        StoredEvent { chain: self.chain, seq: self.seq, at: self.at, actor: self.actor, kind: self.kind, payload: self.payload, prev_hash: self.prev_hash, hash: self.hash }
+        StoredEvent {
+            chain: self.chain,
+            seq: self.seq,
+            at: self.at,
+            actor: self.actor,
+            kind: self.kind,
+            payload: self.payload,
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+        }
     }
 }

@@ -6,22 +6,131 @@
 //! transaction types without a thicket of generic bounds.
 
 /// Tables rebuilt from events, in the order they are cleared.
-pub(crate) const PROJECTIONS: &[&str] =
-    &["arrangements", "organisations", "people", "memberships", "initiatives", "initiative_partners", "schemes", "obligations", "meetings", "households"];
+pub(crate) const PROJECTIONS: &[&str] = &[
+    "arrangements",
+    "organisations",
+    "people",
+    "memberships",
+    "initiatives",
+    "initiative_partners",
+    "schemes",
+    "obligations",
+    "meetings",
+    "households",
+];
 
 /// Each projection with its columns and a total order, for comparing a
 /// rebuild with the live state.
 pub(crate) const PROJECTION_COLUMNS: &[(&str, &[&str], &str)] = &[
-    ("arrangements", &["id", "version", "digest", "stored_at"], "id, version"),
-    ("organisations", &["id", "name", "kind", "district", "registered_at"], "id"),
-    ("people", &["id", "name", "gender", "elected", "registered_at"], "id"),
-    ("memberships", &["id", "person_id", "organisation_id", "position", "active", "since"], "id"),
-    ("initiatives", &["id", "name", "locality", "district", "arrangement_id", "arrangement_version", "demo", "latitude", "longitude", "started_at"], "id"),
-    ("initiative_partners", &["initiative_id", "role", "organisation_id"], "initiative_id, role"),
-    ("schemes", &["id", "initiative_id", "name", "stage", "estimate", "created_at", "updated_at", "state"], "id"),
-    ("obligations", &["id", "initiative_id", "scheme_id", "rule_id", "position", "action", "stage", "opened_at", "due_at", "status", "closed_at", "escalated_from", "consequence"], "id"),
-    ("meetings", &["id", "initiative_id", "scheme_id", "body", "held_on", "women", "men", "other", "record", "recorded_at"], "id"),
-    ("households", &["id", "scheme_id", "house", "head", "members", "registered_at"], "id"),
+    (
+        "arrangements",
+        &["id", "version", "digest", "stored_at"],
+        "id, version",
+    ),
+    (
+        "organisations",
+        &["id", "name", "kind", "district", "registered_at"],
+        "id",
+    ),
+    (
+        "people",
+        &["id", "name", "gender", "elected", "registered_at"],
+        "id",
+    ),
+    (
+        "memberships",
+        &[
+            "id",
+            "person_id",
+            "organisation_id",
+            "position",
+            "active",
+            "since",
+        ],
+        "id",
+    ),
+    (
+        "initiatives",
+        &[
+            "id",
+            "name",
+            "locality",
+            "district",
+            "arrangement_id",
+            "arrangement_version",
+            "demo",
+            "latitude",
+            "longitude",
+            "started_at",
+        ],
+        "id",
+    ),
+    (
+        "initiative_partners",
+        &["initiative_id", "role", "organisation_id"],
+        "initiative_id, role",
+    ),
+    (
+        "schemes",
+        &[
+            "id",
+            "initiative_id",
+            "name",
+            "stage",
+            "estimate",
+            "created_at",
+            "updated_at",
+            "state",
+        ],
+        "id",
+    ),
+    (
+        "obligations",
+        &[
+            "id",
+            "initiative_id",
+            "scheme_id",
+            "rule_id",
+            "position",
+            "action",
+            "stage",
+            "opened_at",
+            "due_at",
+            "status",
+            "closed_at",
+            "escalated_from",
+            "consequence",
+        ],
+        "id",
+    ),
+    (
+        "meetings",
+        &[
+            "id",
+            "initiative_id",
+            "scheme_id",
+            "body",
+            "held_on",
+            "women",
+            "men",
+            "other",
+            "record",
+            "recorded_at",
+        ],
+        "id",
+    ),
+    (
+        "households",
+        &[
+            "id",
+            "scheme_id",
+            "house",
+            "head",
+            "members",
+            "registered_at",
+        ],
+        "id",
+    ),
 ];
 
 macro_rules! apply {
