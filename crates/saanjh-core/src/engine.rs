@@ -261,7 +261,14 @@ pub fn decide(
         _ => {}
     }
     let stage = scheme.map(|s| s.stage.as_str());
-    let facts = scheme_facts(init, scheme, now, extra_facts);
+    let mut facts = scheme_facts(init, scheme, now, extra_facts);
+    // The catalogue promises -1 for a stage never entered, not the zero a
+    // missing key would read as (which would mean "entered today").
+    for st in &f.lifecycle.stages {
+        if !scheme.is_some_and(|s| s.entered.contains_key(st.as_ref())) {
+            facts.set_keyed("days_since", st.as_ref(), Fact::Int(-1));
+        }
+    }
     let applies_now = |r: &ChoiceRule| match (stage, &r.stages) {
         (Some(st), Some(list)) => list.iter().any(|s| s.as_ref() == st),
         _ => true,
