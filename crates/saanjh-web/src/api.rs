@@ -46,7 +46,7 @@ struct ApiDoc;
 
 /// The `/api/v1` router with the OpenAPI document route.
 pub fn router(state: AppState) -> axum::Router {
-    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let v1 = OpenApiRouter::new()
         .routes(routes!(create_token))
         .routes(routes!(create_user))
         .routes(routes!(list_organisations, create_organisation))
@@ -66,11 +66,13 @@ pub fn router(state: AppState) -> axum::Router {
         .routes(routes!(scheme_obligations))
         .routes(routes!(list_meetings, record_meeting))
         .routes(routes!(initiative_events))
-        .routes(routes!(verify_initiative))
+        .routes(routes!(verify_initiative));
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", v1)
         .split_for_parts();
     let doc_json = doc.to_pretty_json().unwrap_or_default();
-    let api = router.route(
-        "/openapi.json",
+    let app = router.route(
+        "/api/v1/openapi.json",
         axum::routing::get(move || {
             let body = doc_json.clone();
             async move {
@@ -81,8 +83,7 @@ pub fn router(state: AppState) -> axum::Router {
             }
         }),
     );
-    axum::Router::new()
-        .nest("/api/v1", api.with_state(state))
+    app.with_state(state)
         .fallback(|| async { ApiError::not_found("no such endpoint") })
 }
 
@@ -763,19 +764,25 @@ async fn scheme_obligations(
     viewer(&state, &caller, &row.initiative_id)
         .await?
         .require(&arr, "obligations")?;
-    Ok(page(
-        p,
-        state
-            .store
-            .obligations(
-                Some(&row.initiative_id),
-                Some(&id),
-                q.status.as_deref(),
-                p.2,
-                p.3,
-            )
-            .await?,
-    ))
+    let now = engine::rfc3339(state.clock.now());
+    let rows = state
+        .store
+        .obligations(
+            Some(&row.initiative_id),
+            Some(&id),
+            q.status.as_deref(),
+            p.2,
+            p.3,
+        )
+        .await?;
+    // `overdue`: still open past its due date, before the sweeper breaches it.
+    let items = rows.into_iter().map(|o| {
+        let overdue = o.status == "open" && o.due_at < now;
+        let mut v = serde_json::to_value(o).unwrap_or(Value::Null);
+        v["overdue"] = json!(overdue);
+        v
+    });
+    Ok(page(p, items))
 }
 
 // ── Meetings ──

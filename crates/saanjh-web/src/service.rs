@@ -21,7 +21,14 @@ use utoipa::ToSchema;
 use crate::{ApiError, AppState, auth};
 
 /// How often an act is decided again when the chain moved under it.
-const MAX_ATTEMPTS: usize = 6;
+const MAX_ATTEMPTS: usize = 8;
+
+/// Wait a little, more each attempt, so that writers racing for one chain
+/// spread out instead of colliding again.
+async fn back_off(attempt: usize) {
+    let ms = (attempt as u64 + 1) * (2 + rand::random::<u64>() % 8);
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+}
 
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
@@ -44,14 +51,17 @@ async fn append_registry(
     actor: &str,
     bodies: &[EventBody],
 ) -> Result<Vec<StoredEvent>, ApiError> {
-    for _ in 0..MAX_ATTEMPTS {
+    for attempt in 0..MAX_ATTEMPTS {
         let (seq, _) = state.store.head(REGISTRY_CHAIN).await?;
         match state
             .store
             .append(REGISTRY_CHAIN, seq, actor, &now_text(state), bodies)
             .await
         {
-            Err(StoreError::Conflict(_)) => continue,
+            Err(StoreError::Conflict(_)) => {
+                back_off(attempt).await;
+                continue;
+            }
             other => return Ok(other?),
         }
     }
@@ -585,9 +595,13 @@ pub async fn act(
     person: &str,
     act: Act,
 ) -> Result<ActOutcome, ApiError> {
-    for _ in 0..MAX_ATTEMPTS {
+    let chain = resolve(state, scheme_or_initiative).await?.0.id;
+    for attempt in 0..MAX_ATTEMPTS {
+        // The head first, then the state: state read after the head is at
+        // least as new as it, so a decision on stale state cannot slip past
+        // the head check in `append`.
+        let (head, _) = state.store.head(&chain).await?;
         let (init, arr, scheme) = resolve(state, scheme_or_initiative).await?;
-        let (head, _) = state.store.head(&init.id).await?;
         let init_state = initiative_state(state, &init.id, &arr).await?;
         let actor = Actor {
             person: person.to_string(),
@@ -628,7 +642,10 @@ pub async fn act(
             .append(&init.id, head, person, &at, &events)
             .await
         {
-            Err(StoreError::Conflict(_)) => continue,
+            Err(StoreError::Conflict(_)) => {
+                back_off(attempt).await;
+                continue;
+            }
             Err(e) => return Err(e.into()),
             Ok(stored) => {
                 let stage = state
@@ -651,12 +668,13 @@ pub async fn act(
 
 /// Apply the passing of time to one scheme. Returns the events appended.
 pub async fn sweep_scheme(state: &AppState, scheme: &str) -> Result<usize, ApiError> {
-    for _ in 0..MAX_ATTEMPTS {
+    let chain = resolve(state, scheme).await?.0.id;
+    for attempt in 0..MAX_ATTEMPTS {
+        let (head, _) = state.store.head(&chain).await?;
         let (init, arr, s) = resolve(state, scheme).await?;
         let Some(s) = s else {
             return Err(ApiError::not_found(format!("no scheme `{scheme}`")));
         };
-        let (head, _) = state.store.head(&init.id).await?;
         let now = state.clock.now();
         let events = engine::sweep(&arr, &s, now);
         if events.is_empty() {
@@ -667,7 +685,10 @@ pub async fn sweep_scheme(state: &AppState, scheme: &str) -> Result<usize, ApiEr
             .append(&init.id, head, "system", &engine::rfc3339(now), &events)
             .await
         {
-            Err(StoreError::Conflict(_)) => continue,
+            Err(StoreError::Conflict(_)) => {
+                back_off(attempt).await;
+                continue;
+            }
             Err(e) => return Err(e.into()),
             Ok(stored) => return Ok(stored.len()),
         }
