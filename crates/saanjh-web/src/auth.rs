@@ -44,6 +44,18 @@ pub async fn verify_password(password: &str, hash: &str) -> bool {
     .unwrap_or(false)
 }
 
+/// Check a password against a hash made once for no user, so that an
+/// unknown username takes as long to refuse as a wrong password.
+pub async fn verify_nobody(password: &str) {
+    static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    if let Ok(h) = DUMMY
+        .get_or_try_init(|| hash_password("no user has this password"))
+        .await
+    {
+        verify_password(password, h).await;
+    }
+}
+
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
@@ -61,6 +73,11 @@ pub fn check_rate(state: &AppState, username: &str) -> Result<(), ApiError> {
         .unwrap_or_else(|p| p.into_inner());
     let list = map.entry(username.to_lowercase()).or_default();
     list.retain(|t| *t > now - LOGIN_WINDOW);
+    if list.is_empty() {
+        // Keep the map to usernames failing lately, so it cannot grow without bound.
+        map.remove(&username.to_lowercase());
+        return Ok(());
+    }
     if list.len() >= MAX_FAILED_LOGINS {
         let oldest = list.iter().min().copied().unwrap_or(now);
         let wait = (oldest + LOGIN_WINDOW - now).whole_seconds().max(1) as u64;

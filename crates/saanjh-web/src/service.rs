@@ -154,7 +154,10 @@ pub async fn issue_token(
     let user = state.store.user_by_name(username).await?;
     let ok = match &user {
         Some(u) => auth::verify_password(password, &u.password_hash).await,
-        None => false,
+        None => {
+            auth::verify_nobody(password).await;
+            false
+        }
     };
     let Some(user) = user.filter(|_| ok) else {
         auth::record_failure(state, username);
