@@ -30,6 +30,9 @@ pub struct InitiativeState {
     pub positions_filled: BTreeMap<String, i64>,
     /// Schemes of this initiative in an executing stage, with their ids.
     pub executing_schemes: BTreeSet<String>,
+    /// What ledger entries are checked against beyond their scheme: receipt
+    /// numbers used in the initiative, room left in allocations.
+    pub ledger: crate::ledger::InitiativeLedger,
 }
 
 /// An obligation that is still open.
@@ -390,7 +393,7 @@ pub fn decide(
                 return Err(refuse("input", format!("to {} needs the entry: role, amount (or quantity and rate), receipt number", action.name), "include `entry`"));
             };
             let s = scheme.ok_or_else(|| refuse("input", "a ledger entry needs a scheme", ""))?;
-            crate::ledger::check_entry(arr, s, k, input).map_err(|m| refuse("input", m, "correct the entry"))?;
+            crate::ledger::check_entry(arr, &init.ledger, s, k, input, now.date()).map_err(|m| refuse("input", m, "correct the entry"))?;
         }
         Some(_) | None => {}
     }
@@ -508,7 +511,7 @@ pub fn decide(
         if let (Some(k), Some(input)) = (action.records, &act.entry)
             && k.is_ledger()
         {
-            let line = crate::ledger::check_entry(arr, s, k, input).map_err(|m| refuse("input", m, "correct the entry"))?;
+            let line = crate::ledger::check_entry(arr, &init.ledger, s, k, input, now.date()).map_err(|m| refuse("input", m, "correct the entry"))?;
             events.push(EventBody::LedgerEntryPosted { entry: next_id("e"), scheme: s.id.clone(), line });
         }
         if action.records == Some(RecordKind::Estimate) {

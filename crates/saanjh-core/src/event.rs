@@ -63,6 +63,10 @@ pub enum EventBody {
     ObligationBreached { obligation: String, scheme: String, rule: String, position: String, consequence: String },
     StageChanged { scheme: String, from: String, to: String, cause: String },
     LedgerEntryPosted { entry: String, scheme: String, line: crate::ledger::LedgerLine },
+    /// A public organisation's reserve for schemes under an arrangement for
+    /// one financial year ("2025-26"), on the registry chain. A later one for
+    /// the same year revises the figure; the log keeps both.
+    AllocationSet { organisation: String, arrangement: String, year: String, amount: i64, development_budget: Option<i64>, note: Option<String> },
 }
 
 impl EventBody {
@@ -86,6 +90,7 @@ impl EventBody {
             EventBody::ObligationBreached { .. } => "obligation_breached",
             EventBody::StageChanged { .. } => "stage_changed",
             EventBody::LedgerEntryPosted { .. } => "ledger_entry_posted",
+            EventBody::AllocationSet { .. } => "allocation_set",
         }
     }
 

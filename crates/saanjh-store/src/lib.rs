@@ -11,9 +11,11 @@
 //! caller says which chain head it decided against, and a moved head is a
 //! `Conflict` the caller retries after deciding again.
 
+mod ledger;
 mod project;
 mod read;
 
+pub use ledger::{AllocationRow, Reserve};
 pub use read::*;
 
 use std::str::FromStr;

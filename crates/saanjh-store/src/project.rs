@@ -17,6 +17,8 @@ pub(crate) const PROJECTIONS: &[&str] = &[
     "obligations",
     "meetings",
     "households",
+    "ledger_entries",
+    "allocations",
 ];
 
 /// Each projection with its columns and a total order, for comparing a
@@ -131,6 +133,19 @@ pub(crate) const PROJECTION_COLUMNS: &[(&str, &[&str], &str)] = &[
         ],
         "id",
     ),
+    (
+        "ledger_entries",
+        &[
+            "id", "n", "initiative_id", "scheme_id", "organisation_id", "posted_at", "on_date", "fy", "kind", "effect_kind", "role", "amount",
+            "signed_amount", "means", "quantity", "rate", "household", "receipt", "component", "payee", "purpose", "reverses",
+        ],
+        "id",
+    ),
+    (
+        "allocations",
+        &["organisation_id", "arrangement_id", "year", "amount", "development_budget", "note", "set_at"],
+        "organisation_id, arrangement_id, year",
+    ),
 ];
 
 macro_rules! apply {
@@ -234,6 +249,35 @@ macro_rules! apply {
                     E::HouseholdRegistered { household, scheme, record } => {
                         sqlx::query("INSERT INTO households (id, scheme_id, house, head, members, registered_at) VALUES ($1, $2, $3, $4, $5, $6)")
                             .bind(household).bind(scheme).bind(&record.house).bind(&record.head).bind(record.members.map(|m| m as i64)).bind(at)
+                            .execute(&mut **tx).await?;
+                    }
+                    E::LedgerEntryPosted { entry, scheme, line } => {
+                        // A reversal books against the kind and financial
+                        // year of the entry it cancels, with a negative
+                        // amount, so that every balance is a plain SUM.
+                        let on = saanjh_core::ledger::entry_date(line, at);
+                        let own_fy = $crate::ledger::fy_of(&on);
+                        let (effect_kind, fy, signed) = match (line.kind.as_str(), &line.reverses) {
+                            ("reversal", Some(target)) => {
+                                let t: Option<(String, String)> = sqlx::query_as("SELECT kind, fy FROM ledger_entries WHERE id = $1")
+                                    .bind(target).fetch_optional(&mut **tx).await?;
+                                let (k, f) = t.unwrap_or_else(|| ("reversal".to_string(), own_fy.clone()));
+                                (k, f, -line.amount)
+                            }
+                            (k, _) => (k.to_string(), own_fy, line.amount),
+                        };
+                        sqlx::query("INSERT INTO ledger_entries (id, n, initiative_id, scheme_id, organisation_id, posted_at, on_date, fy, kind, effect_kind, role, amount, signed_amount, means, quantity, rate, household, receipt, component, payee, purpose, reverses) \
+                                     VALUES ($1, $2, $3, $4, (SELECT organisation_id FROM initiative_partners WHERE initiative_id = $3 AND role = $10), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)")
+                            .bind(entry).bind($crate::ledger::entry_number(entry)).bind(chain).bind(scheme).bind(at).bind(&on).bind(&fy)
+                            .bind(&line.kind).bind(&effect_kind).bind(&line.role).bind(line.amount).bind(signed)
+                            .bind($crate::ledger::means_text(line.means)).bind(line.quantity).bind(line.rate).bind(&line.household).bind(&line.receipt)
+                            .bind(&line.component).bind(&line.payee).bind(&line.purpose).bind(&line.reverses)
+                            .execute(&mut **tx).await?;
+                    }
+                    E::AllocationSet { organisation, arrangement, year, amount, development_budget, note } => {
+                        sqlx::query("INSERT INTO allocations (organisation_id, arrangement_id, year, amount, development_budget, note, set_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                                     ON CONFLICT (organisation_id, arrangement_id, year) DO UPDATE SET amount = excluded.amount, development_budget = excluded.development_budget, note = excluded.note, set_at = excluded.set_at")
+                            .bind(organisation).bind(arrangement).bind(year).bind(amount).bind(development_budget).bind(note).bind(at)
                             .execute(&mut **tx).await?;
                     }
                     _ => {}

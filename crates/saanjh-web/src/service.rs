@@ -520,6 +520,7 @@ pub async fn initiative_state(
         partners,
         positions_filled: state.store.positions_filled(initiative).await?,
         executing_schemes,
+        ledger: Default::default(),
     })
 }
 
@@ -612,6 +613,15 @@ pub async fn act(
         };
         let now = state.clock.now();
         let at = engine::rfc3339(now);
+        // What a ledger entry is checked against beyond its scheme: the
+        // receipt it names, if already used in the initiative, and the room
+        // left in the reserve (issue 3).
+        let mut init_state = init_state;
+        let receipts: Vec<String> = act.entry.iter().filter_map(|e| e.receipt.clone()).collect();
+        init_state.ledger = state
+            .store
+            .initiative_ledger(&init.id, &arr, now.date(), Some(&receipts))
+            .await?;
         let mut events = vec![];
         let mut scheme = scheme;
         if let Some(s) = scheme.take() {

@@ -374,6 +374,26 @@ pub(super) fn check(file: &ArrangementFile, source: &str) -> Result<Vec<Diagnost
         }
     }
 
+    // The reserve (the government side of the payoff rules).
+    if let Some(r) = &file.reserve {
+        match file.partners.get(r.held_by.as_ref()) {
+            None => c.err(&r.held_by, format!("the reserve is held by `{}`, which is not a partner role ({})", r.held_by.as_ref(), join(&roles))),
+            Some(p) if !p.kinds.contains(&crate::model::OrgKind::Public) => {
+                c.warn_top("[reserve]", format!("the reserve is held by `{}`, which no public organisation can fill", r.held_by.as_ref()));
+            }
+            Some(_) => {}
+        }
+        if let Some(share) = &r.share_of_development_budget
+            && let Err(e) = parse_percent(share.as_ref())
+        {
+            c.err(share, format!("share_of_development_budget: {e}"));
+        }
+        let releases = file.actions.values().any(|a| a.records == Some(RecordKind::Release));
+        if !releases {
+            c.warn_top("[reserve]", "a reserve is declared but no action records a release from it");
+        }
+    }
+
     // A position nobody's rule mentions is probably a mistake.
     let mentioned: BTreeSet<&str> = file
         .rules

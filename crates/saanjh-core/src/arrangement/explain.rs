@@ -139,6 +139,25 @@ fn visibility_words(f: &ArrangementFile, v: &Visibility) -> String {
     }
 }
 
+/// The government side of the payoff rules, in words.
+fn reserve_in_words(f: &ArrangementFile, r: &ReserveRule) -> String {
+    let f_name = f.partners.get(r.held_by.as_ref()).map(|p| p.name.as_str()).unwrap_or(r.held_by.as_ref());
+    let mut s = match &r.share_of_development_budget {
+        Some(share) => format!("Each financial year (July to June) the {f_name} sets apart {} of its development budget as a reserve for these schemes", share.as_ref()),
+        None => format!("Each financial year (July to June) the {f_name} sets apart a reserve for these schemes"),
+    };
+    s.push_str("; its releases are paid from the reserve and can never exceed what it has available");
+    if r.lapses {
+        s.push_str(". Money not released by 30 June lapses.");
+    } else {
+        s.push_str(". The reserve does not lapse: money not released by 30 June is carried into the next year and cannot be spent on anything else.");
+    }
+    if let Some(e) = &r.explain {
+        s.push_str(&format!(" ({e})"));
+    }
+    s
+}
+
 pub fn explain(arr: &Arrangement) -> Explanation {
     let f = &arr.file;
     let boundary = f
@@ -230,6 +249,7 @@ pub fn explain(arr: &Arrangement) -> Explanation {
                 format!("The {who} pays {amount} of {comp}{terms}.")
             })
         })
+        .chain(f.reserve.as_ref().map(|r| reserve_in_words(f, r)))
         .collect();
     let mut lifecycle = vec![format!(
         "Stages: {}.",

@@ -42,6 +42,37 @@ pub struct ArrangementFile {
     /// Information rules: who sees which kind of record.
     #[serde(default)]
     pub information: BTreeMap<String, Visibility>,
+    /// Payoff rule on the government side: the budget reserve that funds
+    /// this arrangement's schemes, and whether it lapses at the year's end.
+    #[serde(default)]
+    pub reserve: Option<ReserveRule>,
+}
+
+/// The reserve a public partner sets aside each financial year (July–June)
+/// for schemes under this arrangement. Releases by `held_by` are spent from
+/// it and can never exceed what it has available.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReserveRule {
+    /// The partner role whose budget holds the reserve (e.g. `council`).
+    pub held_by: Spanned<String>,
+    /// The share of the partner's development budget that must be set
+    /// apart, e.g. "25%" (the CCB rule).
+    #[serde(default)]
+    pub share_of_development_budget: Option<Spanned<String>>,
+    /// Whether money unspent at the end of a financial year is lost (true,
+    /// the default for ordinary budgets) or carried into the next year
+    /// (false: non-lapsable and ring-fenced).
+    #[serde(default = "lapses_by_default")]
+    pub lapses: bool,
+    #[serde(default)]
+    pub explain: Option<String>,
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+fn lapses_by_default() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Deserialize)]

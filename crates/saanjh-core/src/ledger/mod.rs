@@ -1,8 +1,24 @@
-//! Money and the facts the ledger gives rule conditions.
+//! The co-delivery ledger: money, the entries that record it, and what they
+//! add up to.
 //!
 //! Money is exact: integer minor units (paisa for PKR) in an `i64`, never a
 //! float. Shares of an estimate are computed in basis points with explicit
 //! rounding (see `share_of`).
+//!
+//! - this module: `Money`, entries and their validation (`check_entry`),
+//!   per-role totals and the facts rule conditions read;
+//! - [`figures`]: owed, outstanding and over-paid per role and per household;
+//! - [`statement`]: public statements per scheme and per initiative, as data
+//!   (JSON via serde) and CSV, with household names only where allowed;
+//! - [`budget`]: the government side — allocations per financial year,
+//!   carry-forward of a reserve that does not lapse, room left to release;
+//! - [`import`]: a lane's paper register typed into a spreadsheet, checked as
+//!   a whole before anything is posted.
+
+pub mod budget;
+pub mod figures;
+pub mod import;
+pub mod statement;
 
 use std::fmt;
 
@@ -13,9 +29,29 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::arrangement::{Arrangement, RecordKind, ShareSpec, parse_percent};
 use crate::engine::SchemeState;
 use crate::facts::{Fact, FactDecl, FactType, Facts, KeyDomain, Scope, Shape};
+use crate::model::Component;
+
+/// What the ledger must know about the initiative beyond the scheme an
+/// entry is posted to. The engine is pure, so the store fills this in
+/// (`InitiativeState::ledger`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InitiativeLedger {
+    /// Receipt numbers carried by an entry, anywhere in the initiative, that
+    /// has not been reversed. A receipt is unique within the initiative: two
+    /// lanes' treasurers must not be able to book the same paper receipt.
+    /// The store may fill in only the receipts an act names.
+    pub receipts: BTreeSet<String>,
+    /// For partner roles whose releases come out of a tracked allocation:
+    /// financial year ("2025-26") → amount still free to release, in minor
+    /// units. A role not listed here has no allocation on record, and its
+    /// releases are not limited by one.
+    pub release_room: BTreeMap<String, BTreeMap<String, i64>>,
+}
 
 /// An amount in minor units of the initiative's currency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Money(pub i64);
 
@@ -30,21 +66,37 @@ impl Money {
     /// treasurer writes them) into minor units. Refuses more than two
     /// decimals rather than rounding silently.
     pub fn parse_major(s: &str) -> Result<Money, String> {
-        let t: String = s.trim().chars().filter(|c| *c != ',' && *c != '_').collect();
+        let t: String = s
+            .trim()
+            .chars()
+            .filter(|c| *c != ',' && *c != '_')
+            .collect();
         let (neg, t) = match t.strip_prefix('-') {
             Some(rest) => (true, rest.to_string()),
             None => (false, t),
         };
         let (whole, frac) = t.split_once('.').unwrap_or((&t, ""));
-        if whole.is_empty() || !whole.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit()) {
+        if whole.is_empty()
+            || !whole.chars().all(|c| c.is_ascii_digit())
+            || !frac.chars().all(|c| c.is_ascii_digit())
+        {
             return Err(format!("`{s}` is not an amount"));
         }
         if frac.len() > 2 {
             return Err(format!("`{s}` has more than two decimals"));
         }
         let whole: i64 = whole.parse().map_err(|_| format!("`{s}` is too large"))?;
-        let frac: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<2}").parse().map_err(|_| format!("`{s}` is not an amount"))? };
-        let minor = whole.checked_mul(100).and_then(|w| w.checked_add(frac)).ok_or_else(|| format!("`{s}` is too large"))?;
+        let frac: i64 = if frac.is_empty() {
+            0
+        } else {
+            format!("{frac:0<2}")
+                .parse()
+                .map_err(|_| format!("`{s}` is not an amount"))?
+        };
+        let minor = whole
+            .checked_mul(100)
+            .and_then(|w| w.checked_add(frac))
+            .ok_or_else(|| format!("`{s}` is too large"))?;
         Ok(Money(if neg { -minor } else { minor }))
     }
 
@@ -76,7 +128,11 @@ impl Money {
             parts.reverse();
             format!("{},{}", parts.join(","), last3)
         };
-        if a % 100 == 0 { format!("{sign}{grouped}") } else { format!("{sign}{grouped}.{:02}", a % 100) }
+        if a.is_multiple_of(100) {
+            format!("{sign}{grouped}")
+        } else {
+            format!("{sign}{grouped}.{:02}", a % 100)
+        }
     }
 }
 
@@ -98,18 +154,45 @@ pub fn share_of(amount: Money, basis_points: u32) -> Money {
 }
 
 const fn money(name: &'static str, meaning: &'static str) -> FactDecl {
-    FactDecl { shape: Shape::Keyed { name, domain: KeyDomain::Role }, ty: FactType::Int, scope: Scope::Scheme, meaning, provided_by: "ledger" }
+    FactDecl {
+        shape: Shape::Keyed {
+            name,
+            domain: KeyDomain::Role,
+        },
+        ty: FactType::Int,
+        scope: Scope::Scheme,
+        meaning,
+        provided_by: "ledger",
+    }
 }
 
 /// Facts the ledger provides to conditions, per partner role, in paisa.
 pub const LEDGER_FACTS: &[FactDecl] = &[
-    money("owed", "the role's share of the scheme's estimate under the payoff rules (its minimum share where a range is given)"),
-    money("pledged", "amount the role (and its households) have pledged, net of reversals"),
-    money("paid", "amount the role (and its households) have contributed in cash, labour and materials, net of reversals"),
-    money("released", "amount released by the role in instalments or tranches, net of reversals"),
-    money("spent", "expenditure on components the role delivers, net of reversals"),
+    money(
+        "owed",
+        "the role's share of the scheme's estimate under the payoff rules (its minimum share where a range is given)",
+    ),
+    money(
+        "pledged",
+        "amount the role (and its households) have pledged, net of reversals",
+    ),
+    money(
+        "paid",
+        "amount the role (and its households) have contributed in cash, labour and materials, net of reversals",
+    ),
+    money(
+        "released",
+        "amount released by the role in instalments or tranches, net of reversals",
+    ),
+    money(
+        "spent",
+        "expenditure on components the role delivers, net of reversals",
+    ),
     FactDecl {
-        shape: Shape::Keyed { name: "share_met", domain: KeyDomain::Role },
+        shape: Shape::Keyed {
+            name: "share_met",
+            domain: KeyDomain::Role,
+        },
         ty: FactType::Bool,
         scope: Scope::Scheme,
         meaning: "whether what the role has paid or released covers what it owes",
@@ -212,9 +295,18 @@ pub struct RoleTotals {
 /// Net totals per role. A reversal subtracts exactly what the reversed
 /// entry added, so balances always equal the sum of their entries.
 pub fn totals(scheme: &SchemeState) -> BTreeMap<String, RoleTotals> {
-    let by_id: BTreeMap<&str, &LedgerLine> = scheme.ledger.iter().map(|(id, l)| (id.as_str(), l)).collect();
+    totals_of(scheme.ledger.iter().map(|(id, l)| (id.as_str(), l)))
+}
+
+/// `totals` over any set of `(entry id, line)`: a reversal whose target is
+/// not among them counts for nothing.
+pub fn totals_of<'a, I>(lines: I) -> BTreeMap<String, RoleTotals>
+where
+    I: IntoIterator<Item = (&'a str, &'a LedgerLine)> + Clone,
+{
+    let by_id: BTreeMap<&str, &LedgerLine> = lines.clone().into_iter().collect();
     let mut out: BTreeMap<String, RoleTotals> = BTreeMap::new();
-    for line in scheme.ledger.values() {
+    for (_, line) in lines {
         let (kind, sign) = match (line.kind.as_str(), &line.reverses) {
             ("reversal", Some(target)) => match by_id.get(target.as_str()) {
                 Some(t) => (t.kind.as_str(), -1),
@@ -239,14 +331,35 @@ pub fn totals(scheme: &SchemeState) -> BTreeMap<String, RoleTotals> {
 /// Each role's share of the scheme's estimate under the payoff rules: the
 /// exact share, or the minimum where a range is given (at most → 0).
 pub fn owed(arr: &Arrangement, scheme: &SchemeState) -> BTreeMap<String, Money> {
-    let mut out: BTreeMap<String, Money> = arr.file.partners.keys().map(|r| (r.clone(), Money::ZERO)).collect();
-    for c in &scheme.components {
+    owed_for(arr, &scheme.components)
+}
+
+/// `owed` for a list of components.
+pub fn owed_for(arr: &Arrangement, components: &[Component]) -> BTreeMap<String, Money> {
+    let mut out: BTreeMap<String, Money> = arr
+        .file
+        .partners
+        .keys()
+        .map(|r| (r.clone(), Money::ZERO))
+        .collect();
+    for c in components {
         let Some(estimate) = c.estimate else { continue };
-        let Some(shares) = arr.file.payoff.get(&c.kind).or_else(|| arr.file.payoff.get("*")) else { continue };
+        let Some(shares) = arr
+            .file
+            .payoff
+            .get(&c.kind)
+            .or_else(|| arr.file.payoff.get("*"))
+        else {
+            continue;
+        };
         for (role, spec) in shares {
             let bp = match spec {
                 ShareSpec::Exactly(s) => parse_percent(s).unwrap_or(0),
-                ShareSpec::Range(r) => r.at_least.as_deref().and_then(|s| parse_percent(s).ok()).unwrap_or(0),
+                ShareSpec::Range(r) => r
+                    .at_least
+                    .as_deref()
+                    .and_then(|s| parse_percent(s).ok())
+                    .unwrap_or(0),
             };
             let e = out.entry(role.clone()).or_default();
             e.0 += share_of(Money(estimate), bp).0;
@@ -266,16 +379,38 @@ pub fn facts_for(arr: &Arrangement, scheme: &SchemeState) -> Facts {
         f.set_keyed("paid", &role, Fact::Int(t.paid));
         f.set_keyed("released", &role, Fact::Int(t.released));
         f.set_keyed("spent", &role, Fact::Int(t.spent));
-        f.set_keyed("share_met", &role, Fact::Bool(t.paid + t.released - t.refunded >= owed.0));
+        f.set_keyed(
+            "share_met",
+            &role,
+            Fact::Bool(t.paid + t.released - t.refunded >= owed.0),
+        );
     }
     f
 }
 
-/// Validate a ledger entry against the scheme and turn it into a line.
-/// Errors are sentences for the person who typed the entry.
-pub fn check_entry(arr: &Arrangement, scheme: &SchemeState, kind: RecordKind, input: &EntryInput) -> Result<LedgerLine, String> {
+/// Validate a ledger entry against the scheme and the initiative, and turn
+/// it into a line. `today` dates an entry that gives no date of its own (it
+/// decides the financial year of a release). Errors are sentences for the
+/// person who typed the entry.
+pub fn check_entry(
+    arr: &Arrangement,
+    init: &InitiativeLedger,
+    scheme: &SchemeState,
+    kind: RecordKind,
+    input: &EntryInput,
+    today: time::Date,
+) -> Result<LedgerLine, String> {
     if !arr.file.partners.contains_key(&input.role) {
-        return Err(format!("`{}` is not a partner role of this arrangement ({})", input.role, arr.file.partners.keys().cloned().collect::<Vec<_>>().join(", ")));
+        return Err(format!(
+            "`{}` is not a partner role of this arrangement ({})",
+            input.role,
+            arr.file
+                .partners
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     let amount = match (input.amount, input.quantity, input.rate) {
         (Some(a), None, None) => a,
@@ -285,7 +420,9 @@ pub fn check_entry(arr: &Arrangement, scheme: &SchemeState, kind: RecordKind, in
             }
             q.checked_mul(r).ok_or("quantity × rate is too large")?
         }
-        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => return Err("give either an amount, or a quantity and a rate, not both".into()),
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+            return Err("give either an amount, or a quantity and a rate, not both".into());
+        }
         _ => {
             if kind == RecordKind::Reversal {
                 0
@@ -301,7 +438,9 @@ pub fn check_entry(arr: &Arrangement, scheme: &SchemeState, kind: RecordKind, in
         return Err("only contributions can be made in labour or materials".into());
     }
     if input.means != Means::Cash && (input.quantity.is_none() || input.rate.is_none()) {
-        return Err("labour and materials are recorded as a quantity (days or units) and a rate".into());
+        return Err(
+            "labour and materials are recorded as a quantity (days or units) and a rate".into(),
+        );
     }
     if let Some(h) = &input.household
         && !scheme.household_ids.contains(h)
@@ -313,16 +452,25 @@ pub fn check_entry(arr: &Arrangement, scheme: &SchemeState, kind: RecordKind, in
     {
         return Err(format!("`{c}` is not a component of this scheme"));
     }
-    if let Some(on) = &input.on
-        && time::Date::parse(on, time::macros::format_description!("[year]-[month]-[day]")).is_err()
-    {
-        return Err(format!("`{on}` is not a date (YYYY-MM-DD)"));
-    }
-    let is_cash = matches!(kind, RecordKind::Contribution | RecordKind::Release | RecordKind::Expenditure | RecordKind::Refund) && input.means == Means::Cash;
+    let on = match &input.on {
+        Some(on) => parse_date(on).ok_or_else(|| format!("`{on}` is not a date (YYYY-MM-DD)"))?,
+        None => today,
+    };
+    let is_cash = matches!(
+        kind,
+        RecordKind::Contribution
+            | RecordKind::Release
+            | RecordKind::Expenditure
+            | RecordKind::Refund
+    ) && input.means == Means::Cash;
     match &input.receipt {
         Some(r) if r.trim().is_empty() => return Err("a receipt number cannot be blank".into()),
-        Some(r) if scheme.ledger.values().any(|l| l.receipt.as_deref() == Some(r.as_str())) => {
-            return Err(format!("receipt number `{r}` is already used in this scheme"));
+        // A reversed entry gives its receipt back: the corrected entry is
+        // posted against the same paper receipt.
+        Some(r) if init.receipts.contains(r) || live_receipt_in(scheme, r) => {
+            return Err(format!(
+                "receipt number `{r}` is already used in this initiative"
+            ));
         }
         None if is_cash => return Err("a cash entry needs its receipt number".into()),
         _ => {}
@@ -330,30 +478,71 @@ pub fn check_entry(arr: &Arrangement, scheme: &SchemeState, kind: RecordKind, in
     let mut amount = amount;
     match kind {
         RecordKind::Reversal => {
-            let Some(target) = &input.reverses else { return Err("a reversal names the entry it reverses (`reverses`)".into()) };
-            let Some(t) = scheme.ledger.get(target) else { return Err(format!("there is no entry `{target}` in this scheme")) };
+            let Some(target) = &input.reverses else {
+                return Err("a reversal names the entry it reverses (`reverses`)".into());
+            };
+            let Some(t) = scheme.ledger.get(target) else {
+                return Err(format!("there is no entry `{target}` in this scheme"));
+            };
             if t.kind == "reversal" {
-                return Err("a reversal cannot itself be reversed: post a new entry instead".into());
+                return Err(
+                    "a reversal cannot itself be reversed: post a new entry instead".into(),
+                );
             }
-            if scheme.ledger.values().any(|l| l.reverses.as_deref() == Some(target.as_str())) {
+            if scheme
+                .ledger
+                .values()
+                .any(|l| l.reverses.as_deref() == Some(target.as_str()))
+            {
                 return Err(format!("entry `{target}` has already been reversed"));
             }
             if t.role != input.role {
-                return Err(format!("entry `{target}` belongs to `{}`, not `{}`", t.role, input.role));
+                return Err(format!(
+                    "entry `{target}` belongs to `{}`, not `{}`",
+                    t.role, input.role
+                ));
             }
             amount = t.amount;
         }
-        _ if input.reverses.is_some() => return Err("only a reversal names an entry it reverses".into()),
+        _ if input.reverses.is_some() => {
+            return Err("only a reversal names an entry it reverses".into());
+        }
         RecordKind::Expenditure => {
             // Money spent must have come in: contributions and releases,
             // less what was already spent or refunded.
             let t = totals(scheme);
-            let available: i64 = t.values().map(|x| x.paid + x.released - x.spent - x.refunded).sum();
+            let available: i64 = t
+                .values()
+                .map(|x| x.paid + x.released - x.spent - x.refunded)
+                .sum();
             if amount > available {
-                return Err(format!("this expenditure of {} is more than the {} received and not yet spent", Money(amount).to_lakh(), Money(available).to_lakh()));
+                return Err(format!(
+                    "this expenditure of {} is more than the {} received and not yet spent",
+                    Money(amount).to_lakh(),
+                    Money(available).to_lakh()
+                ));
             }
             if input.payee.as_deref().is_none_or(|p| p.trim().is_empty()) {
                 return Err("an expenditure names its payee".into());
+            }
+        }
+        RecordKind::Release => {
+            if let Some(room) = init.release_room.get(&input.role) {
+                let year = budget::FinancialYear::of(on);
+                let left = room.get(&year.to_string()).copied().unwrap_or(0);
+                if amount > left {
+                    let who = arr
+                        .file
+                        .partners
+                        .get(&input.role)
+                        .map(|p| p.name.as_str())
+                        .unwrap_or(&input.role);
+                    return Err(format!(
+                        "this release of Rs {} is more than the Rs {} left in the {who}'s allocation for {year}",
+                        Money(amount).to_lakh(),
+                        Money(left).to_lakh()
+                    ));
+                }
             }
         }
         _ => {}
@@ -375,9 +564,57 @@ pub fn check_entry(arr: &Arrangement, scheme: &SchemeState, kind: RecordKind, in
     })
 }
 
+/// Receipt numbers of the entries in `lines` that have not been reversed:
+/// the ones a new entry may not reuse.
+pub fn live_receipts<'a, I>(lines: I) -> BTreeSet<String>
+where
+    I: IntoIterator<Item = (&'a str, &'a LedgerLine)> + Clone,
+{
+    let reversed: BTreeSet<&str> = lines
+        .clone()
+        .into_iter()
+        .filter_map(|(_, l)| l.reverses.as_deref())
+        .collect();
+    lines
+        .into_iter()
+        .filter(|(id, _)| !reversed.contains(id))
+        .filter_map(|(_, l)| l.receipt.clone())
+        .collect()
+}
+
+fn live_receipt_in(scheme: &SchemeState, receipt: &str) -> bool {
+    scheme.ledger.iter().any(|(id, l)| {
+        l.receipt.as_deref() == Some(receipt)
+            && !scheme
+                .ledger
+                .values()
+                .any(|x| x.reverses.as_deref() == Some(id.as_str()))
+    })
+}
+
+/// A `YYYY-MM-DD` date.
+pub fn parse_date(s: &str) -> Option<time::Date> {
+    time::Date::parse(
+        s.trim(),
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()
+}
+
+/// The date an entry happened: its own `on`, else the day it was posted
+/// (the date part of an RFC 3339 time).
+pub fn entry_date(line: &LedgerLine, posted_at: &str) -> String {
+    line.on
+        .clone()
+        .unwrap_or_else(|| posted_at.get(..10).unwrap_or(posted_at).to_string())
+}
+
 /// Distinct receipt numbers in a set of lines (for the tests' invariants).
 pub fn receipts(lines: &BTreeMap<String, LedgerLine>) -> BTreeSet<&str> {
-    lines.values().filter_map(|l| l.receipt.as_deref()).collect()
+    lines
+        .values()
+        .filter_map(|l| l.receipt.as_deref())
+        .collect()
 }
 
 #[cfg(test)]
