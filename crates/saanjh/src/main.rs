@@ -10,21 +10,28 @@ use clap::{Parser, Subcommand};
 
 mod arrangement_cmd;
 mod chain_cmd;
+mod demo;
+mod serve_cmd;
 mod pb_cmd;
 mod qca_cmd;
 
 #[derive(Parser)]
 #[command(name = "saanjh", version, about = "Run co-produced public services: arrangements, ledgers, evidence, analysis")]
 struct Cli {
-    /// Database URL: sqlite://FILE (the embedded default) or postgres://…
-    #[arg(long, global = true, env = "SAANJH_DATABASE_URL", default_value = "sqlite://saanjh.db")]
-    database: String,
+    /// Database URL: sqlite://FILE (default sqlite://saanjh.db; for `demo`,
+    /// sqlite://saanjh-demo.db) or postgres://…
+    #[arg(long, global = true, env = "SAANJH_DATABASE_URL")]
+    database: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve the web pages and the JSON API.
+    Serve(serve_cmd::ServeArgs),
+    /// Create a fresh database of demonstration initiatives, then serve it.
+    Demo(serve_cmd::DemoArgs),
     /// Recompute the hash chains and report the first broken link of each.
     Verify(chain_cmd::VerifyArgs),
     /// Recompute every projection from the event log.
@@ -40,9 +47,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let database = cli.database.clone().unwrap_or_else(|| DEFAULT_DATABASE.to_string());
     let result = match cli.command {
-        Command::Verify(args) => chain_cmd::verify(&cli.database, args),
-        Command::Rebuild => chain_cmd::rebuild(&cli.database),
+        Command::Serve(args) => serve_cmd::serve(&database, args),
+        Command::Demo(args) => serve_cmd::demo(cli.database.as_deref(), args),
+        Command::Verify(args) => chain_cmd::verify(&database, args),
+        Command::Rebuild => chain_cmd::rebuild(&database),
         Command::Arrangement(cmd) => arrangement_cmd::run(cmd),
         Command::Qca(args) => qca_cmd::run(args),
         Command::Pb(args) => pb_cmd::run(args),
@@ -55,6 +65,9 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// Where Saanjh keeps its data when not told otherwise.
+pub(crate) const DEFAULT_DATABASE: &str = "sqlite://saanjh.db";
 
 /// A runtime for the commands that talk to the database.
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
