@@ -23,8 +23,11 @@ pub struct CountOptions {
     pub step: Money,
     /// Seed of the drawn tie-break order.
     pub seed: u64,
-    /// Cap on Add1 reruns; reaching it is reported in the outcome, not hidden.
+    /// Cap on Add1 raises; reaching it is reported in the outcome, not hidden.
     pub max_iterations: u64,
+    /// Skip Add1 raises that provably cannot change the outcome (same result, far fewer
+    /// runs); `false` reruns MES at every raise, which is slower and only useful to check.
+    pub add1_jump: bool,
 }
 
 impl Default for CountOptions {
@@ -36,6 +39,7 @@ impl Default for CountOptions {
             step: Money(MICRO),
             seed: 0,
             max_iterations: 1_000_000,
+            add1_jump: true,
         }
     }
 }

@@ -16,7 +16,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use num_bigint::BigInt;
-use num_integer::Integer;
+use num_rational::BigRational;
 use num_traits::{Signed, Zero};
 
 use crate::count::{CountError, CountOptions, Profile, TieBreak, money_exact};
@@ -35,12 +35,51 @@ struct Run {
     spent: i128,
     reasons: Vec<(usize, Reason)>,
     ties: Vec<Tie>,
+    /// How far (in micro-units of per-voter budget) the start could rise with every
+    /// decision of this run unchanged; `None` = without limit.
+    room: Option<BigRational>,
 }
 
-/// A candidate's price at the current step: supporters of weight `w` still pay in full
-/// at rate `r / (den·w)` per unit of weight; the full payers are in `groups` too.
+/// An amount that depends on how much x (micro-units) is added to every voter's start
+/// budget: `a + c·x`. Every quantity MES computes is affine in x along a fixed sequence of
+/// decisions, so each decision is the sign of an affine function, and that sign holds on a
+/// whole interval of x. Add1 uses this to skip increments that cannot change the outcome.
+#[derive(Clone, Debug)]
+struct Aff {
+    a: BigInt,
+    c: BigInt,
+}
+
+impl Aff {
+    fn constant(a: BigInt) -> Aff {
+        Aff {
+            a,
+            c: BigInt::zero(),
+        }
+    }
+    fn times(&self, k: &BigInt) -> Aff {
+        Aff {
+            a: &self.a * k,
+            c: &self.c * k,
+        }
+    }
+    fn minus(&self, o: &Aff) -> Aff {
+        Aff {
+            a: &self.a - &o.a,
+            c: &self.c - &o.c,
+        }
+    }
+    fn add_times(&mut self, o: &Aff, k: &BigInt) {
+        self.a += &o.a * k;
+        self.c += &o.c * k;
+    }
+}
+
+/// A candidate's price at the current step: supporters of weight `w` not paying in full pay
+/// `r / (den·w)` per unit of weight; `groups` are all supporters with money left.
 struct Price {
-    r: BigInt,
+    r: Aff,
+    rv: BigInt,
     w: u64,
     groups: Vec<(u32, u64, u64)>,
     paid_in_full: u64,
@@ -55,25 +94,59 @@ enum Eval {
 struct State<'a> {
     p: &'a Profile,
     class_of: Vec<u32>,
-    num: Vec<BigInt>,
+    /// Class budgets as functions of x, and their values at the x of this run.
+    num: Vec<Aff>,
+    val: Vec<BigInt>,
     live: Vec<u64>,
     den: BigInt,
     zero: Option<u32>,
     counter: Vec<u64>,
     touched: Vec<u32>,
+    /// Whether budgets depend on x at all (only in Add1).
+    track: bool,
+    /// Least room found so far, as an unreduced fraction (num, den).
+    room: Option<(BigInt, BigInt)>,
 }
 
 impl<'a> State<'a> {
-    fn new(p: &'a Profile, start_num: BigInt, start_den: BigInt) -> State<'a> {
+    fn new(p: &'a Profile, start: Aff, x: &BigInt, start_den: BigInt) -> State<'a> {
+        let track = !start.c.is_zero();
+        let v = &start.a + &start.c * x;
         State {
             p,
             class_of: vec![0; p.n],
-            num: vec![start_num],
+            num: vec![start],
+            val: vec![v],
             live: vec![p.n as u64],
             den: start_den,
             zero: None,
             counter: vec![0],
             touched: Vec::new(),
+            track,
+            room: None,
+        }
+    }
+
+    /// Records that the decision "sign of g" (g's value now is `gv`) must not change.
+    fn keep_sign(&mut self, g: &Aff, gv: &BigInt) {
+        if !self.track || g.c.is_zero() {
+            return;
+        }
+        if gv.is_zero() {
+            self.room = Some((BigInt::zero(), BigInt::from(1)));
+            return;
+        }
+        if gv.is_positive() == g.c.is_positive() {
+            return;
+        }
+        // limit = |gv| / |g.c|; compared by cross-multiplying, reduced never (gcds are dear).
+        let (ln, ld) = (gv.abs(), g.c.abs());
+        let smaller = match &self.room {
+            None => true,
+            Some((rn, rd)) => &ln * rd < rn * &ld,
+        };
+        if smaller {
+            self.room = Some((ln, ld));
         }
     }
 
@@ -127,37 +200,60 @@ impl<'a> State<'a> {
             .sum();
         groups.retain(|g| Some(g.0) != zero);
         let cost = BigInt::from(self.p.cost[c]) * &self.den;
-        let mut money = BigInt::zero();
+        let mut money = Aff::constant(BigInt::zero());
+        let mut mv = BigInt::zero();
         let mut w_total: u64 = 0;
         for &(k, w, m) in &groups {
-            money += &self.num[k as usize] * m;
+            let mb = BigInt::from(m);
+            mv += &self.val[k as usize] * &mb;
+            if self.track {
+                money.add_times(&self.num[k as usize], &mb);
+            }
             w_total += w * m;
         }
-        if money < cost {
-            return Eval::Unaffordable(money);
+        let cost_aff = Aff::constant(cost.clone());
+        self.keep_sign(&money.minus(&cost_aff), &(&mv - &cost));
+        if mv < cost {
+            return Eval::Unaffordable(mv);
         }
-        let num = &self.num;
+        let val = &self.val;
         // Poorest per unit of weight first: they are the ones who may pay all they have.
         if self.p.uniform[c].is_some() {
-            groups.sort_by(|a, b| num[a.0 as usize].cmp(&num[b.0 as usize]));
+            groups.sort_by(|a, b| val[a.0 as usize].cmp(&val[b.0 as usize]));
         } else {
-            groups.sort_by(|a, b| (&num[a.0 as usize] * b.1).cmp(&(&num[b.0 as usize] * a.1)));
+            groups.sort_by(|a, b| (&val[a.0 as usize] * b.1).cmp(&(&val[b.0 as usize] * a.1)));
         }
-        let mut r = cost;
+        let mut rv = cost;
         let mut w_rem = w_total;
-        let mut paid_in_full = broke;
+        let mut paid = 0usize;
         for &(k, w, m) in &groups {
             // Pays all iff budget/w < r/w_rem.
-            if &num[k as usize] * w_rem < &r * w {
-                r -= &num[k as usize] * m;
+            if &val[k as usize] * w_rem < &rv * w {
+                rv -= &val[k as usize] * m;
                 w_rem -= w * m;
-                paid_in_full += m;
+                paid += 1;
             } else {
                 break;
             }
         }
+        let paid_in_full = broke + groups[..paid].iter().map(|g| g.2).sum::<u64>();
+        let mut r = cost_aff;
+        if self.track {
+            for &(k, _, m) in &groups[..paid] {
+                r = r.minus(&self.num[k as usize].times(&BigInt::from(m)));
+            }
+            // The set of full payers is fixed while each group stays on its side of the price.
+            let wr = BigInt::from(w_rem);
+            for &(k, w, _) in &groups {
+                let wb = BigInt::from(w);
+                let h = r.times(&wb).minus(&self.num[k as usize].times(&wr));
+                let hv = &rv * &wb - &self.val[k as usize] * &wr;
+                self.keep_sign(&h, &hv);
+            }
+        }
         Eval::Price(Price {
             r,
+            rv,
             w: w_rem,
             groups,
             paid_in_full,
@@ -165,14 +261,15 @@ impl<'a> State<'a> {
     }
 
     /// Buys `c` at `price`: supporters pay `min(budget, q·w)`; everyone's money moves to the
-    /// finer common denominator `den·w/g`.
+    /// finer common denominator `den·w`.
     fn buy(&mut self, c: usize, price: Price) {
-        let g = price.r.gcd(&BigInt::from(price.w));
-        let r = &price.r / &g;
-        let scale = BigInt::from(price.w) / &g;
+        let scale = BigInt::from(price.w);
         for k in 0..self.num.len() {
             if self.live[k] > 0 && Some(k as u32) != self.zero {
-                self.num[k] *= &scale;
+                self.val[k] *= &scale;
+                if self.track {
+                    self.num[k] = self.num[k].times(&scale);
+                }
             }
         }
         self.den *= &scale;
@@ -180,16 +277,20 @@ impl<'a> State<'a> {
         let mut remap_u: HashMap<u32, u32> = HashMap::new();
         let mut remap: HashMap<(u32, u64), u32> = HashMap::new();
         for &(k, w, _) in &price.groups {
-            let new_num = &self.num[k as usize] - &r * w;
-            let target = if new_num.is_positive() {
+            let wb = BigInt::from(w);
+            let new_val = &self.val[k as usize] - &price.rv * &wb;
+            let target = if new_val.is_positive() {
+                let new_num = self.num[k as usize].minus(&price.r.times(&wb));
                 self.num.push(new_num);
+                self.val.push(new_val);
                 self.live.push(0);
                 (self.num.len() - 1) as u32
             } else {
                 match self.zero {
                     Some(z) => z,
                     None => {
-                        self.num.push(BigInt::zero());
+                        self.num.push(Aff::constant(BigInt::zero()));
+                        self.val.push(BigInt::zero());
                         self.live.push(0);
                         let z = (self.num.len() - 1) as u32;
                         self.zero = Some(z);
@@ -223,7 +324,7 @@ impl<'a> State<'a> {
 
     fn total_money(&self) -> BigInt {
         let mut t = BigInt::zero();
-        for (k, n) in self.num.iter().enumerate() {
+        for (k, n) in self.val.iter().enumerate() {
             if self.live[k] > 0 {
                 t += n * self.live[k];
             }
@@ -240,25 +341,48 @@ fn scale(p: &Profile, util: Utility, c: usize) -> BigInt {
     }
 }
 
-/// One MES run from a per-voter budget of `start_num / start_den` (micro-units).
+/// A price per unit of utility: `num / den`, `num` affine in x, `den` fixed.
+#[derive(Clone)]
+struct Rho {
+    num: Aff,
+    nv: BigInt,
+    den: BigInt,
+}
+
+fn cmp_rho(a: &Rho, b: &Rho) -> Ordering {
+    (&a.nv * &b.den).cmp(&(&b.nv * &a.den))
+}
+
+/// One MES run with every voter starting at `start(x) / start_den` (micro-units), at `x`.
+#[allow(clippy::too_many_arguments)]
 fn run(
     p: &Profile,
     tb: &TieBreak,
     util: Utility,
     cands: &[usize],
-    start_num: BigInt,
+    start: Aff,
+    x: &BigInt,
     start_den: BigInt,
     record: bool,
 ) -> Run {
-    let mut st = State::new(p, start_num, start_den);
-    // Lower bound on each project's price per unit of utility, as (num, den): prices only
-    // rise as voters spend, so a project whose bound exceeds the best price can wait.
-    let mut lb: Vec<(BigInt, BigInt)> = vec![(BigInt::zero(), BigInt::from(1)); p.cost.len()];
+    let mut st = State::new(p, start, x, start_den);
+    // Lower bound on each project's price per unit of utility: prices only rise as voters
+    // spend, so a project whose bound exceeds the best price can wait.
+    let mut lb: Vec<Rho> = vec![
+        Rho {
+            num: Aff::constant(BigInt::zero()),
+            nv: BigInt::zero(),
+            den: BigInt::from(1),
+        };
+        p.cost.len()
+    ];
     for &c in cands {
-        lb[c] = (
-            BigInt::from(p.cost[c]),
-            BigInt::from(p.votes[c]) * scale(p, util, c),
-        );
+        let cost = BigInt::from(p.cost[c]);
+        lb[c] = Rho {
+            num: Aff::constant(cost.clone()),
+            nv: cost,
+            den: BigInt::from(p.votes[c]) * scale(p, util, c),
+        };
     }
     let mut remaining: Vec<usize> = cands.to_vec();
     let mut out = Run {
@@ -266,19 +390,22 @@ fn run(
         spent: 0,
         reasons: Vec::new(),
         ties: Vec::new(),
+        room: None,
     };
-    let cmp = |a: &(BigInt, BigInt), b: &(BigInt, BigInt)| (&a.0 * &b.1).cmp(&(&b.0 * &a.1));
     let mut step = 0usize;
     loop {
         step += 1;
-        remaining.sort_by(|&a, &b| cmp(&lb[a], &lb[b]).then(tb.rank[a].cmp(&tb.rank[b])));
-        let mut best: Option<(BigInt, BigInt)> = None;
+        remaining.sort_by(|&a, &b| cmp_rho(&lb[a], &lb[b]).then(tb.rank[a].cmp(&tb.rank[b])));
+        let mut best: Option<Rho> = None;
         let mut tied: Vec<usize> = Vec::new();
         let mut dropped: Vec<usize> = Vec::new();
-        for &c in &remaining {
+        let mut evaluated: Vec<usize> = Vec::new();
+        let mut pruned_from = remaining.len();
+        for (idx, &c) in remaining.iter().enumerate() {
             if let Some(b) = &best
-                && cmp(&lb[c], b) == Ordering::Greater
+                && cmp_rho(&lb[c], b) == Ordering::Greater
             {
+                pruned_from = idx;
                 break;
             }
             match st.evaluate(c) {
@@ -296,10 +423,14 @@ fn run(
                     }
                 }
                 Eval::Price(pr) => {
-                    let price = (pr.r, &st.den * pr.w * scale(p, util, c));
+                    let price = Rho {
+                        num: pr.r,
+                        nv: pr.rv,
+                        den: &st.den * pr.w * scale(p, util, c),
+                    };
                     let ord = match &best {
                         None => Ordering::Less,
-                        Some(b) => cmp(&price, b),
+                        Some(b) => cmp_rho(&price, b),
                     };
                     match ord {
                         Ordering::Less => {
@@ -311,24 +442,41 @@ fn run(
                         Ordering::Greater => {}
                     }
                     lb[c] = price;
+                    evaluated.push(c);
                 }
             }
         }
-        remaining.retain(|c| !dropped.contains(c));
-        if tied.is_empty() {
+        let Some(best) = best else {
             break;
-        }
+        };
         let (w, tie) = tb.choose(&tied, step);
         out.ties.extend(tie);
+        if st.track {
+            // The winner must stay the best: against every priced rival, and against the
+            // lower bound of every rival not priced this step.
+            let rivals = evaluated.iter().chain(&remaining[pruned_from..]);
+            for &c in rivals {
+                if c == w {
+                    continue;
+                }
+                let g = lb[c]
+                    .num
+                    .times(&best.den)
+                    .minus(&best.num.times(&lb[c].den));
+                let gv = &lb[c].nv * &best.den - &best.nv * &lb[c].den;
+                st.keep_sign(&g, &gv);
+            }
+        }
+        remaining.retain(|c| !dropped.contains(c));
         let Eval::Price(price) = st.evaluate(w) else {
             unreachable!("a project just priced stays affordable within the step");
         };
         let reason = record.then(|| {
             let wq = BigInt::from(price.w);
-            let rate = money_exact(price.r.clone(), &st.den * &wq);
-            let eff = Exact(num_rational::BigRational::new(
+            let rate = money_exact(price.rv.clone(), &st.den * &wq);
+            let eff = Exact(BigRational::new(
                 BigInt::from(p.cost[w]) * &st.den * &wq,
-                price.r.clone(),
+                price.rv.clone(),
             ));
             (rate, eff, price.paid_in_full)
         });
@@ -351,6 +499,7 @@ fn run(
         out.spent += p.cost[w];
         remaining.retain(|&c| c != w);
     }
+    out.room = st.room.map(|(n, d)| BigRational::new(n, d));
     out
 }
 
@@ -378,10 +527,21 @@ pub(crate) fn run_with_completion(
         });
     }
     let n = BigInt::from(p.n);
-    let start = |t: u64| BigInt::from(p.budget) + BigInt::from(opts.step.0) * BigInt::from(t) * &n;
     let util = opts.utility;
+    let step = BigInt::from(opts.step.0);
+    let x_at = |t: u64| &step * BigInt::from(t);
+    // Every voter starts at (budget + n·x)/n: x is the Add1 raise in micro-units.
     if opts.completion == Completion::None {
-        let r = run(p, tb, util, cands, start(0), n.clone(), true);
+        let r = run(
+            p,
+            tb,
+            util,
+            cands,
+            Aff::constant(BigInt::from(p.budget)),
+            &BigInt::zero(),
+            n.clone(),
+            true,
+        );
         return Ok(MesResult {
             winners: r.winners,
             reasons: r.reasons,
@@ -389,10 +549,28 @@ pub(crate) fn run_with_completion(
             completion: None,
         });
     }
+    let start = Aff {
+        a: BigInt::from(p.budget),
+        c: n.clone(),
+    };
+    let go = |t: u64, record: bool| {
+        run(
+            p,
+            tb,
+            util,
+            cands,
+            start.clone(),
+            &x_at(t),
+            n.clone(),
+            record,
+        )
+    };
     // Plain Add1: keep the last outcome that fits; stop at the first that does not, or when
-    // nothing is left to fund (a further raise could not change the outcome).
+    // nothing is left to fund. With `add1_jump`, raises that provably leave every decision
+    // of the run unchanged (hence the same, feasible outcome) are skipped, not rerun.
     let mut t: u64 = 0;
-    let mut cur = run(p, tb, util, cands, start(0), n.clone(), false);
+    let mut runs: u64 = 1;
+    let mut cur = go(0, false);
     let stopped_because;
     loop {
         if cur.winners.len() == cands.len() {
@@ -404,30 +582,54 @@ pub(crate) fn run_with_completion(
                 "the outcome is exhaustive: nothing unfunded fits the money left".to_string();
             break;
         }
-        if t >= opts.max_iterations {
+        let skip: u64 = if opts.add1_jump {
+            match &cur.room {
+                // No decision depends on the raise: the outcome can never change.
+                None => {
+                    stopped_because =
+                        "raising every voter's budget cannot change the outcome".to_string();
+                    break;
+                }
+                Some(room) => {
+                    let k = (room / BigRational::from_integer(step.clone()))
+                        .ceil()
+                        .to_integer();
+                    k.max(BigInt::from(1)).try_into().unwrap_or(u64::MAX)
+                }
+            }
+        } else {
+            1
+        };
+        // Raises t+1 … next_t−1 give cur's outcome again (feasible, so accepted).
+        let next_t = t.saturating_add(skip);
+        if next_t > opts.max_iterations {
+            t = opts.max_iterations.max(t);
             stopped_because = format!("iteration cap of {} reached", opts.max_iterations);
             break;
         }
-        let next = run(p, tb, util, cands, start(t + 1), n.clone(), false);
+        let next = go(next_t, false);
+        runs += 1;
         if next.spent > p.budget {
+            t = next_t - 1;
             stopped_because = format!(
                 "one more step would select projects costing {}, over the budget",
                 Money(next.spent)
             );
             break;
         }
-        t += 1;
+        t = next_t;
         cur = next;
     }
-    let fin = run(p, tb, util, cands, start(t), n.clone(), true);
+    let fin = go(t, true);
     debug_assert_eq!(fin.winners, cur.winners);
-    let per_voter = |t: u64| money_exact(start(t), n.clone());
+    let per_voter = |t: u64| money_exact(&start.a + &start.c * x_at(t), n.clone());
     let rec = CompletionRecord {
         kind: opts.completion,
         step_per_voter: opts.step,
         start_per_voter: per_voter(0),
         final_per_voter: per_voter(t),
         iterations: t,
+        runs,
         stopped_because,
     };
     Ok(MesResult {

@@ -271,8 +271,10 @@ pub struct CompletionRecord {
     pub step_per_voter: Money,
     pub start_per_voter: Exact,
     pub final_per_voter: Exact,
-    /// Reruns of MES after the first.
+    /// Raises of every voter's budget by one step that were accepted.
     pub iterations: u64,
+    /// MES runs actually computed (raises proven not to change the outcome are skipped).
+    pub runs: u64,
     pub stopped_because: String,
 }
 

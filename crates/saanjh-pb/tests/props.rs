@@ -204,7 +204,7 @@ fn naive_mes(i: &Instance, utility: Utility, priority: &[String]) -> Vec<String>
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    #![proptest_config(ProptestConfig::with_cases(300))]
 
     #[test]
     fn never_overspends_and_winners_are_distinct(i in arb_instance()) {
@@ -247,6 +247,27 @@ proptest! {
             let out = count(&i, &o).unwrap();
             let naive = naive_mes(&i, utility, &out.tie_break.priority);
             prop_assert_eq!(&out.winners, &naive, "{:?}", utility);
+        }
+    }
+
+    #[test]
+    fn add1_skipping_equals_rerunning_every_raise(i in arb_instance(), seed in any::<u64>(), step in 1i64..4) {
+        for utility in [Utility::Cost, Utility::Approval] {
+            for completion in [Completion::Add1, Completion::Add1e] {
+                let o = CountOptions { rule: Rule::Mes, utility, completion, seed, step: Money::units(step), ..CountOptions::default() };
+                let slow = CountOptions { add1_jump: false, ..o.clone() };
+                let a = count(&i, &o).unwrap();
+                let b = count(&i, &slow).unwrap();
+                prop_assert_eq!(&a.winners, &b.winners, "{:?} {:?}", utility, completion);
+                // No voters: nothing to raise, and no completion record either way.
+                if let (Some(ca), Some(cb)) = (&a.completion, &b.completion) {
+                    prop_assert_eq!(ca.iterations, cb.iterations);
+                    prop_assert_eq!(&ca.final_per_voter, &cb.final_per_voter);
+                    prop_assert!(ca.runs <= cb.runs);
+                } else {
+                    prop_assert!(a.completion.is_none() && b.completion.is_none() && i.voters.is_empty());
+                }
+            }
         }
     }
 

@@ -72,6 +72,10 @@ pub struct Args {
     /// Cap on Add1 reruns.
     #[arg(long, default_value_t = 1_000_000)]
     max_iterations: u64,
+    /// Rerun MES at every Add1 raise instead of skipping raises proven not to change the
+    /// outcome (slower; for checking).
+    #[arg(long)]
+    no_jump: bool,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: FormatArg,
@@ -122,6 +126,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         step,
         seed: args.seed,
         max_iterations: args.max_iterations,
+        add1_jump: !args.no_jump,
     };
     let out = saanjh_pb::count(&inst, &opts)?;
     let t2 = Instant::now();
@@ -188,12 +193,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             println!("rule: {rule}");
             if let Some(c) = &out.completion {
                 println!(
-                    "completion {:?}: per-voter budget {:.2} -> {:.2} in {} steps of {} ({})",
+                    "completion {:?}: per-voter budget {:.2} -> {:.2} in {} steps of {}, {} MES runs ({})",
                     c.kind,
                     c.start_per_voter.approx(),
                     c.final_per_voter.approx(),
                     c.iterations,
                     c.step_per_voter,
+                    c.runs,
                     c.stopped_because
                 );
             }
