@@ -57,6 +57,16 @@ impl Money {
         Some(Money(if neg { -v } else { v }))
     }
 
+    /// From integer minor units with `exponent` decimals (paisa, cents: 2), as the
+    /// platform stores money. `None` if more than six decimals or out of range.
+    pub fn from_minor(amount: i64, exponent: u32) -> Option<Money> {
+        if exponent > 6 {
+            return None;
+        }
+        let factor = 10i128.pow(6 - exponent);
+        i128::from(amount).checked_mul(factor).map(Money)
+    }
+
     /// The amount as an exact fraction of currency units.
     pub fn to_rational(self) -> BigRational {
         BigRational::new(BigInt::from(self.0), BigInt::from(MICRO))
@@ -254,5 +264,99 @@ impl Instance {
             Some(p) if self.vote_type.has_points() => p.get(k).copied().unwrap_or(0).max(0) as u64,
             _ => 1,
         }
+    }
+}
+
+/// Building an instance directly (a platform round), refused the way a bad file is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    #[error("project `{0}` added twice")]
+    DuplicateProject(String),
+    #[error("project `{0}` has a negative cost")]
+    NegativeCost(String),
+    #[error("voter `{0}` added twice")]
+    DuplicateVoter(String),
+    #[error("voter `{voter}` supports unknown project `{project}`")]
+    UnknownProject { voter: String, project: String },
+    #[error("voter `{voter}` lists project `{project}` twice")]
+    RepeatedProject { voter: String, project: String },
+    #[error("voter `{0}`: points must go with a points ballot, one per project")]
+    Points(String),
+}
+
+impl Instance {
+    /// An empty round with a budget and a ballot format.
+    pub fn new(budget: Money, vote_type: VoteType) -> Instance {
+        Instance {
+            meta: vec![
+                ("budget".into(), budget.to_string()),
+                ("vote_type".into(), vote_type.as_str().into()),
+            ],
+            budget,
+            vote_type,
+            projects: Vec::new(),
+            voters: Vec::new(),
+        }
+    }
+
+    /// Adds a proposal with its (reviewed) estimate. Returns its index.
+    pub fn add_project(&mut self, id: impl Into<String>, cost: Money) -> Result<usize, BuildError> {
+        let id = id.into();
+        if self.project_index(&id).is_some() {
+            return Err(BuildError::DuplicateProject(id));
+        }
+        if cost.0 < 0 {
+            return Err(BuildError::NegativeCost(id));
+        }
+        self.projects.push(Project {
+            id,
+            cost,
+            fields: Vec::new(),
+        });
+        Ok(self.projects.len() - 1)
+    }
+
+    /// Adds a ballot (online or entered from paper; record which in `fields`, e.g.
+    /// `voting_method`). `points` is required exactly for points ballots. Nothing is added
+    /// on error.
+    pub fn add_voter(
+        &mut self,
+        id: impl Into<String>,
+        ballot: &[&str],
+        points: Option<Vec<i64>>,
+        fields: Vec<(String, String)>,
+    ) -> Result<usize, BuildError> {
+        let id = id.into();
+        if self.voters.iter().any(|v| v.id == id) {
+            return Err(BuildError::DuplicateVoter(id));
+        }
+        let mut vote = Vec::with_capacity(ballot.len());
+        for p in ballot {
+            let Some(i) = self.project_index(p) else {
+                return Err(BuildError::UnknownProject {
+                    voter: id,
+                    project: p.to_string(),
+                });
+            };
+            if vote.contains(&i) {
+                return Err(BuildError::RepeatedProject {
+                    voter: id,
+                    project: p.to_string(),
+                });
+            }
+            vote.push(i);
+        }
+        match &points {
+            Some(p) if self.vote_type.has_points() && p.len() == vote.len() => {}
+            None if !self.vote_type.has_points() => {}
+            _ => return Err(BuildError::Points(id)),
+        }
+        self.voters.push(Voter {
+            id,
+            vote,
+            points,
+            fields,
+        });
+        Ok(self.voters.len() - 1)
     }
 }

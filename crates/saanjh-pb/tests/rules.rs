@@ -255,3 +255,44 @@ fn cumulative_ballots_weight_by_points() {
     let m = run(&i, Rule::Mes, Utility::Approval, Completion::None);
     assert_eq!(m.winners, vec!["x", "y"]);
 }
+
+/// A platform round built in code (estimates in paisa, a paper ballot recorded as such)
+/// counts like the same round read from a file, and exports to a `.pb` that reads back.
+#[test]
+fn platform_round_built_in_code() {
+    use saanjh_pb::{BuildError, Instance, Money, VoteType};
+    let rupees = |r: i64| Money::from_minor(r * 100, 2).unwrap();
+    let mut round = Instance::new(rupees(150), VoteType::Approval);
+    round.add_project("p1", rupees(100)).unwrap();
+    round.add_project("p2", rupees(50)).unwrap();
+    round
+        .add_project("p3", Money::from_minor(5000, 2).unwrap())
+        .unwrap();
+    assert_eq!(
+        round.add_project("p1", rupees(1)),
+        Err(BuildError::DuplicateProject("p1".into()))
+    );
+    round.add_voter("a", &["p1", "p2"], None, vec![]).unwrap();
+    round
+        .add_voter(
+            "b",
+            &["p1"],
+            None,
+            vec![("voting_method".into(), "paper".into())],
+        )
+        .unwrap();
+    assert!(matches!(
+        round.add_voter("c", &["p9"], None, vec![]),
+        Err(BuildError::UnknownProject { .. })
+    ));
+    assert!(matches!(
+        round.add_voter("c", &["p3"], Some(vec![1]), vec![]),
+        Err(BuildError::Points(_))
+    ));
+    round.add_voter("c", &["p3"], None, vec![]).unwrap();
+    assert_eq!(round.voters.len(), 3);
+    let o = run(&round, Rule::Mes, Utility::Cost, Completion::None);
+    assert_eq!(o.winners, vec!["p1", "p3"]);
+    let back = parse(&saanjh_pb::write(&round)).unwrap();
+    assert_eq!(run(&back, Rule::Mes, Utility::Cost, Completion::None), o);
+}
