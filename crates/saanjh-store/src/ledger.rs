@@ -140,8 +140,7 @@ impl Store {
         let head: SchemeHead = serde_json::from_str(&state).map_err(|e| {
             StoreError::Invalid(format!("scheme {scheme}: stored state unreadable: {e}"))
         })?;
-        let households: Vec<(String, String, Option<String>)> = dispatch!(self, pool => sqlx::query_as(
-            "SELECT id, house, head FROM households WHERE scheme_id = $1 ORDER BY registered_at, id").bind(scheme).fetch_all(pool).await?);
+        let households = self.household_refs(scheme).await?;
         let sql = format!(
             "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE scheme_id = $1 ORDER BY n, id"
         );
@@ -153,10 +152,7 @@ impl Store {
                 name: head.name,
                 stage: head.stage,
                 components: head.components,
-                households: households
-                    .into_iter()
-                    .map(|(id, house, head)| HouseholdRef { id, house, head })
-                    .collect(),
+                households,
                 entries: entries.into_iter().map(EntryRow::into_posted).collect(),
             },
         )))
@@ -313,6 +309,16 @@ impl Store {
             "SELECT organisation_id, arrangement_id, year, amount, development_budget, note, set_at FROM allocations \
              WHERE ($1 IS NULL OR organisation_id = $1) AND ($2 IS NULL OR arrangement_id = $2) ORDER BY organisation_id, arrangement_id, year")
             .bind(organisation).bind(arrangement).fetch_all(pool).await?))
+    }
+
+    /// A scheme's household register, in registration order.
+    pub async fn household_refs(&self, scheme: &str) -> Result<Vec<HouseholdRef>> {
+        let rows: Vec<(String, String, Option<String>)> = dispatch!(self, pool => sqlx::query_as(
+            "SELECT id, house, head FROM households WHERE scheme_id = $1 ORDER BY registered_at, id").bind(scheme).fetch_all(pool).await?);
+        Ok(rows
+            .into_iter()
+            .map(|(id, house, head)| HouseholdRef { id, house, head })
+            .collect())
     }
 
     /// How many ledger entries a scheme has.

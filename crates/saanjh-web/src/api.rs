@@ -66,7 +66,8 @@ pub fn router(state: AppState) -> axum::Router {
         .routes(routes!(scheme_obligations))
         .routes(routes!(list_meetings, record_meeting))
         .routes(routes!(initiative_events))
-        .routes(routes!(verify_initiative));
+        .routes(routes!(verify_initiative))
+        .merge(crate::ledger_api::routes());
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .split_for_parts();

@@ -12,6 +12,7 @@ pub mod api;
 pub mod auth;
 pub mod clock;
 pub mod error;
+pub mod ledger_api;
 pub mod service;
 
 use std::collections::HashMap;

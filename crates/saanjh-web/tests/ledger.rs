@@ -1,0 +1,685 @@
+//! The co-delivery ledger through the JSON API (issue 3): the real server on
+//! an ephemeral port, a fresh database per test (SQLite; PostgreSQL too when
+//! `SAANJH_TEST_POSTGRES_URL` is set). Entries are posted, reversed and
+//! released as acts, registers imported as CSV, and statements checked
+//! against sums computed here from what was posted.
+//!
+//! Amounts are written rupees_paisa: `1_500_00` is Rs 1,500.00.
+#![allow(clippy::inconsistent_digit_grouping)]
+
+use std::sync::Arc;
+
+use saanjh_store::Store;
+use saanjh_web::service::{self, NewUser};
+use saanjh_web::{AppState, ManualClock};
+use serde_json::{Value, json};
+use time::macros::datetime;
+
+const PASSWORD: &str = "a long enough password";
+
+struct Db {
+    url: String,
+    pg: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn sqlite_db() -> Db {
+    let dir = tempfile::tempdir().expect("temp dir");
+    Db {
+        url: format!("sqlite://{}", dir.path().join("saanjh.db").display()),
+        pg: None,
+        _dir: Some(dir),
+    }
+}
+
+async fn postgres_db() -> Option<Db> {
+    let Ok(base) = std::env::var("SAANJH_TEST_POSTGRES_URL") else {
+        println!("SAANJH_TEST_POSTGRES_URL is not set: skipping the PostgreSQL run");
+        return None;
+    };
+    let name = format!("saanjh_ledger_{}", uuid::Uuid::now_v7().simple());
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&base)
+        .await
+        .expect("connect to SAANJH_TEST_POSTGRES_URL");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let (head, query) = match base.split_once('?') {
+        Some((h, q)) => (h.to_string(), format!("?{q}")),
+        None => (base.clone(), String::new()),
+    };
+    let server = head
+        .rsplit_once('/')
+        .map(|(s, _)| s.to_string())
+        .unwrap_or(head.clone());
+    Some(Db {
+        url: format!("{server}/{name}{query}"),
+        pg: Some((base, name)),
+        _dir: None,
+    })
+}
+
+impl Db {
+    async fn drop_pg(&self) {
+        if let Some((base, name)) = &self.pg
+            && let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(base).await
+        {
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await;
+        }
+    }
+}
+
+macro_rules! both {
+    ($spec:ident) => {
+        mod $spec {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let db = super::sqlite_db();
+                super::$spec(super::App::start(&db).await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                let Some(db) = super::postgres_db().await else {
+                    return;
+                };
+                super::$spec(super::App::start(&db).await).await;
+                db.drop_pg().await;
+            }
+        }
+    };
+}
+
+#[derive(Clone)]
+struct App {
+    base: String,
+    http: reqwest::Client,
+    state: AppState,
+    admin: String,
+}
+
+struct Res {
+    status: u16,
+    content_type: String,
+    body: Value,
+    text: String,
+}
+
+impl App {
+    async fn start(db: &Db) -> App {
+        let store = Store::connect(&db.url).await.expect("connect");
+        let clock = Arc::new(ManualClock::new(datetime!(2026-01-05 09:00 UTC)));
+        let state = AppState::new(store, clock);
+        service::create_user(
+            &state,
+            NewUser {
+                username: "admin".into(),
+                password: PASSWORD.into(),
+                person_id: None,
+                is_admin: true,
+            },
+        )
+        .await
+        .expect("admin");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(saanjh_web::serve_on(listener, state.clone()));
+        let mut app = App {
+            base: format!("http://{addr}/api/v1"),
+            http: reqwest::Client::new(),
+            state,
+            admin: String::new(),
+        };
+        app.admin = app.login("admin").await;
+        app
+    }
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(String, &str)>,
+    ) -> Res {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some((b, ct)) = body {
+            req = req.header("content-type", ct).body(b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let content_type = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let text = res.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Res {
+            status,
+            content_type,
+            body,
+            text,
+        }
+    }
+    async fn get(&self, path: &str, token: Option<&str>) -> Res {
+        self.send(reqwest::Method::GET, path, token, None).await
+    }
+    async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Res {
+        self.send(
+            reqwest::Method::POST,
+            path,
+            token,
+            Some((body.to_string(), "application/json")),
+        )
+        .await
+    }
+    async fn ok(&self, path: &str, token: Option<&str>, body: Value) -> Value {
+        let r = self.post(path, token, body.clone()).await;
+        assert!(
+            r.status == 200 || r.status == 201,
+            "POST {path} {body} → {} {}",
+            r.status,
+            r.text
+        );
+        r.body
+    }
+    async fn login(&self, username: &str) -> String {
+        let r = self
+            .post(
+                "/tokens",
+                None,
+                json!({ "username": username, "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(r.status, 201, "login {username}: {}", r.text);
+        r.body["token"].as_str().expect("token").to_string()
+    }
+    async fn org(&self, name: &str, kind: &str) -> String {
+        self.ok(
+            "/organisations",
+            Some(&self.admin),
+            json!({ "name": name, "kind": kind, "district": "Lodhran" }),
+        )
+        .await["id"]
+            .as_str()
+            .expect("id")
+            .to_string()
+    }
+    async fn person(&self, name: &str) -> String {
+        self.ok(
+            "/people",
+            Some(&self.admin),
+            json!({ "name": name, "gender": "female" }),
+        )
+        .await["id"]
+            .as_str()
+            .expect("id")
+            .to_string()
+    }
+    async fn member(&self, person: &str, org: &str, position: &str) {
+        self.ok(
+            "/memberships",
+            Some(&self.admin),
+            json!({ "person": person, "organisation": org, "position": position }),
+        )
+        .await;
+    }
+    /// A person holding `position` in `org`, signed in: (person id, token).
+    async fn actor(&self, org: &str, position: &str, name: &str) -> (String, String) {
+        let p = self.person(name).await;
+        self.member(&p, org, position).await;
+        let username = format!("u{}", uuid::Uuid::now_v7().simple());
+        self.ok(
+            "/users",
+            Some(&self.admin),
+            json!({ "username": username, "password": PASSWORD, "person_id": p }),
+        )
+        .await;
+        (p.clone(), self.login(&username).await)
+    }
+    async fn act(&self, scheme: &str, token: &str, body: Value) -> Res {
+        self.post(&format!("/schemes/{scheme}/acts"), Some(token), body)
+            .await
+    }
+    /// A ledger act that must be allowed; returns the entry id it posted.
+    async fn entry(&self, scheme: &str, token: &str, action: &str, entry: Value) -> String {
+        let r = self
+            .act(scheme, token, json!({ "action": action, "entry": entry }))
+            .await;
+        assert_eq!(r.status, 200, "{action} {entry} refused: {}", r.text);
+        r.body["events"]
+            .as_array()
+            .and_then(|es| es.iter().find(|e| e["kind"] == "ledger_entry_posted"))
+            .and_then(|e| e["payload"]["entry"].as_str())
+            .expect("an entry")
+            .to_string()
+    }
+    async fn head(&self, chain: &str) -> i64 {
+        self.state.store.head(chain).await.expect("head").0
+    }
+}
+
+// ── A lane under component sharing ──
+
+struct Lane {
+    initiative: String,
+    scheme: String,
+    manager: String,
+    treasurer: String,
+    municipal: String,
+    households: Vec<String>,
+}
+
+async fn lane(app: &App, houses: usize) -> Lane {
+    let community = app.org("Street 7 lane organisation", "community").await;
+    let government = app.org("Lodhran TMA", "public").await;
+    let ngo = app.org("Lodhran Pilot Project", "third_sector").await;
+    let (_, manager) = app
+        .actor(&community, "lane_manager", "Muhammad Aslam")
+        .await;
+    let (_, treasurer) = app.actor(&community, "treasurer", "Shamim Akhtar").await;
+    let (_, municipal) = app.actor(&government, "municipal_engineer", "Tariq").await;
+    app.actor(&ngo, "social_organiser", "Saima").await;
+    for i in 0..5 {
+        let p = app.person(&format!("Resident {i}")).await;
+        app.member(&p, &community, "resident").await;
+    }
+    let initiative = app
+        .ok("/initiatives", Some(&app.admin), json!({ "name": "Fauji Colony", "locality": "Ward 4", "district": "Lodhran", "arrangement": "component-sharing", "version": 1,
+            "partners": { "community": community, "government": government, "ngo": ngo } }))
+        .await["id"]
+        .as_str()
+        .expect("initiative")
+        .to_string();
+    let scheme = new_scheme(app, &initiative, &manager).await;
+    let mut households = vec![];
+    for h in 1..=houses {
+        let r = app.act(&scheme, &manager, json!({ "action": "register_household", "household": { "house": format!("{h}"), "head": format!("Head of house {h}") } })).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        households.push(
+            r.body["events"]
+                .as_array()
+                .and_then(|es| es.iter().find(|e| e["kind"] == "household_registered"))
+                .and_then(|e| e["payload"]["household"].as_str())
+                .expect("household")
+                .to_string(),
+        );
+    }
+    Lane {
+        initiative,
+        scheme,
+        manager,
+        treasurer,
+        municipal,
+        households,
+    }
+}
+
+async fn new_scheme(app: &App, initiative: &str, token: &str) -> String {
+    app.ok(
+        &format!("/initiatives/{initiative}/schemes"),
+        Some(token),
+        json!({ "name": "Street 7", "components": [{ "kind": "lane_sewer", "estimate": 15_000_00 }, { "kind": "paving", "estimate": 400_000_00 }] }),
+    )
+    .await["scheme"]
+        .as_str()
+        .expect("scheme")
+        .to_string()
+}
+
+fn money(v: &Value) -> i64 {
+    v.as_i64().unwrap_or_else(|| panic!("not an amount: {v}"))
+}
+
+fn role<'a>(statement: &'a Value, role: &str) -> &'a Value {
+    statement["roles"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["role"] == role))
+        .unwrap_or_else(|| panic!("no role {role} in {statement}"))
+}
+
+// ── Specs ──
+
+/// Post, reverse, release and spend through the API; the statement's
+/// figures are the sums of what was posted, net of the reversal.
+async fn post_reverse_release_and_state(app: App) {
+    let l = lane(&app, 10).await;
+    let mut paid = 0;
+    for (i, h) in l.households.iter().enumerate().take(8) {
+        app.entry(&l.scheme, &l.treasurer, "record_contribution", json!({ "role": "community", "amount": 1_500_00, "household": h, "receipt": format!("R-{i}"), "on": "2025-12-01" })).await;
+        paid += 1_500_00;
+    }
+    let wrong = app.entry(&l.scheme, &l.treasurer, "record_contribution", json!({ "role": "community", "amount": 15_000_00, "household": l.households[8], "receipt": "R-8" })).await;
+    app.entry(
+        &l.scheme,
+        &l.treasurer,
+        "reverse_entry",
+        json!({ "role": "community", "reverses": wrong }),
+    )
+    .await;
+    app.entry(&l.scheme, &l.treasurer, "record_contribution", json!({ "role": "community", "amount": 1_500_00, "household": l.households[8], "receipt": "R-8" })).await;
+    paid += 1_500_00;
+    // Labour valued as days × rate.
+    app.entry(&l.scheme, &l.manager, "record_contribution", json!({ "role": "community", "means": "labour", "quantity": 3, "rate": 800_00, "household": l.households[9] })).await;
+    paid += 2_400_00;
+    app.entry(&l.scheme, &l.municipal, "record_release", json!({ "role": "government", "amount": 100_000_00, "receipt": "TMA-1", "component": "paving" })).await;
+    app.entry(&l.scheme, &l.manager, "record_expenditure", json!({ "role": "community", "amount": 9_000_00, "receipt": "V-1", "payee": "Rafiq Traders", "purpose": "pipes and cement", "component": "lane_sewer" })).await;
+
+    // Bad input changes nothing.
+    let before = app.head(&l.initiative).await;
+    for bad in [
+        json!({ "action": "record_contribution", "entry": { "role": "community", "amount": -5, "receipt": "R-x" } }),
+        json!({ "action": "record_contribution", "entry": { "role": "donor", "amount": 5, "receipt": "R-y" } }),
+        json!({ "action": "record_contribution", "entry": { "role": "community", "amount": 5, "receipt": "R-1" } }),
+        json!({ "action": "reverse_entry", "entry": { "role": "community", "reverses": "no-such-entry" } }),
+        json!({ "action": "record_expenditure", "entry": { "role": "community", "amount": 999_999_00, "receipt": "V-2", "payee": "x" } }),
+    ] {
+        let r = app.act(&l.scheme, &l.manager, bad.clone()).await;
+        assert_eq!(r.status, 422, "{bad}: {}", r.text);
+        assert_eq!(r.content_type, "application/problem+json");
+    }
+    assert_eq!(
+        app.head(&l.initiative).await,
+        before,
+        "refused entries wrote nothing"
+    );
+
+    let r = app.get(&format!("/statements/{}", l.scheme), None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let s = &r.body;
+    assert_eq!(money(&role(s, "community")["paid"]), paid);
+    assert_eq!(money(&role(s, "government")["released"]), 100_000_00);
+    assert_eq!(
+        money(&role(s, "government")["outstanding"]),
+        300_000_00,
+        "external works owed, not yet released"
+    );
+    assert_eq!(money(&s["totals"]["received"]), paid + 100_000_00);
+    assert_eq!(money(&s["totals"]["spent"]), 9_000_00);
+    assert_eq!(money(&s["totals"]["balance"]), paid + 100_000_00 - 9_000_00);
+    // The public gets counts, not names.
+    assert_eq!(s["names_shown"], false);
+    assert_eq!(s["households"]["paid_in_full"], 10);
+    assert!(!r.text.contains("Head of house"));
+    let reversed = s["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == wrong.as_str())
+        .expect("the reversed entry is listed");
+    assert!(reversed["reversed_by"].is_string());
+
+    // A partner sees who paid how much.
+    let inside = app
+        .get(&format!("/statements/{}", l.scheme), Some(&l.treasurer))
+        .await;
+    assert_eq!(inside.body["names_shown"], true);
+    assert!(inside.text.contains("Head of house 3"));
+
+    let csv = app
+        .get(&format!("/statements/{}?format=csv", l.scheme), None)
+        .await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.content_type.starts_with("text/csv"));
+    assert!(csv.text.contains(",1500.00,R-0,"), "{}", csv.text);
+    assert!(csv.text.contains(&format!(
+        "total,{},,,received,,,,,,{}",
+        l.scheme,
+        saanjh_core::ledger::Money(paid + 100_000_00).to_plain()
+    )));
+
+    let page = app
+        .get(&format!("/statements/{}/print", l.scheme), None)
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.content_type.starts_with("text/html"));
+    assert!(
+        page.text.contains("Rs&nbsp;1,00,000"),
+        "lakh grouping on the wall"
+    );
+    assert!(page.text.contains("R-0") && !page.text.contains("Head of house"));
+
+    let init = app
+        .get(&format!("/statements/{}", l.initiative), None)
+        .await;
+    assert_eq!(money(&init.body["totals"]["received"]), paid + 100_000_00);
+}
+both!(post_reverse_release_and_state);
+
+/// A register typed into a spreadsheet: a file with bad rows posts nothing
+/// and lists every bad row; a good file posts every row in one append.
+async fn import_through_the_api(app: App) {
+    let l = lane(&app, 6).await;
+    app.entry(&l.scheme, &l.treasurer, "record_contribution", json!({ "role": "community", "amount": 1_500_00, "household": l.households[5], "receipt": "R-6" })).await;
+    let path = format!(
+        "/initiatives/{}/ledger/import?scheme={}",
+        l.initiative, l.scheme
+    );
+    let before = app.head(&l.initiative).await;
+    let bad = "household,role,amount,receipt,date\n1,community,1500,R-1,2025-11-02\n2,community,1.500.00,R-2,2025-11-02\n3,community,1500,R-1,2025-11-02\n4,community,1500,R-6,2025-11-02\n9,community,1500,R-9,2025-11-02\n";
+    let r = app
+        .send(
+            reqwest::Method::POST,
+            &path,
+            Some(&l.treasurer),
+            Some((bad.to_string(), "text/csv")),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    let lines: Vec<i64> = r.body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["line"].as_i64().unwrap())
+        .collect();
+    assert_eq!(lines, [3, 4, 5, 6], "{}", r.text);
+    assert_eq!(
+        app.head(&l.initiative).await,
+        before,
+        "a file with bad rows changes nothing"
+    );
+
+    let good = "household,role,amount,receipt,date\n1,community,1500,R-1,2025-11-02\n2,community,\"1,500\",R-2,2025-11-02\n3,community,1500,R-3,2025-11-03\n";
+    let r = app
+        .send(
+            reqwest::Method::POST,
+            &path,
+            Some(&l.treasurer),
+            Some((good.to_string(), "text/csv")),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["rows"], 3);
+    assert_eq!(money(&r.body["total"]), 4_500_00);
+    let s = app
+        .get(&format!("/statements/{}", l.scheme), None)
+        .await
+        .body;
+    assert_eq!(money(&role(&s, "community")["paid"]), 6_000_00);
+    // Someone without a position that may record contributions is refused row by row.
+    let (_, municipal) = (0, l.municipal.clone());
+    let r = app
+        .send(
+            reqwest::Method::POST,
+            &path,
+            Some(&municipal),
+            Some((
+                "household,role,amount,receipt,date\n4,community,1500,R-4,2025-11-02\n".to_string(),
+                "text/csv",
+            )),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("do not allow"),
+        "{}",
+        r.text
+    );
+}
+both!(import_through_the_api);
+
+/// A receipt number is unique within the initiative, across its schemes.
+async fn receipts_are_unique_across_schemes(app: App) {
+    let l = lane(&app, 1).await;
+    let other = new_scheme(&app, &l.initiative, &l.manager).await;
+    app.entry(
+        &l.scheme,
+        &l.treasurer,
+        "record_contribution",
+        json!({ "role": "community", "amount": 1_500_00, "receipt": "R-1" }),
+    )
+    .await;
+    let r = app.act(&other, &l.treasurer, json!({ "action": "record_contribution", "entry": { "role": "community", "amount": 1_500_00, "receipt": "R-1" } })).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(
+        r.text.contains("already used in this initiative"),
+        "{}",
+        r.text
+    );
+}
+both!(receipts_are_unique_across_schemes);
+
+/// Two treasurers posting to the same scheme at once: nothing is lost and
+/// nothing is counted twice; of two postings of one receipt, one wins. A
+/// 409 ("try again") has written nothing, so a client may simply resend.
+async fn concurrent_postings_lose_nothing(app: App) {
+    let l = lane(&app, 0).await;
+    let n = 15;
+    let mut tasks = vec![];
+    for (who, token) in [("T", l.treasurer.clone()), ("M", l.manager.clone())] {
+        let app = app.clone();
+        let scheme = l.scheme.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..n {
+                let body = json!({ "action": "record_contribution", "entry": { "role": "community", "amount": (i + 1) * 100_00, "receipt": format!("{who}-{i}") } });
+                loop {
+                    let r = app.act(&scheme, &token, body.clone()).await;
+                    if r.status == 409 {
+                        continue;
+                    }
+                    assert_eq!(r.status, 200, "{}", r.text);
+                    break;
+                }
+            }
+        }));
+    }
+    // Both try to book the same paper receipt.
+    let mut same = vec![];
+    for token in [l.treasurer.clone(), l.manager.clone()] {
+        let app = app.clone();
+        let scheme = l.scheme.clone();
+        same.push(tokio::spawn(async move {
+            loop {
+                let r = app.act(&scheme, &token, json!({ "action": "record_contribution", "entry": { "role": "community", "amount": 7_00, "receipt": "SAME" } })).await;
+                if r.status != 409 {
+                    return r.status;
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let mut statuses = vec![];
+    for t in same {
+        statuses.push(t.await.expect("task"));
+    }
+    statuses.sort();
+    assert_eq!(statuses, [200, 422], "exactly one posting of receipt SAME");
+    let expected: i64 = 2 * (1..=n).map(|i| i * 100_00).sum::<i64>() + 7_00;
+    let s = app
+        .get(&format!("/statements/{}", l.scheme), None)
+        .await
+        .body;
+    assert_eq!(money(&role(&s, "community")["paid"]), expected);
+    assert_eq!(s["totals"]["entries"], 2 * n + 1);
+    assert_eq!(
+        app.state.store.ledger_entry_count(&l.scheme).await.unwrap(),
+        2 * n + 1
+    );
+    let v = app
+        .get(&format!("/initiatives/{}/verify", l.initiative), None)
+        .await;
+    assert_eq!(v.body["ok"], true, "{}", v.text);
+}
+both!(concurrent_postings_lose_nothing);
+
+/// The CCB reserve: releases never exceed what the council allocated (plus
+/// what it carried forward), and an allocation cannot be cut below what was
+/// released.
+async fn releases_never_exceed_the_allocation(app: App) {
+    let ccb = app.org("Chenab College CCB", "community").await;
+    let council = app.org("District Council Chiniot", "public").await;
+    let (_, chair) = app.actor(&ccb, "chair", "Chairman").await;
+    let (_, official) = app
+        .actor(&council, "ccb_official", "EDO Community Development")
+        .await;
+    for i in 0..25 {
+        let p = app.person(&format!("CCB member {i}")).await;
+        app.member(&p, &ccb, "member").await;
+    }
+    let initiative = app
+        .ok("/initiatives", Some(&app.admin), json!({ "name": "Chiniot UC-35", "locality": "UC-35", "district": "Chiniot", "arrangement": "cost-sharing", "version": 1, "partners": { "community": ccb, "council": council } }))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let scheme = app.ok(&format!("/initiatives/{initiative}/schemes"), Some(&chair), json!({ "name": "Academic block", "components": [{ "kind": "works", "estimate": 7_058_000_00 }] })).await["scheme"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Only administrators record budgets; only public organisations hold them.
+    let r = app.post("/allocations", Some(&official), json!({ "organisation": council, "arrangement": "cost-sharing", "year": "2025-26", "amount": 3_000_000_00 })).await;
+    assert_eq!(r.status, 403);
+    let r = app.post("/allocations", Some(&app.admin), json!({ "organisation": ccb, "arrangement": "cost-sharing", "year": "2025-26", "amount": 1 })).await;
+    assert_eq!(r.status, 422);
+    app.ok("/allocations", Some(&app.admin), json!({ "organisation": council, "arrangement": "cost-sharing", "year": "2025-26", "amount": 3_000_000_00, "development_budget": 12_000_000_00 })).await;
+    app.entry(
+        &scheme,
+        &official,
+        "record_release",
+        json!({ "role": "council", "amount": 1_882_000_00, "receipt": "CHQ-1" }),
+    )
+    .await;
+    let before = app.head(&initiative).await;
+    let r = app.act(&scheme, &official, json!({ "action": "record_release", "entry": { "role": "council", "amount": 1_882_000_00, "receipt": "CHQ-2" } })).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(
+        r.text.contains("more than the Rs 11,18,000 left"),
+        "{}",
+        r.text
+    );
+    assert_eq!(app.head(&initiative).await, before);
+    let r = app.post("/allocations", Some(&app.admin), json!({ "organisation": council, "arrangement": "cost-sharing", "year": "2025-26", "amount": 1_000_000_00 })).await;
+    assert_eq!(
+        r.status, 422,
+        "cannot cut below what was released: {}",
+        r.text
+    );
+    let s = app.get(&format!("/statements/{scheme}"), None).await.body;
+    let year = s["budget"]
+        .as_array()
+        .and_then(|ys| ys.iter().find(|y| y["year"] == "2025-26"))
+        .expect("the year");
+    assert_eq!(money(&year["available"]), 3_000_000_00);
+    assert_eq!(money(&year["spent"]), 1_882_000_00);
+    assert_eq!(money(&year["unspent"]), 1_118_000_00);
+    assert_eq!(
+        money(&year["earmark_required"]),
+        3_000_000_00,
+        "25% of the development budget"
+    );
+}
+both!(releases_never_exceed_the_allocation);
