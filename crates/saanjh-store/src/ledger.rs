@@ -127,6 +127,10 @@ pub struct Reserve {
     pub arrangement_id: String,
     pub role: String,
     pub lapses: bool,
+    /// Whether any allocation is on record. Without one the budget side is
+    /// not tracked, and releases are not limited by it (a council that
+    /// records no budget in Saanjh still records its releases).
+    pub tracked: bool,
     pub years: Vec<YearFigures>,
 }
 
@@ -200,7 +204,8 @@ impl Store {
     /// What the engine checks a ledger entry against beyond its scheme:
     /// receipts already used in the initiative (only those in `receipts`
     /// when given) and, where the arrangement declares a reserve, the room
-    /// left in it for each financial year.
+    /// left in it for each financial year — once any allocation is on
+    /// record (before that, releases are recorded but not limited).
     pub async fn initiative_ledger(
         &self,
         initiative: &str,
@@ -213,7 +218,7 @@ impl Store {
             ..Default::default()
         };
         if let Some(r) = self.reserve_of(initiative, arr, today).await?
-            && !r.years.is_empty()
+            && r.tracked
         {
             out.release_room
                 .insert(r.role.clone(), budget::release_room(&r.years));
@@ -253,11 +258,16 @@ impl Store {
                 FinancialYear::of(today),
             )
             .await?;
+        let tracked = !self
+            .allocations(Some(&org), Some(arr.id()))
+            .await?
+            .is_empty();
         Ok(Some(Reserve {
             organisation_id: org,
             arrangement_id: arr.id().to_string(),
             role: role.to_string(),
             lapses: rule.lapses,
+            tracked,
             years,
         }))
     }
