@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 mod arrangement_cmd;
 mod chain_cmd;
 mod demo;
+mod ledger_cmd;
 mod serve_cmd;
 mod pb_cmd;
 mod qca_cmd;
@@ -43,6 +44,9 @@ enum Command {
     Qca(qca_cmd::Args),
     /// Participatory budgeting: count a pabulib `.pb` file with a voting rule.
     Pb(pb_cmd::Args),
+    /// The co-delivery ledger: import a register, print a statement, record an allocation.
+    #[command(subcommand)]
+    Ledger(ledger_cmd::Command),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +60,7 @@ fn main() -> ExitCode {
         Command::Arrangement(cmd) => arrangement_cmd::run(cmd),
         Command::Qca(args) => qca_cmd::run(args),
         Command::Pb(args) => pb_cmd::run(args),
+        Command::Ledger(cmd) => ledger_cmd::run(&database, cmd),
     };
     match result {
         Ok(code) => code,
