@@ -16,7 +16,15 @@ pub struct ChartSolution {
     pub models: Vec<Vec<usize>>,
     /// True when more models exist than were returned.
     pub truncated: bool,
+    /// False when the search budget ran out before the minimum was proven:
+    /// the models are then the smallest found, not necessarily minimal.
+    pub exact: bool,
 }
+
+/// Work allowed per search phase, counted in row-by-word steps of the
+/// branch and bound: enough for every published data set, small enough that
+/// a chart too hard to solve exactly answers in seconds rather than hangs.
+pub const NODE_BUDGET: u64 = 1_000_000_000;
 
 type Bits = Vec<u64>;
 
@@ -94,6 +102,7 @@ pub fn solve(
         return ChartSolution {
             models: Vec::new(),
             truncated: false,
+            exact: true,
         };
     }
     // Row dominance: keep only rows whose column set contains no other's.
@@ -120,6 +129,11 @@ pub fn solve(
             }
         }
     }
+    let mut uncovered: Bits = vec![0; rwords];
+    for r in 0..rows.len() {
+        set(&mut uncovered, r);
+    }
+    let mut exact = true;
     let mut search = Search {
         rows: &rows,
         col_rows: &col_rows,
@@ -128,16 +142,47 @@ pub fn solve(
         all: all_solutions,
         max_models,
         truncated: false,
+        fixed_bound: false,
+        strict: false,
+        nodes: 0,
+        budget: NODE_BUDGET,
     };
     if !all_solutions {
-        search.best = greedy_bound(&rows, &col_rows);
-    }
-    let mut uncovered: Bits = vec![0; rwords];
-    for r in 0..rows.len() {
-        set(&mut uncovered, r);
+        // The minimum size first, on a chart also reduced by column
+        // dominance (a dominated PI can always be swapped for its
+        // dominator, so the minimum is unchanged), then every cover of that
+        // size on the unreduced chart.
+        let (core_rows, core_col_rows) = cyclic_core(&rows, nc);
+        let mut first = Search {
+            rows: &core_rows,
+            col_rows: &core_col_rows,
+            best: greedy_bound(&core_rows, &core_col_rows),
+            found: Vec::new(),
+            all: false,
+            max_models: 1,
+            truncated: false,
+            fixed_bound: false,
+            strict: true,
+            nodes: 0,
+            budget: NODE_BUDGET,
+        };
+        let mut core_unc: Bits = vec![0; core_rows.len().div_ceil(64)];
+        for r in 0..core_rows.len() {
+            set(&mut core_unc, r);
+        }
+        first.dfs(&core_unc, &mut Vec::new(), &vec![0; cwords]);
+        exact &= first.nodes < first.budget;
+        search.best = first.best;
+        search.fixed_bound = true;
     }
     let mut chosen = Vec::new();
     search.dfs(&uncovered, &mut chosen, &vec![0; cwords]);
+    exact &= search.nodes < search.budget;
+    if search.found.is_empty() && !exact {
+        let mut g = greedy_cover(&rows, &col_rows);
+        g.sort_unstable();
+        search.found.push(g);
+    }
     let mut truncated = search.truncated;
     // Expand classes into concrete PIs.
     let mut models: Vec<Vec<usize>> = Vec::new();
@@ -164,16 +209,91 @@ pub fn solve(
         }
     }
     models.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
-    ChartSolution { models, truncated }
+    ChartSolution {
+        models,
+        truncated,
+        exact,
+    }
+}
+
+/// Row and column dominance to a fixpoint. Returns rows (over the original
+/// columns, dominated ones cleared) and the matching column → rows sets.
+fn cyclic_core(rows: &[Bits], nc: usize) -> (Vec<Bits>, Vec<Bits>) {
+    let cwords = nc.div_ceil(64);
+    let mut alive: Bits = vec![0; cwords];
+    for c in 0..nc {
+        set(&mut alive, c);
+    }
+    let mut cur: Vec<Bits> = rows.to_vec();
+    loop {
+        // Row dominance under the live columns.
+        let masked: Vec<Bits> = cur
+            .iter()
+            .map(|r| r.iter().zip(&alive).map(|(a, b)| a & b).collect())
+            .collect();
+        let count = |b: &Bits| b.iter().map(|w| w.count_ones()).sum::<u32>();
+        let mut order: Vec<usize> = (0..masked.len()).collect();
+        order.sort_by_key(|&r| count(&masked[r]));
+        let mut kept: Vec<usize> = Vec::new();
+        for &r in &order {
+            if !kept.iter().any(|&q| is_subset(&masked[q], &masked[r])) {
+                kept.push(r);
+            }
+        }
+        let next_rows: Vec<Bits> = kept.iter().map(|&r| masked[r].clone()).collect();
+        // Column dominance over the kept rows.
+        let rw = next_rows.len().div_ceil(64);
+        let mut cr: Vec<Bits> = vec![vec![0; rw]; nc];
+        for (r, row) in next_rows.iter().enumerate() {
+            for (c, col) in cr.iter_mut().enumerate() {
+                if test(row, c) {
+                    set(col, r);
+                }
+            }
+        }
+        let live: Vec<usize> = (0..nc).filter(|&c| test(&alive, c)).collect();
+        let mut changed = next_rows.len() != cur.len();
+        for &a in &live {
+            if !test(&alive, a) {
+                continue;
+            }
+            let dominated = live.iter().any(|&b| {
+                b != a && test(&alive, b) && is_subset(&cr[a], &cr[b]) && (cr[a] != cr[b] || b < a)
+            });
+            if dominated {
+                alive[a / 64] &= !(1 << (a % 64));
+                changed = true;
+            }
+        }
+        cur = next_rows;
+        if !changed {
+            let col_rows = cr
+                .into_iter()
+                .enumerate()
+                .map(|(c, bits)| if test(&alive, c) { bits } else { vec![0; rw] })
+                .collect();
+            let rows = cur
+                .iter()
+                .map(|r| r.iter().zip(&alive).map(|(a, b)| a & b).collect())
+                .collect();
+            return (rows, col_rows);
+        }
+    }
 }
 
 fn greedy_bound(rows: &[Bits], col_rows: &[Bits]) -> usize {
+    greedy_cover(rows, col_rows).len()
+}
+
+/// A cover picked greedily (most uncovered rows first): an upper bound on
+/// the minimum, and the answer of last resort when the budget runs out.
+fn greedy_cover(rows: &[Bits], col_rows: &[Bits]) -> Vec<usize> {
     let rwords = rows.len().div_ceil(64);
     let mut uncovered: Bits = vec![0; rwords];
     for r in 0..rows.len() {
         set(&mut uncovered, r);
     }
-    let mut n = 0;
+    let mut cover = Vec::new();
     while any(&uncovered) {
         let best = col_rows
             .iter()
@@ -186,12 +306,15 @@ fn greedy_bound(rows: &[Bits], col_rows: &[Bits]) -> usize {
             })
             .map(|(c, _)| c);
         let Some(c) = best else { break };
+        if col_rows[c].iter().zip(&uncovered).all(|(a, b)| a & b == 0) {
+            break;
+        }
         for (u, w) in uncovered.iter_mut().zip(&col_rows[c]) {
             *u &= !w;
         }
-        n += 1;
+        cover.push(c);
     }
-    n
+    cover
 }
 
 struct Search<'a> {
@@ -202,11 +325,19 @@ struct Search<'a> {
     all: bool,
     max_models: usize,
     truncated: bool,
+    /// The minimum is known: stop as soon as `max_models` are found.
+    fixed_bound: bool,
+    /// Only the minimum size is wanted: search for strictly smaller covers.
+    strict: bool,
+    nodes: u64,
+    budget: u64,
 }
 
 impl Search<'_> {
     fn dfs(&mut self, uncovered: &Bits, chosen: &mut Vec<usize>, excluded: &Bits) {
-        if self.truncated && self.all {
+        let live_rows: u64 = uncovered.iter().map(|w| u64::from(w.count_ones())).sum();
+        self.nodes += 1 + live_rows * excluded.len() as u64;
+        if self.nodes >= self.budget || (self.truncated && (self.all || self.fixed_bound)) {
             return;
         }
         if !any(uncovered) {
@@ -274,7 +405,12 @@ impl Search<'_> {
                     }
                 }
             }
-            if chosen.len() + lb > self.best {
+            let limit = if self.strict {
+                self.best.saturating_sub(1)
+            } else {
+                self.best
+            };
+            if chosen.len() + lb > limit {
                 return;
             }
         }
@@ -301,7 +437,7 @@ impl Search<'_> {
             self.dfs(&next, chosen, &excl);
             chosen.pop();
             set(&mut excl, c);
-            if self.truncated && self.all {
+            if self.nodes >= self.budget || (self.truncated && (self.all || self.fixed_bound)) {
                 return;
             }
         }

@@ -90,14 +90,19 @@ fn minimal_diffs_to(x: u128, neg: &[u128], low: u128, buckets: &mut [Vec<u128>])
     for b in buckets.iter_mut() {
         b.clear();
     }
+    // Single-condition differences first: any larger set containing one is
+    // not minimal, which on dense data discards most of the rest unseen.
     let mut singles = 0u128;
     for &y in neg {
         let d = diff_mask(x, y, low);
-        let c = d.count_ones() as usize;
-        if c == 1 {
+        if d & (d - 1) == 0 {
             singles |= d;
-        } else {
-            buckets[c].push(d);
+        }
+    }
+    for &y in neg {
+        let d = diff_mask(x, y, low);
+        if d & singles == 0 {
+            buckets[d.count_ones() as usize].push(d);
         }
     }
     let mut kept: Vec<u128> = Vec::new();
@@ -108,13 +113,8 @@ fn minimal_diffs_to(x: u128, neg: &[u128], low: u128, buckets: &mut [Vec<u128>])
         m ^= b;
     }
     let n_single = kept.len();
-    for bucket in buckets.iter_mut().skip(2) {
-        bucket.sort_unstable();
-        bucket.dedup();
-        for &d in bucket.iter() {
-            if d & singles != 0 {
-                continue;
-            }
+    for bucket in buckets.iter().skip(2) {
+        for &d in bucket {
             if kept[n_single..].iter().any(|&e| e & d == e) {
                 continue;
             }

@@ -103,11 +103,15 @@ pub struct Solution {
     pub prime_implicants: usize,
     /// More minimal models exist than `max_models`.
     pub truncated: bool,
+    /// False when the chart was too hard to solve exactly within the search
+    /// budget; the models are then the smallest found, not proven minimal.
+    pub exact: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Minimization {
-    pub conservative: Solution,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conservative: Option<Solution>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parsimonious: Option<Solution>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -119,10 +123,10 @@ impl Minimization {
     /// expectations were given, parsimonious if remainders were included,
     /// else conservative.
     pub fn main(&self) -> &Solution {
-        self.intermediate
-            .as_ref()
-            .or(self.parsimonious.as_ref())
-            .unwrap_or(&self.conservative)
+        match (&self.intermediate, &self.parsimonious, &self.conservative) {
+            (Some(s), _, _) | (None, Some(s), _) | (None, None, Some(s)) => s,
+            (None, None, None) => unreachable!("minimize always returns a solution"),
+        }
     }
 }
 
@@ -203,8 +207,15 @@ pub fn minimize(setup: &Setup, tt: &TruthTable, opts: &MinimizeOptions) -> Resul
         opts,
     };
 
-    let (cons_pis, cons_chart) = ctx.solve_conservative(&[])?;
-    let conservative = ctx.report("conservative", &cons_pis, &cons_chart, None)?;
+    // As in the reference, the conservative solution is computed only when
+    // it is the one asked for or the intermediate solution needs it: on noisy
+    // data its chart is by far the hardest part.
+    let conservative = if !opts.include_remainders || opts.dir_exp.is_some() {
+        let (cons_pis, cons_chart) = ctx.solve_conservative(&[])?;
+        Some(ctx.report("conservative", &cons_pis, &cons_chart, None)?)
+    } else {
+        None
+    };
 
     let mut parsimonious = None;
     let mut intermediate = None;
@@ -227,8 +238,8 @@ pub fn minimize(setup: &Setup, tt: &TruthTable, opts: &MinimizeOptions) -> Resul
             .map(|m| ctx.remainders_in(&m.iter().map(|&i| pars_pis[i]).collect::<Vec<_>>()))
             .collect();
         let pars = ctx.report("parsimonious", &pars_pis, &pars_chart, Some(&sa))?;
-        if let Some(exps) = &opts.dir_exp {
-            intermediate = Some(ctx.intermediate(&conservative, &pars, exps)?);
+        if let (Some(exps), Some(cons)) = (&opts.dir_exp, &conservative) {
+            intermediate = Some(ctx.intermediate(cons, &pars, exps)?);
         }
         parsimonious = Some(pars);
     }
@@ -326,7 +337,7 @@ impl Ctx<'_> {
 
     fn sorted(&self, mut terms: Vec<Term>) -> Vec<Term> {
         let k = self.setup.k();
-        terms.sort_by_cached_key(|t| t.sort_key(k));
+        terms.sort_by_cached_key(|t| t.sort_key(k, self.setup.multi_value));
         terms
     }
 
@@ -360,6 +371,7 @@ impl Ctx<'_> {
         models: Vec<ModelFit>,
         n_pis: usize,
         truncated: bool,
+        exact: bool,
     ) -> Solution {
         let mut all: Vec<Term> = Vec::new();
         for m in &models {
@@ -382,6 +394,7 @@ impl Ctx<'_> {
             essential,
             prime_implicants: n_pis,
             truncated,
+            exact,
         }
     }
 
@@ -406,7 +419,7 @@ impl Ctx<'_> {
                 "the {kind} solution has no model"
             )));
         }
-        Ok(self.assemble(kind, models, pis.len(), ch.truncated))
+        Ok(self.assemble(kind, models, pis.len(), ch.truncated, ch.exact))
     }
 
     fn intermediate(
@@ -419,6 +432,7 @@ impl Ctx<'_> {
         let mut keys: Vec<Vec<Term>> = Vec::new();
         let mut n_pis = 0;
         let mut truncated = false;
+        let mut exact = cons.exact && pars.exact;
         for (ci, cm) in cons.models.iter().enumerate() {
             for (pi, pm) in pars.models.iter().enumerate() {
                 let mut bridges: Vec<Term> = Vec::new();
@@ -446,6 +460,7 @@ impl Ctx<'_> {
                 let (pis, ch) = self.solve_conservative(&ec_codes)?;
                 n_pis = n_pis.max(pis.len());
                 truncated |= ch.truncated;
+                exact &= ch.exact;
                 let label = format!("C{}P{}", ci + 1, pi + 1);
                 let sa = pm.simplifying_assumptions.clone();
                 for m in &ch.models {
@@ -474,7 +489,7 @@ impl Ctx<'_> {
                 "the intermediate solution has no model".into(),
             ));
         }
-        Ok(self.assemble("intermediate", models, n_pis, truncated))
+        Ok(self.assemble("intermediate", models, n_pis, truncated, exact))
     }
 }
 

@@ -293,13 +293,16 @@ impl Term {
             .join("*")
     }
 
-    /// Print order: simpler terms first, then by the conditions named, in
-    /// the data's column order, a named condition before an absent one.
-    pub fn sort_key(&self, k: usize) -> (u32, Vec<u8>) {
+    /// Print order, as close to the reference's as its published output
+    /// shows: simpler terms first, then by the conditions named in column
+    /// order, a named condition before an absent one, `X` before `~X`, and
+    /// lower levels first for multi-value conditions.
+    pub fn sort_key(&self, k: usize, multi_value: bool) -> (u32, Vec<u8>) {
         let key = (0..k)
             .map(|j| {
                 if self.mask >> (4 * j) & 1 == 1 {
-                    nibble(self.vals, j)
+                    let v = nibble(self.vals, j);
+                    if multi_value { v } else { 1 - v.min(1) }
                 } else {
                     u8::MAX
                 }

@@ -278,6 +278,9 @@ fn accumulate(
     codes: &[u128],
     slot_of: &FxHashMap<u128, usize>,
 ) -> Sums {
+    if let Some(s) = accumulate_ternary(setup, corners, codes) {
+        return s;
+    }
     let n = corners.len();
     let threads = std::thread::available_parallelism()
         .map_or(1, |p| p.get())
@@ -434,4 +437,106 @@ fn accumulate_range(
         }
     }
     sums
+}
+
+/// Largest 3^k table the subcube method may allocate (3 sums of f64 each).
+const TERNARY_MAX: usize = 4_782_969; // 3^14
+
+/// The same sums by subcubes, for binary conditions when the cases are many.
+///
+/// Sort a case's fuzzy conditions by their "other side" membership,
+/// ascending. Its membership in a corner differing from its own on D is the
+/// other-side membership of the first condition of D in that order, so the
+/// corners sharing that first condition t form a subcube (own values before
+/// t, flipped at t, anything after t) on which the case adds one constant.
+/// Each case thus adds at most k+1 constants to a table indexed by ternary
+/// configurations (0, 1, or free), and one pass that pushes every "free"
+/// digit down to 0 and 1 turns the table into per-row sums. Work is
+/// O(n·k + 3^k) instead of O(n·2^k).
+fn accumulate_ternary(setup: &Setup, corners: &[CaseCorner], codes: &[u128]) -> Option<Sums> {
+    let k = setup.k();
+    if setup.conditions.iter().any(|c| c.levels != 2) || k > 14 {
+        return None;
+    }
+    let size = 3usize.pow(k as u32);
+    if size > TERNARY_MAX {
+        return None;
+    }
+    // Only worth it when the per-case enumeration would be larger.
+    let dp_work: usize = corners.len().saturating_mul(1usize << k);
+    if dp_work < size * 8 {
+        return None;
+    }
+    let pow3: Vec<usize> = (0..k).map(|j| 3usize.pow((k - 1 - j) as u32)).collect();
+    let mut tx = vec![0.0f64; size];
+    let mut txy = vec![0.0f64; size];
+    let mut txyny = vec![0.0f64; size];
+    let mut order: Vec<(f64, usize)> = Vec::with_capacity(k);
+    for (i, c) in corners.iter().enumerate() {
+        let y = setup.outcome[i];
+        let ny = 1.0 - y;
+        order.clear();
+        let mut own_idx = 0usize;
+        for (j, cond) in setup.conditions.iter().enumerate() {
+            let v = usize::from(nibble(c.own, j));
+            own_idx += v * pow3[j];
+            let x = cond.values[i];
+            let other = if v == 1 { 1.0 - x } else { x };
+            if cond.fuzzy && other > 0.0 {
+                order.push((other, j));
+            }
+        }
+        order.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut add = |idx: usize, m: f64| {
+            tx[idx] += m;
+            let my = m.min(y);
+            txy[idx] += my;
+            txyny[idx] += my.min(ny);
+        };
+        add(own_idx, c.own_m);
+        // Start with every flippable condition free, then fix them in order.
+        let mut idx = own_idx;
+        for &(_, j) in &order {
+            let v = usize::from(nibble(c.own, j));
+            idx = idx - v * pow3[j] + 2 * pow3[j];
+        }
+        for &(other, j) in &order {
+            let v = usize::from(nibble(c.own, j));
+            // Condition j flipped, later ones still free.
+            let flipped = idx - 2 * pow3[j] + (1 - v) * pow3[j];
+            add(flipped, other);
+            idx = idx - 2 * pow3[j] + v * pow3[j];
+        }
+    }
+    // Push free digits down, most significant first; the table shrinks
+    // from 3^k to 2^k.
+    let mut arrays = [tx, txy, txyny];
+    for j in 0..k {
+        let outer = 1usize << j;
+        let inner = 3usize.pow((k - 1 - j) as u32);
+        for a in arrays.iter_mut() {
+            let mut next = vec![0.0f64; outer * 2 * inner];
+            for o in 0..outer {
+                let src = o * 3 * inner;
+                let dst = o * 2 * inner;
+                for r in 0..inner {
+                    let free = a[src + 2 * inner + r];
+                    next[dst + r] = a[src + r] + free;
+                    next[dst + inner + r] = a[src + inner + r] + free;
+                }
+            }
+            *a = next;
+        }
+    }
+    let mut sums = Sums::new(codes.len());
+    for (s, &code) in codes.iter().enumerate() {
+        let mut idx = 0usize;
+        for j in 0..k {
+            idx = idx * 2 + usize::from(nibble(code, j));
+        }
+        sums.x[s] = arrays[0][idx];
+        sums.xy[s] = arrays[1][idx];
+        sums.xyny[s] = arrays[2][idx];
+    }
+    Some(sums)
 }
