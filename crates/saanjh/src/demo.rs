@@ -143,6 +143,33 @@ impl Demo {
     }
 }
 
+/// The Pakistani financial year (July–June) a moment falls in: "2025-26".
+fn financial_year(t: OffsetDateTime) -> String {
+    let y = t.year();
+    let start = if u8::from(t.month()) >= 7 { y } else { y - 1 };
+    format!("{start}-{:02}", (start + 1) % 100)
+}
+
+impl Demo {
+    async fn allocation(&self, organisation: &str, arrangement: &str, year: &str, amount: i64, development_budget: i64, note: &str) -> anyhow::Result<()> {
+        saanjh_web::ledger_api::set_allocation(
+            &self.state,
+            &self.admin,
+            saanjh_web::ledger_api::NewAllocation {
+                organisation: organisation.into(),
+                arrangement: arrangement.into(),
+                year: year.into(),
+                amount,
+                development_budget: Some(development_budget),
+                note: Some(note.into()),
+            },
+        )
+        .await
+        .map_err(|e| anyhow!("allocation {year}: {}", e.problem.detail))?;
+        Ok(())
+    }
+}
+
 fn date(t: OffsetDateTime) -> String {
     format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
 }
@@ -235,7 +262,10 @@ async fn lanes(d: &mut Demo) -> anyhow::Result<()> {
         d.act(&s, manager, json!({"action": "complete_internal"})).await?;
         d.act(&s, &organiser, json!({"action": "request_external", "note": "Letter to the TMA asking for the trunk connection and paving."})).await?;
         if !external_late {
-            d.days(40);
+            d.days(30);
+            d.act(&s, &municipal, json!({"action": "record_release", "entry": {"role": "government", "amount": 3_300_000 * RS, "receipt": format!("TMA-RWP-{prefix}"), "component": "trunk_sewer", "purpose": "trunk connection and paving"}})).await?;
+            d.act(&s, &municipal, json!({"action": "record_expenditure", "entry": {"role": "government", "amount": 3_300_000 * RS, "receipt": format!("TMA-RWP-{prefix}-W"), "payee": "Rawalpindi Builders (TMA contractor)", "purpose": "trunk sewer 180 m and street paving", "component": "trunk_sewer"}})).await?;
+            d.days(10);
             d.act(&s, &municipal, json!({"action": "complete_external", "note": "Trunk connected; street paved."})).await?;
             d.act(&s, manager, json!({"action": "hand_over"})).await?;
             d.act(&s, &municipal, json!({"action": "hand_over"})).await?;
@@ -273,6 +303,12 @@ async fn ccb(d: &mut Demo) -> anyhow::Result<()> {
         ("ccb-official".into(), "CCB official, District Council Chiniot (cost-sharing)".into(), official.clone()),
         ("works-engineer".into(), "works engineer, District Council Chiniot (cost-sharing)".into(), works.clone()),
     ]);
+    // The council sets aside 25% of its development budget for CCBs each year
+    // (non-lapsing); little of it is used — the Layyah story of under-utilisation.
+    let this_year = financial_year(d.clock.now());
+    let last_year = financial_year(d.clock.now() - Duration::days(365));
+    d.allocation(&council, "cost-sharing", &last_year, 15_000_000 * RS, 60_000_000 * RS, "25% CCB earmark; no CCB project was approved this year").await?;
+    d.allocation(&council, "cost-sharing", &this_year, 15_000_000 * RS, 60_000_000 * RS, "25% CCB earmark").await?;
     let init = d.initiative("Chiniot UC-35 Citizen Community Board projects (DEMO)", "UC-35 Chiniot", "Chiniot", "cost-sharing", &[("community", &ccb), ("council", &council)], (31.7200, 72.9789)).await?;
 
     let s = d.act(&init, &chair, json!({"action": "propose", "name": "Academic block, Chenab College", "components": [{"kind": "works", "description": "Two classrooms and a staff room"}]})).await?;
