@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECS="${1:-20}"
 cargo build --release -q -p saanjh
-BIN="$PWD/target/release/saanjh"
+BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/saanjh"
 WORK="$(mktemp -d)"; trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 DB="sqlite://$WORK/bench.db"
 "$BIN" demo --no-serve --database "$DB" >/dev/null 2>&1
