@@ -25,6 +25,7 @@ impl Dataset {
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(true)
             .trim(csv::Trim::All)
+            .flexible(true)
             .from_reader(reader);
         let headers: Vec<String> = rdr
             .headers()

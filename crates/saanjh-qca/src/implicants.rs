@@ -115,7 +115,7 @@ fn minimal_diffs_to(x: u128, neg: &[u128], low: u128, buckets: &mut [Vec<u128>])
     let n_single = kept.len();
     for bucket in buckets.iter().skip(2) {
         for &d in bucket {
-            if kept[n_single..].iter().any(|&e| e & d == e) {
+            if kept[n_single..].iter().any(|&e| e & !d == 0) {
                 continue;
             }
             kept.push(d);
