@@ -16,8 +16,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use saanjh_qca::minimize::{ModelFit, TermFit, parse_expectations};
 use saanjh_qca::necessity::NecessityFit;
 use saanjh_qca::{
-    Calibration, Dataset, Minimization, MinimizeOptions, Out, QcaError, Setup, Solution, TruthTable,
-    TruthTableOptions, calibrate, minimize, necessity, truth_table,
+    Calibration, Dataset, Minimization, MinimizeOptions, Out, QcaError, Setup, Solution,
+    TruthTable, TruthTableOptions, calibrate, minimize, necessity, truth_table,
 };
 use serde_json::{Value, json};
 
@@ -111,7 +111,10 @@ fn parse_cuts(s: &str) -> Result<(f64, Option<f64>), QcaError> {
     match parts.as_slice() {
         [a] => Ok((num(a)?, None)),
         [a, b] => Ok((num(a)?, Some(num(b)?))),
-        _ => Err(QcaError::option("--incl-cut", "give one or two cut-offs, e.g. 0.8 or 0.8,0.75")),
+        _ => Err(QcaError::option(
+            "--incl-cut",
+            "give one or two cut-offs, e.g. 0.8 or 0.8,0.75",
+        )),
     }
 }
 
@@ -144,7 +147,10 @@ fn parse_rows(s: &str) -> Result<Vec<u64>, QcaError> {
 
 fn spinner(msg: &str) -> ProgressBar {
     let pb = ProgressBar::new_spinner();
-    pb.set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     pb.set_message(msg.to_string());
     pb.enable_steady_tick(Duration::from_millis(120));
     pb
@@ -154,9 +160,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let text = if args.file.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin()).context("reading standard input")?
     } else {
-        std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file.display()))?
+        std::fs::read_to_string(&args.file)
+            .with_context(|| format!("reading {}", args.file.display()))?
     };
-    let mut data = Dataset::from_csv_str(&text).with_context(|| format!("in {}", args.file.display()))?;
+    let mut data =
+        Dataset::from_csv_str(&text).with_context(|| format!("in {}", args.file.display()))?;
 
     let idm = match args.idm.trim() {
         "ragin" => calibrate::idm_ragin(),
@@ -164,12 +172,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .parse::<f64>()
             .ok()
             .filter(|v| v.is_finite())
-            .ok_or_else(|| QcaError::option("--idm", format!("`{s}` is neither a number nor `ragin`")))?,
+            .ok_or_else(|| {
+                QcaError::option("--idm", format!("`{s}` is neither a number nor `ragin`"))
+            })?,
     };
     for spec in &args.calibrate {
-        let (name, rule) = spec
-            .split_once('=')
-            .ok_or_else(|| QcaError::option("--calibrate", format!("`{spec}`: write NAME=e,c,i")))?;
+        let (name, rule) = spec.split_once('=').ok_or_else(|| {
+            QcaError::option("--calibrate", format!("`{spec}`: write NAME=e,c,i"))
+        })?;
         let option = format!("--calibrate {}", name.trim());
         let cal = Calibration::parse(rule, idm, !args.linear, &option)?;
         let col = data.column(name.trim())?;
@@ -177,18 +187,42 @@ pub fn run(args: Args) -> Result<ExitCode> {
         *data.column_mut(name.trim())? = calibrated;
     }
 
-    let out_name = args.outcome.trim().trim_start_matches('~').trim().to_string();
+    let out_name = args
+        .outcome
+        .trim()
+        .trim_start_matches('~')
+        .trim()
+        .to_string();
     let conditions: Vec<String> = match &args.conditions {
-        Some(c) => c.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
-        None => data.column_names.iter().filter(|c| **c != out_name).cloned().collect(),
+        Some(c) => c
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        None => data
+            .column_names
+            .iter()
+            .filter(|c| **c != out_name)
+            .cloned()
+            .collect(),
     };
     let setup = Setup::new(&data, &args.outcome, &conditions)?;
 
     if args.necessity {
-        if !(0.0..=1.0).contains(&args.necessity_incl) || !(0.0..=1.0).contains(&args.necessity_cov) {
-            return Err(QcaError::option("--necessity-incl/--necessity-cov", "cut-offs must lie in [0, 1]").into());
+        if !(0.0..=1.0).contains(&args.necessity_incl) || !(0.0..=1.0).contains(&args.necessity_cov)
+        {
+            return Err(QcaError::option(
+                "--necessity-incl/--necessity-cov",
+                "cut-offs must lie in [0, 1]",
+            )
+            .into());
         }
-        let nec = necessity(&setup, args.necessity_size.max(1), args.necessity_incl, args.necessity_cov);
+        let nec = necessity(
+            &setup,
+            args.necessity_size.max(1),
+            args.necessity_incl,
+            args.necessity_cov,
+        );
         print_necessity(&setup, &nec, args.format)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -231,6 +265,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let (tt, m) = result?;
     for w in &tt.warnings {
         eprintln!("warning: {w}");
+    }
+    if !m.main().exact {
+        eprintln!(
+            "warning: the prime-implicant chart was too large to solve exactly within the search budget; \
+             the models shown are the smallest found, not proven minimal"
+        );
     }
     if m.main().truncated {
         eprintln!(
@@ -294,6 +334,7 @@ fn to_json(setup: &Setup, tt: &TruthTable, m: &Minimization) -> Value {
         "models": main.models,
         "terms": main.terms,
         "truncated": main.truncated,
+        "exact": main.exact,
         "conservative": m.conservative,
         "parsimonious": m.parsimonious,
         "intermediate": m.intermediate,
@@ -301,7 +342,11 @@ fn to_json(setup: &Setup, tt: &TruthTable, m: &Minimization) -> Value {
 }
 
 fn f3(v: f64) -> String {
-    if v.is_finite() { format!("{v:.3}") } else { "  -  ".to_string() }
+    if v.is_finite() {
+        format!("{v:.3}")
+    } else {
+        "  -  ".to_string()
+    }
 }
 
 /// `URB + (DEV*~IND)`: terms outside parentheses are in every model.
@@ -345,13 +390,24 @@ fn solution_table(out: &mut String, setup: &Setup, s: &Solution) {
         if s.prime_implicants == 1 { "" } else { "s" }
     );
     for md in &s.models {
-        let mut line = format!("{}: {} -> {}", md.name, model_line(md, &s.essential, several), setup.outcome_name);
+        let mut line = format!(
+            "{}: {} -> {}",
+            md.name,
+            model_line(md, &s.essential, several),
+            setup.outcome_name
+        );
         if !md.from.is_empty() {
             let _ = write!(line, "   [from {}]", md.from.join(", "));
         }
         let _ = writeln!(out, "{line}");
     }
-    let width = s.terms.iter().map(|t| t.expression.len()).max().unwrap_or(0).max(4);
+    let width = s
+        .terms
+        .iter()
+        .map(|t| t.expression.len())
+        .max()
+        .unwrap_or(0)
+        .max(4);
     let _ = writeln!(
         out,
         "\n  {:<width$}  {:>6}  {:>6}  {:>6}  {:>6}  cases",
@@ -369,7 +425,10 @@ fn solution_table(out: &mut String, setup: &Setup, s: &Solution) {
         );
     }
     if several {
-        let _ = writeln!(out, "  (covU above is against all terms of all models; per model:)");
+        let _ = writeln!(
+            out,
+            "  (covU above is against all terms of all models; per model:)"
+        );
         for md in &s.models {
             let _ = writeln!(out, "  {}:", md.name);
             fit_rows(out, &md.terms, width);
@@ -377,21 +436,41 @@ fn solution_table(out: &mut String, setup: &Setup, s: &Solution) {
     }
     for md in &s.models {
         if let Some(sa) = &md.simplifying_assumptions {
-            let _ = writeln!(out, "  {} simplifying assumptions ({}): {}", md.name, sa.len(), list(sa));
+            let _ = writeln!(
+                out,
+                "  {} simplifying assumptions ({}): {}",
+                md.name,
+                sa.len(),
+                list(sa)
+            );
         }
         if let Some(ec) = &md.easy_counterfactuals {
-            let _ = writeln!(out, "  {} easy counterfactuals ({}): {}", md.name, ec.len(), list(ec));
+            let _ = writeln!(
+                out,
+                "  {} easy counterfactuals ({}): {}",
+                md.name,
+                ec.len(),
+                list(ec)
+            );
         }
     }
     if s.truncated {
-        let _ = writeln!(out, "  more models exist than were asked for (--max-models)");
+        let _ = writeln!(
+            out,
+            "  more models exist than were asked for (--max-models)"
+        );
     }
 }
 
 /// Long case lists are cut in the table view; JSON and CSV carry them all.
 fn short_cases(cases: &[String]) -> String {
     const SHOW: usize = 12;
-    let mut s = cases.iter().take(SHOW).cloned().collect::<Vec<_>>().join(",");
+    let mut s = cases
+        .iter()
+        .take(SHOW)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(",");
     if cases.len() > SHOW {
         let _ = write!(s, ",… ({} more)", cases.len() - SHOW);
     }
@@ -400,7 +479,12 @@ fn short_cases(cases: &[String]) -> String {
 
 fn list(rows: &[u64]) -> String {
     const SHOW: usize = 40;
-    let mut s = rows.iter().take(SHOW).map(u64::to_string).collect::<Vec<_>>().join(", ");
+    let mut s = rows
+        .iter()
+        .take(SHOW)
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
     if rows.len() > SHOW {
         let _ = write!(s, ", … ({} more)", rows.len() - SHOW);
     }
@@ -409,7 +493,8 @@ fn list(rows: &[u64]) -> String {
 
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+    c.next()
+        .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
 }
 
 fn to_table(setup: &Setup, tt: &TruthTable, m: &Minimization) -> String {
@@ -426,7 +511,15 @@ fn to_table(setup: &Setup, tt: &TruthTable, m: &Minimization) -> String {
         tt.rows.iter().filter(|r| r.n > 0).count()
     );
     let names: Vec<&str> = setup.conditions.iter().map(|c| c.name.as_str()).collect();
-    let _ = writeln!(out, "  {:>5}  {}  OUT  {:>5}  {:>6}  {:>6}  cases", "row", names.join(" "), "n", "incl", "PRI");
+    let _ = writeln!(
+        out,
+        "  {:>5}  {}  OUT  {:>5}  {:>6}  {:>6}  cases",
+        "row",
+        names.join(" "),
+        "n",
+        "incl",
+        "PRI"
+    );
     for r in &tt.rows {
         let vals: Vec<String> = tt
             .values(setup, r)
@@ -434,7 +527,11 @@ fn to_table(setup: &Setup, tt: &TruthTable, m: &Minimization) -> String {
             .zip(&names)
             .map(|(v, n)| format!("{v:>w$}", w = n.len()))
             .collect();
-        let cases: Vec<String> = r.cases.iter().map(|&i| setup.case_names[i].clone()).collect();
+        let cases: Vec<String> = r
+            .cases
+            .iter()
+            .map(|&i| setup.case_names[i].clone())
+            .collect();
         let cases_s = short_cases(&cases);
         let _ = writeln!(
             out,
@@ -446,16 +543,24 @@ fn to_table(setup: &Setup, tt: &TruthTable, m: &Minimization) -> String {
             f3(r.incl),
             f3(r.pri),
             cases_s,
-            r.note.as_ref().map(|n| format!("  [{n}]")).unwrap_or_default()
+            r.note
+                .as_ref()
+                .map(|n| format!("  [{n}]"))
+                .unwrap_or_default()
         );
     }
     let _ = writeln!(
         out,
         "\n  rows coded 1: {}, C: {}",
         tt.rows.iter().filter(|r| r.out == Out::One).count(),
-        tt.rows.iter().filter(|r| r.out == Out::Contradiction).count()
+        tt.rows
+            .iter()
+            .filter(|r| r.out == Out::Contradiction)
+            .count()
     );
-    solution_table(&mut out, setup, &m.conservative);
+    if let Some(c) = &m.conservative {
+        solution_table(&mut out, setup, c);
+    }
     if let Some(p) = &m.parsimonious {
         solution_table(&mut out, setup, p);
     }
@@ -467,11 +572,19 @@ fn to_table(setup: &Setup, tt: &TruthTable, m: &Minimization) -> String {
 
 fn to_csv(m: &Minimization) -> Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["solution", "model", "term", "inclS", "PRI", "covS", "covU", "cases"])?;
-    let mut sols = vec![&m.conservative];
+    w.write_record([
+        "solution", "model", "term", "inclS", "PRI", "covS", "covU", "cases",
+    ])?;
+    let mut sols: Vec<&Solution> = m.conservative.iter().collect();
     sols.extend(m.parsimonious.as_ref());
     sols.extend(m.intermediate.as_ref());
-    let g = |v: f64| if v.is_finite() { format!("{v}") } else { String::new() };
+    let g = |v: f64| {
+        if v.is_finite() {
+            format!("{v}")
+        } else {
+            String::new()
+        }
+    };
     for s in sols {
         for md in &s.models {
             for t in &md.terms {
@@ -486,10 +599,21 @@ fn to_csv(m: &Minimization) -> Result<String> {
                     &t.cases.join(";"),
                 ])?;
             }
-            w.write_record([s.kind, &md.name, &md.expression, &g(md.incl), &g(md.pri), &g(md.cov), "", ""])?;
+            w.write_record([
+                s.kind,
+                &md.name,
+                &md.expression,
+                &g(md.incl),
+                &g(md.pri),
+                &g(md.cov),
+                "",
+                "",
+            ])?;
         }
     }
-    let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("writing CSV: {e}"))?;
+    let bytes = w
+        .into_inner()
+        .map_err(|e| anyhow::anyhow!("writing CSV: {e}"))?;
     Ok(String::from_utf8(bytes)?)
 }
 
@@ -510,16 +634,30 @@ fn print_necessity(setup: &Setup, nec: &[NecessityFit], format: Format) -> Resul
             let mut w = csv::Writer::from_writer(std::io::stdout());
             w.write_record(["expression", "inclN", "RoN", "covN"])?;
             for n in nec {
-                w.write_record([n.expression.clone(), n.incl.to_string(), n.ron.to_string(), n.cov.to_string()])?;
+                w.write_record([
+                    n.expression.clone(),
+                    n.incl.to_string(),
+                    n.ron.to_string(),
+                    n.cov.to_string(),
+                ])?;
             }
             w.flush()?;
         }
         Format::Table => {
             let width = nec.iter().map(|n| n.expression.len()).max().unwrap_or(4);
             println!("Necessity for {}:\n", setup.outcome_name);
-            println!("  {:<width$}  {:>6}  {:>6}  {:>6}", "", "inclN", "RoN", "covN");
+            println!(
+                "  {:<width$}  {:>6}  {:>6}  {:>6}",
+                "", "inclN", "RoN", "covN"
+            );
             for n in nec {
-                println!("  {:<width$}  {:>6}  {:>6}  {:>6}", n.expression, f3(n.incl), f3(n.ron), f3(n.cov));
+                println!(
+                    "  {:<width$}  {:>6}  {:>6}  {:>6}",
+                    n.expression,
+                    f3(n.incl),
+                    f3(n.ron),
+                    f3(n.cov)
+                );
             }
         }
     }
