@@ -4,7 +4,8 @@ outcomes compared.
 
 What is timed: the rule alone, after parsing, in both tools (`saanjh pb --time` reports
 `count_ms`, which also includes building the profile and the satisfaction measures;
-pabutools is timed around the rule call). Ratio = pabutools time / saanjh time, one run.
+pabutools is timed around the rule call). Each side runs up to three times (while its total
+stays under 5 s) and keeps its fastest run; ratio = pabutools time / saanjh time.
 
 Outcomes are compared twice: with pabutools' default tie-breaking (project id as a
 string) and, when that differs, again with pabutools given saanjh's published priority
@@ -103,15 +104,24 @@ def main():
             rules = [r for r in rules if r in a.rules.split(",")]
         for name in rules:
             sargs, pcall = RULES[name]
-            out, count_ms, _wall = run_saanjh(a.saanjh, path, sargs)
+            # The machine is shared: each side is run up to 3 times (while its total stays
+            # under 5 s) and its fastest run is kept.
+            times = []
+            while len(times) < 3 and sum(times) < 5000:
+                out, count_ms, _wall = run_saanjh(a.saanjh, path, sargs)
+                times.append(count_ms)
+            count_ms = min(times)
             ours = sorted(out["winners"])
-            t0 = time.perf_counter()
+            p_times = []
             try:
-                res = pcall(inst, prof, lexico_tie_breaking)
+                while len(p_times) < 3 and sum(p_times) < 5000:
+                    t0 = time.perf_counter()
+                    res = pcall(inst, prof, lexico_tie_breaking)
+                    p_times.append((time.perf_counter() - t0) * 1e3)
             except Exception as e:  # report, do not hide
                 print(f"| {f} | {name} | {count_ms:.1f} | error: {type(e).__name__}: {e} | | | |")
                 continue
-            p_ms = (time.perf_counter() - t0) * 1e3
+            p_ms = min(p_times)
             theirs = sorted(p.name for p in res)
             same = ours == theirs
             same2 = ""

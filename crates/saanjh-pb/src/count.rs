@@ -404,11 +404,16 @@ pub fn count(inst: &Instance, opts: &CountOptions) -> Result<Outcome, CountError
         }
         Rule::Mes => {
             // Free supported projects are funded up front; they take no one's money.
-            for &c in &supported {
-                if p.cost[c] == 0 {
-                    winners.push(c);
-                    reasons[c] = Some(Reason::Free);
-                }
+            // In the tie-break order, so the winners list is file-order independent.
+            let mut free: Vec<usize> = supported
+                .iter()
+                .copied()
+                .filter(|&c| p.cost[c] == 0)
+                .collect();
+            free.sort_by_key(|&c| tb.rank[c]);
+            for c in free {
+                winners.push(c);
+                reasons[c] = Some(Reason::Free);
             }
             let cands: Vec<usize> = supported
                 .iter()

@@ -154,6 +154,8 @@ pub(crate) fn run(
             Utility::Approval => Exact(BigRational::from_integer(BigInt::from(p.votes[c]))),
         }
     };
+    // Free projects first, in the tie-break order, so the list is file-order independent.
+    free.sort_by_key(|&c| tb.rank[c]);
     let mut winners = free.clone();
     for &c in &free {
         reasons.push((c, Reason::Free));

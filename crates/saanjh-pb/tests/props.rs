@@ -204,7 +204,7 @@ fn naive_mes(i: &Instance, utility: Utility, priority: &[String]) -> Vec<String>
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(ProptestConfig::with_cases(1000))]
 
     #[test]
     fn never_overspends_and_winners_are_distinct(i in arb_instance()) {
