@@ -14,9 +14,11 @@
 mod ledger;
 mod project;
 mod read;
+mod web;
 
 pub use ledger::{AllocationRow, Reserve};
 pub use read::*;
+pub use web::PhotoRow;
 
 use std::str::FromStr;
 use std::sync::Arc;

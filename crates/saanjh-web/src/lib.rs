@@ -13,6 +13,7 @@ pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod ledger_api;
+pub mod pages;
 pub mod service;
 
 use std::collections::HashMap;
@@ -83,7 +84,7 @@ impl AppState {
 
 /// The whole application: the JSON API under `/api/v1`.
 pub fn router(state: AppState) -> axum::Router {
-    api::router(state)
+    api::router(state.clone()).merge(pages::router(state))
 }
 
 /// Why the server could not run.

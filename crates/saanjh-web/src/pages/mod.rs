@@ -1,0 +1,207 @@
+//! Server-rendered HTML pages for every partner (issue 4): public pages for
+//! citizens, signed-in pages for the people who act on schemes, and
+//! administration pages — in English and Urdu (right-to-left).
+//!
+//! Invariants:
+//! - Every page works with JavaScript off; the only script (the map's tiles)
+//!   is progressive enhancement. Nothing is fetched from elsewhere at run
+//!   time: CSS and script are embedded in the binary and served from
+//!   `/assets` with cache headers; compression is applied to everything.
+//! - Pages change nothing themselves: every act goes through
+//!   `service::act`, every registration through the same `service` fns the
+//!   JSON API uses, so the rules are decided in one place (the engine).
+//! - Public pages show only what the arrangement's information rules make
+//!   public; a signed-in partner sees what their positions allow.
+//! - Every POST carries the session's CSRF token.
+
+mod admin;
+mod charts;
+mod ctx;
+mod forms;
+mod public;
+mod signed;
+mod views;
+
+use askama::Template;
+use axum::Router;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, VARY};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use tower_http::compression::CompressionLayer;
+
+use crate::{ApiError, AppState};
+pub use ctx::{Lang, Visitor};
+
+/// Configuration read from the environment when the router is built.
+#[derive(Debug, Clone, Default)]
+pub struct PagesConfig {
+    /// Tile URL template (`https://tiles.example/{z}/{x}/{y}.png`) for the
+    /// map page; without it the map is an SVG sketch and a list.
+    pub tile_url: Option<String>,
+    /// Mark session cookies `Secure` (behind HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl PagesConfig {
+    pub fn from_env() -> PagesConfig {
+        PagesConfig {
+            tile_url: std::env::var("SAANJH_TILE_URL")
+                .ok()
+                .filter(|s| !s.trim().is_empty()),
+            secure_cookies: std::env::var("SAANJH_SECURE_COOKIES").is_ok_and(|v| v == "1"),
+        }
+    }
+}
+
+/// The pages, ready to merge into the application router.
+pub fn router(state: AppState) -> Router {
+    let config = PagesConfig::from_env();
+    Router::new()
+        .route("/", get(public::home))
+        .route("/initiatives", get(public::initiatives))
+        .route("/initiatives/{id}", get(public::initiative))
+        .route("/initiatives/{id}/verify", get(public::verify))
+        .route("/initiatives/{id}/new", get(signed::new_scheme_form))
+        .route(
+            "/initiatives/{id}/acts/{action}",
+            post(signed::create_scheme),
+        )
+        .route("/schemes/{id}", get(public::scheme))
+        .route("/schemes/{id}/statement.csv", get(public::statement_csv))
+        .route("/schemes/{id}/acts", get(signed::acts_page))
+        .route("/schemes/{id}/acts/{action}", post(signed::perform))
+        .route("/arrangements/{id}/{version}", get(public::arrangement))
+        .route("/map", get(public::map))
+        .route("/map.geojson", get(public::geojson))
+        .route("/photos/{id}", get(public::photo))
+        .route("/lang/{code}", get(public::switch_lang))
+        .route("/login", get(signed::login_form).post(signed::login))
+        .route("/logout", post(signed::logout))
+        .route("/work", get(signed::work))
+        .route("/admin", get(admin::index))
+        .route("/admin/organisations", post(admin::organisation))
+        .route("/admin/people", post(admin::person))
+        .route("/admin/memberships", post(admin::membership))
+        .route("/admin/users", post(admin::user))
+        .route("/admin/initiatives", post(admin::initiative))
+        .route("/assets/{name}", get(asset))
+        .layer(axum::Extension(config))
+        .layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024))
+        .layer(CompressionLayer::new())
+        .with_state(state)
+}
+
+/// A page, or an error shown as a page.
+pub type PageResult = Result<Response, PageError>;
+
+/// An error shown as a small HTML page in the visitor's language.
+#[derive(Debug)]
+pub struct PageError {
+    pub error: ApiError,
+    pub lang: Lang,
+}
+
+impl From<ApiError> for PageError {
+    fn from(error: ApiError) -> PageError {
+        PageError {
+            error,
+            lang: Lang::En,
+        }
+    }
+}
+
+impl From<saanjh_store::StoreError> for PageError {
+    fn from(e: saanjh_store::StoreError) -> PageError {
+        ApiError::from(e).into()
+    }
+}
+
+impl Visitor {
+    /// An error for this visitor's language.
+    pub fn fail(&self, error: impl Into<ApiError>) -> PageError {
+        PageError {
+            error: error.into(),
+            lang: self.lang,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: String,
+    detail: &'a str,
+    allowed_if: Option<&'a str>,
+    rule: Option<&'a str>,
+    lang: &'static str,
+    dir: &'static str,
+    home: String,
+    sign_in: Option<String>,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let status = self.error.status();
+        let l = self.lang;
+        let p = &self.error.problem;
+        let title = match status {
+            StatusCode::NOT_FOUND => ctx::message(l, "error-not-found"),
+            StatusCode::UNAUTHORIZED => ctx::message(l, "error-sign-in"),
+            StatusCode::FORBIDDEN => ctx::message(l, "error-forbidden"),
+            StatusCode::TOO_MANY_REQUESTS => ctx::message(l, "error-too-many"),
+            s if s.is_client_error() => ctx::message(l, "error-refused"),
+            _ => ctx::message(l, "error-server"),
+        };
+        let page = ErrorPage {
+            title,
+            detail: &p.detail,
+            allowed_if: p.allowed_if.as_deref(),
+            rule: p.rule.as_deref(),
+            lang: l.code(),
+            dir: if l == Lang::Ur { "rtl" } else { "ltr" },
+            home: ctx::message(l, "nav-initiatives"),
+            sign_in: (status == StatusCode::UNAUTHORIZED).then(|| ctx::message(l, "nav-login")),
+        };
+        let body = page
+            .render()
+            .unwrap_or_else(|_| "<!doctype html><title>Error</title>".into());
+        let mut r = (status, Html(body)).into_response();
+        if let Some(s) = self.error.retry_after {
+            r.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        r
+    }
+}
+
+/// Render a template as a page that may differ per visitor (language,
+/// session), so shared caches must not keep it.
+pub fn page(t: impl Template) -> PageResult {
+    let body = t
+        .render()
+        .map_err(|e| ApiError::internal(format!("template: {e}")))?;
+    let mut r = Html(body).into_response();
+    let h = r.headers_mut();
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    h.insert(VARY, HeaderValue::from_static("Cookie, Accept-Language"));
+    Ok(r)
+}
+
+const CSS: &str = include_str!("../../assets/saanjh.css");
+const MAP_JS: &str = include_str!("../../assets/map.js");
+
+/// Embedded assets. Their URLs carry no version, so the cache lifetime is a
+/// day rather than forever: a new release is picked up by the next day.
+async fn asset(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
+    let (body, ty) = match name.as_str() {
+        "saanjh.css" => (CSS, "text/css; charset=utf-8"),
+        "map.js" => (MAP_JS, "text/javascript; charset=utf-8"),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    (
+        [(CONTENT_TYPE, ty), (CACHE_CONTROL, "public, max-age=86400")],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,266 @@
+// Saanjh's pages in Debian's chromium, driven by playwright-core.
+// Run by crates/saanjh-web/tests/browser.rs, which starts the server with a
+// fresh seeded database and sets SAANJH_URL, SAANJH_INITIATIVE,
+// SAANJH_PASSWORD, CHROMIUM and SCREENSHOTS.
+//
+// Scenario (issue 4): a community treasurer, an NGO social organiser and a
+// municipal engineer take a component-sharing scheme from request to
+// handover through the pages alone, each seeing only their own acts; then
+// the same in Urdu. A citizen without a login sees the public statement and
+// cannot reach any form. axe-core checks the main pages.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const AXE = require.resolve('axe-core/axe.min.js');
+const BASE = process.env.SAANJH_URL;
+const INIT = process.env.SAANJH_INITIATIVE;
+const PASSWORD = process.env.SAANJH_PASSWORD;
+const SHOTS = process.env.SCREENSHOTS || '../../target/browser-screenshots';
+
+if (!BASE) throw new Error('SAANJH_URL is not set: run via `cargo test -p saanjh-web --test browser`');
+
+let browser;
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+});
+after(async () => { await browser?.close(); });
+
+// A low-end phone: small screen, JavaScript off (every page must work without it).
+async function phone(lang = 'en') {
+  const ctx = await browser.newContext({
+    viewport: { width: 360, height: 740 },
+    javaScriptEnabled: false,
+    locale: lang === 'ur' ? 'ur-PK' : 'en-GB',
+    extraHTTPHeaders: { 'Accept-Language': lang === 'ur' ? 'ur-PK,ur;q=0.9' : 'en-GB,en;q=0.9' },
+  });
+  return ctx.newPage();
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+}
+
+// axe-core needs script, so it runs in a separate JS-enabled page on the same URL.
+async function axe(url, cookies = []) {
+  const ctx = await browser.newContext({ viewport: { width: 360, height: 740 } });
+  if (cookies.length) await ctx.addCookies(cookies);
+  const page = await ctx.newPage();
+  await page.goto(url);
+  await page.addScriptTag({ path: AXE });
+  const r = await page.evaluate(async () => await window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+  }));
+  await ctx.close();
+  const v = r.violations.map((x) => `${x.id}: ${x.help} (${x.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')})`);
+  assert.deepEqual(v, [], `accessibility violations on ${url}`);
+}
+
+async function login(page, user) {
+  await page.goto(`${BASE}/login`);
+  await page.fill('#username', user);
+  await page.fill('#password', PASSWORD);
+  await Promise.all([page.waitForURL(/\/work/), page.click('form[action="/login"] button[type=submit]')]);
+}
+
+async function logout(page) {
+  await Promise.all([page.waitForURL(`${BASE}/`), page.click('form[action="/logout"] button')]);
+}
+
+// The acts this user is offered on a scheme right now.
+async function offered(page, scheme) {
+  await page.goto(`${BASE}/schemes/${scheme}/acts`);
+  return page.$$eval('form.act', (fs) => fs.map((f) => f.id.replace(/^form-/, '')));
+}
+
+// Submit one act's form, after filling the given fields, and check it was done.
+async function act(page, scheme, action, fields = {}, files = {}) {
+  const have = await offered(page, scheme);
+  assert.ok(have.includes(action), `${action} not offered; offered: ${have.join(', ')}`);
+  for (const [name, value] of Object.entries(fields)) {
+    const sel = `#form-${action} [name="${name}"]`;
+    const tag = await page.$eval(sel, (e) => e.tagName);
+    if (tag === 'SELECT') await page.selectOption(sel, value);
+    else await page.fill(sel, String(value));
+  }
+  for (const [name, file] of Object.entries(files)) {
+    await page.setInputFiles(`#form-${action} [name="${name}"]`, file);
+  }
+  await Promise.all([
+    page.waitForLoadState('load'),
+    page.click(`#form-${action} button[type=submit]`),
+  ]);
+  const done = await page.$('#done');
+  if (!done) {
+    const body = await page.textContent('main');
+    assert.fail(`${action} was not done: ${body}`);
+  }
+}
+
+async function stage(page, scheme) {
+  await page.goto(`${BASE}/schemes/${scheme}`);
+  return page.$eval('html', (h) => h.innerHTML.match(/id="stage">([^<]*)</)[1]);
+}
+
+// A 1600×1200 gradient PNG: the server must shrink it to 960 px.
+const PHOTO = new URL('./fixtures/site.png', import.meta.url).pathname;
+
+// The whole lifecycle through the pages, as three people in three browsers.
+async function lifecycle(lang, name) {
+  const t = await phone(lang); const o = await phone(lang); const e = await phone(lang);
+  if (lang === 'ur') {
+    // Switch with the link every page carries; the choice is remembered.
+    for (const p of [t, o, e]) {
+      await p.goto(`${BASE}/lang/ur?back=/initiatives`);
+      assert.equal(await p.getAttribute('html', 'dir'), 'rtl');
+      assert.equal(await p.getAttribute('html', 'lang'), 'ur');
+    }
+  }
+  await login(t, 'treasurer'); await login(o, 'organiser'); await login(e, 'engineer');
+  if (lang === 'ur') assert.equal(await t.getAttribute('html', 'dir'), 'rtl');
+
+  // The lane asks first: the treasurer starts the scheme from the initiative page.
+  await t.goto(`${BASE}/initiatives/${INIT}`);
+  await Promise.all([t.waitForURL(/\/new$/), t.click(`a[href="/initiatives/${INIT}/new"]`)]);
+  await t.fill('#form-request [name="name"]', name);
+  await Promise.all([t.waitForURL(/\/acts\?done=request/), t.click('#form-request button[type=submit]')]);
+  const scheme = t.url().match(/\/schemes\/([^/]+)\/acts/)[1];
+
+  // Each sees only their own acts: the municipal engineer cannot survey, the
+  // treasurer cannot either; the NGO engineer (the organiser) can.
+  assert.ok(!(await offered(e, scheme)).includes('survey'));
+  assert.ok(!(await offered(t, scheme)).includes('survey'));
+  const refused = await e.$$eval('#refused li', (l) => l.length);
+  assert.ok(refused > 0, 'the engineer is told why other acts are not theirs');
+  if (lang === 'en') await shot(e, 'acts-engineer-requested');
+
+  await act(o, scheme, 'survey');
+  await act(o, scheme, 'estimate', {
+    est_house_connections: '60000', est_lane_sewer: '1,40,000', est_collector_sewer: '50000',
+    est_trunk_sewer: '2400000', est_paving: '900000',
+  });
+  assert.ok(!(await offered(t, scheme)).includes('organise_lane'));
+  await act(o, scheme, 'register_household', { house: '1', head: 'Muhammad Aslam', members: '6' });
+  await act(o, scheme, 'register_household', { house: '2', head: 'Parveen Akhtar', members: '5' });
+  await act(o, scheme, 'record_meeting', {
+    body: 'community', women: '4', men: '5', motion: 'Accept the estimate and select the lane manager',
+    motion_action: 'organise_lane', votes_for: '8', votes_against: '1',
+  });
+  const meeting = await o.$eval('#form-organise_lane [name="resolution_meeting"] option', (x) => x.value).catch(() => null);
+  assert.ok(meeting, 'the meeting is offered as the resolution');
+  await act(o, scheme, 'organise_lane', { resolution_meeting: meeting });
+  if (lang === 'en') await shot(o, 'acts-organiser');
+
+  // The treasurer collects the lane's whole share, with a receipt, before works.
+  assert.ok(!(await offered(o, scheme)).includes('record_contribution'), 'the NGO does not post contributions');
+  await act(t, scheme, 'record_contribution', { role: 'community', amount: '2,50,000', receipt: `${lang}-R-001`, purpose: 'lane share, collected door to door' });
+  await act(t, scheme, 'confirm_funds');
+  await act(t, scheme, 'start_works');
+  await act(t, scheme, 'record_expenditure', { role: 'community', amount: '1,20,000', receipt: `${lang}-M-001`, payee: 'Pak Cement & Pipe Store', purpose: 'RCC pipes and cement', component: 'lane_sewer' });
+
+  // Progress with a photo: the NGO engineer inspects on site.
+  await act(o, scheme, 'inspect', { note: 'Levels checked, curing fine', caption: 'Lane sewer laid' }, { photo: PHOTO });
+  await act(t, scheme, 'complete_internal');
+  await act(t, scheme, 'request_external');
+  assert.ok(!(await offered(t, scheme)).includes('complete_external'));
+  await act(e, scheme, 'record_release', { role: 'government', amount: '33,00,000', receipt: `${lang}-TMA-1`, component: 'trunk_sewer', purpose: 'ADP allocation' });
+  await act(e, scheme, 'complete_external');
+  // Handover needs both signatures.
+  await act(t, scheme, 'hand_over');
+  assert.notEqual(await stage(t, scheme), lang === 'ur' ? 'چالو' : 'in operation');
+  await act(e, scheme, 'hand_over');
+  assert.equal(await stage(e, scheme), lang === 'ur' ? 'چالو' : 'in operation');
+  if (lang === 'en') {
+    await shot(e, 'scheme-in-operation');
+    await e.goto(`${BASE}/work`); await shot(e, 'work-engineer');
+  } else {
+    await shot(e, 'scheme-in-operation-ur');
+    await t.goto(`${BASE}/schemes/${scheme}/acts`); await shot(t, 'acts-treasurer-ur');
+  }
+  await logout(t);
+  for (const p of [t, o, e]) await p.context().close();
+  return scheme;
+}
+
+let englishScheme;
+
+test('three partners take a scheme from request to handover (English)', async () => {
+  englishScheme = await lifecycle('en', 'Street 12, lane A');
+});
+
+test('the same in Urdu, right to left', async () => {
+  await lifecycle('ur', 'گلی نمبر 12، حصہ ب');
+});
+
+test('a citizen sees the public statement and cannot reach any form', async () => {
+  assert.ok(englishScheme, 'runs after the English lifecycle');
+  const p = await phone('en');
+  await p.goto(`${BASE}/schemes/${englishScheme}`);
+  const text = await p.textContent('main');
+  assert.match(text, /Rs 2,50,000/, 'the contribution in lakh grouping');
+  assert.match(text, /en-R-001/, 'the receipt number, so a paper receipt can be found');
+  assert.match(text, /Pak Cement & Pipe Store|RCC pipes and cement/);
+  assert.equal(await p.$$eval('form[method=post]', (f) => f.length), 0, 'no form on the public page');
+  await shot(p, 'scheme-public');
+  // The act forms are behind sign-in.
+  await p.goto(`${BASE}/schemes/${englishScheme}/acts`);
+  assert.match(p.url(), /\/login\?next=/);
+  // Posting directly changes nothing: without a session it is sent to sign in.
+  const r = await p.request.post(`${BASE}/schemes/${englishScheme}/acts/abandon`, { multipart: { csrf: 'x' }, maxRedirects: 0 });
+  assert.equal(r.status(), 303);
+  // CSV export uses plain figures.
+  const csv = await (await p.request.get(`${BASE}/schemes/${englishScheme}/statement.csv`)).text();
+  assert.match(csv, /250000\.00/);
+  // The chain check runs in the request and passes.
+  await p.goto(`${BASE}/initiatives/${INIT}/verify`);
+  assert.equal(await p.getAttribute('#verdict', 'class'), 'ok');
+  await shot(p, 'verify');
+  await p.goto(`${BASE}/map`); await shot(p, 'map');
+  await p.goto(`${BASE}/initiatives`); await shot(p, 'initiatives');
+  await p.goto(`${BASE}/initiatives/${INIT}`); await shot(p, 'initiative');
+  await p.context().close();
+});
+
+test('a form without the session CSRF token is refused', async () => {
+  const p = await phone('en');
+  await login(p, 'treasurer');
+  const r = await p.request.post(`${BASE}/schemes/${englishScheme}/acts/record_meeting`, {
+    multipart: { csrf: 'forged', body: 'community', held_on: '2026-01-01', women: '1', men: '1' }, maxRedirects: 0,
+  });
+  assert.equal(r.status(), 403);
+  await p.context().close();
+});
+
+test('every main page passes axe-core (WCAG 2.1 A and AA)', async () => {
+  for (const path of ['/initiatives', `/initiatives/${INIT}`, `/schemes/${englishScheme}`, `/initiatives/${INIT}/verify`, '/map', '/login', '/arrangements/component-sharing/1']) {
+    await axe(`${BASE}${path}`);
+  }
+  // Signed-in pages: carry the session cookie into the checking context.
+  const p = await phone('en');
+  await login(p, 'engineer');
+  const cookies = await p.context().cookies();
+  await axe(`${BASE}/work`, cookies);
+  await axe(`${BASE}/schemes/${englishScheme}/acts`, cookies);
+  // And in Urdu.
+  await axe(`${BASE}/schemes/${englishScheme}`, [{ name: 'lang', value: 'ur', url: BASE }]);
+  await p.context().close();
+});
+
+test('the main pages are under 30 KB compressed as the browser receives them', async () => {
+  const p = await phone('en');
+  for (const path of ['/initiatives', `/initiatives/${INIT}`, `/schemes/${englishScheme}`, '/map']) {
+    const resp = await p.goto(`${BASE}${path}`);
+    const enc = (await resp.allHeaders())['content-encoding'];
+    assert.ok(enc === 'gzip' || enc === 'br' || enc === 'zstd', `${path} is compressed (${enc})`);
+    const sizes = await resp.request().sizes();
+    assert.ok(sizes.responseBodySize < 30 * 1024, `${path}: ${sizes.responseBodySize} bytes`);
+  }
+  await p.context().close();
+});
