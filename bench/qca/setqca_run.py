@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""Runs setqca (the Python reference peer) on a CSV and prints its
-conservative and parsimonious solutions as JSON, in saanjh's notation.
+"""Runs setqca (the Python peer) on a CSV: truth table, then the
+parsimonious solution (remainders as don't-cares), the same work as
+`saanjh qca --include ?`. Prints the models as JSON in saanjh's notation.
 
 usage: setqca_run.py FILE OUTCOME INCL PRI
 """
+import importlib
 import json
 import sys
 
 import pandas as pd
 import setqca
+
+setqca_minimize = importlib.import_module("setqca.minimize")
 
 
 def expr(pattern, names):
@@ -25,12 +29,14 @@ def main():
     df = pd.read_csv(path)
     df = df.rename(columns={df.columns[0]: "case"})
     conds = [c for c in df.columns if c not in ("case", outcome)]
-    res = setqca.FSQCA(consistency=incl, pri=pri).fit(df, outcome=outcome, conditions=conds, case_id="case")
-
-    def models(sols):
-        return sorted(sorted(expr(i.pattern, conds) for i in s.boolean.implicants) for s in sols)
-
-    print(json.dumps({"conservative": models(res.conservative), "parsimonious": models(res.parsimonious)}))
+    tt = setqca.build_truth_table(
+        df, outcome=outcome, conditions=conds, inclusion_cutoff=incl, pri_cutoff=pri, case_id="case"
+    )
+    sols = setqca_minimize.minimize(
+        set(tt.positive_minterms), dont_cares=set(tt.remainder_minterms), width=len(conds)
+    )
+    models = sorted(sorted(expr(i.pattern, conds) for i in s.implicants) for s in sols)
+    print(json.dumps({"parsimonious": models}))
 
 
 if __name__ == "__main__":
