@@ -45,7 +45,7 @@ def measured(cmd, limit):
         return None
     if p.returncode != 0:
         sys.exit(f"{cmd[0]} failed ({p.returncode}): {''.join(err).strip()}")
-    return dt, usage.ru_maxrss / 1024, "".join(out)
+    return dt, usage.ru_maxrss / 1024, "".join(out), usage.ru_utime + usage.ru_stime
 
 
 def main():
@@ -58,7 +58,9 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.data_dir, exist_ok=True)
     grid = [tuple(int(v) for v in kn.split(":")) for kn in a.grid.split(",")]
-    print(f"{'k':>3} {'cases':>7} | {'saanjh s':>9} {'MiB':>6} | {'setqca s':>9} {'MiB':>6} | {'ratio':>7} | same solutions")
+    print("wall = elapsed seconds, cpu = user+sys seconds of the process (robust on a loaded machine)")
+    print(f"{'k':>3} {'cases':>7} | {'saanjh wall':>11} {'cpu':>7} {'MiB':>5} | {'setqca wall':>11} {'cpu':>7} {'MiB':>5} | "
+          f"{'ratio wall':>10} {'cpu':>7} | same models")
     for k, n in grid:
         path = os.path.join(a.data_dir, f"k{k}_n{n}.csv")
         if not os.path.exists(path):
@@ -72,26 +74,26 @@ def main():
         if ours is None:
             print(f"{k:>3} {n:>7} | saanjh exceeded {a.limit} s")
             continue
-        t_ours, rss_ours, out = ours
+        t_ours, rss_ours, out, cpu_ours = ours
         j = json.loads(out)
         mine = {
             "parsimonious": sorted(sorted(t["expression"] for t in m["terms"]) for m in j["parsimonious"]["models"])
         }
         if a.no_setqca:
-            print(f"{k:>3} {n:>7} | {t_ours:>9.3f} {rss_ours:>6.0f} |")
+            print(f"{k:>3} {n:>7} | {t_ours:>11.3f} {cpu_ours:>7.3f} {rss_ours:>5.0f} |", flush=True)
             continue
         theirs = measured(
             [sys.executable, os.path.join(HERE, "setqca_run.py"), path, "Y", "0.8", "0.5"], a.limit
         )
         if theirs is None:
-            print(f"{k:>3} {n:>7} | {t_ours:>9.3f} {rss_ours:>6.0f} | {'>' + str(int(a.limit)):>9} {'':>6} | "
-                  f"{'>' + format(a.limit / t_ours, '.0f'):>7} | (setqca timed out)")
+            print(f"{k:>3} {n:>7} | {t_ours:>11.3f} {cpu_ours:>7.3f} {rss_ours:>5.0f} | {'>' + str(int(a.limit)):>11} "
+                  f"{'':>7} {'':>5} | {'>' + format(a.limit / t_ours, '.0f'):>10} {'':>7} | (setqca timed out)", flush=True)
             continue
-        t_theirs, rss_theirs, out2 = theirs
+        t_theirs, rss_theirs, out2, cpu_theirs = theirs
         ref = json.loads(out2)
         same = "yes" if all(mine[kd] == ref[kd] for kd in mine) else f"NO: saanjh {mine} setqca {ref}"
-        print(f"{k:>3} {n:>7} | {t_ours:>9.3f} {rss_ours:>6.0f} | {t_theirs:>9.3f} {rss_theirs:>6.0f} | "
-              f"{t_theirs / t_ours:>7.1f} | {same}", flush=True)
+        print(f"{k:>3} {n:>7} | {t_ours:>11.3f} {cpu_ours:>7.3f} {rss_ours:>5.0f} | {t_theirs:>11.3f} {cpu_theirs:>7.3f} "
+              f"{rss_theirs:>5.0f} | {t_theirs / t_ours:>10.1f} {cpu_theirs / max(cpu_ours, 1e-3):>7.1f} | {same}", flush=True)
 
 
 if __name__ == "__main__":

@@ -73,25 +73,32 @@ pub fn necessity(x: &[f64], y: &[f64]) -> Necessity {
 }
 
 /// Unique coverage of each term within an expression: the coverage lost
-/// when it is dropped.
-pub fn unique_coverage(terms: &[Vec<f64>], y: &[f64]) -> Vec<f64> {
+/// when it is dropped. The other terms' maximum is taken from each case's
+/// largest and second-largest memberships, so the cost is linear in the
+/// number of terms rather than quadratic (it matters with many models).
+pub fn unique_coverage<T: AsRef<[f64]>>(terms: &[T], y: &[f64]) -> Vec<f64> {
     let sy: f64 = y.iter().map(|&v| z(v)).sum();
-    (0..terms.len())
-        .map(|i| {
-            let mut num = 0.0;
-            for (c, &yc) in y.iter().enumerate() {
-                let yc = z(yc);
-                let xi = z(terms[i][c]).min(yc);
-                let others = terms
-                    .iter()
-                    .enumerate()
-                    .filter(|&(j, _)| j != i)
-                    .fold(0.0f64, |m, (_, t)| m.max(z(t[c])));
-                num += xi - xi.min(others);
+    let mut num = vec![0.0f64; terms.len()];
+    for (c, &yc) in y.iter().enumerate() {
+        let yc = z(yc);
+        let (mut top, mut top_i, mut second) = (f64::NEG_INFINITY, usize::MAX, f64::NEG_INFINITY);
+        for (i, t) in terms.iter().enumerate() {
+            let v = z(t.as_ref()[c]);
+            if v > top {
+                second = top;
+                top = v;
+                top_i = i;
+            } else if v > second {
+                second = v;
             }
-            ratio(num, sy)
-        })
-        .collect()
+        }
+        for (i, t) in terms.iter().enumerate() {
+            let others = if i == top_i { second } else { top }.max(0.0);
+            let xi = z(t.as_ref()[c]).min(yc);
+            num[i] += xi - xi.min(others);
+        }
+    }
+    num.into_iter().map(|n| ratio(n, sy)).collect()
 }
 
 /// Membership in a disjunction (OR = maximum).

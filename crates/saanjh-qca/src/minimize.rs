@@ -63,6 +63,10 @@ pub struct TermFit {
     pub pri: f64,
     pub cov: f64,
     pub cov_unique: f64,
+    /// The cases of explained rows this term covers. Listed once, in the
+    /// solution's `terms`; left empty in each model's copy so that many
+    /// models do not repeat long case lists.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cases: Vec<String>,
     #[serde(skip)]
     pub term: Term,
@@ -301,23 +305,26 @@ impl Ctx<'_> {
         Some(v)
     }
 
-    fn term_fits(&self, terms: &[Term]) -> Vec<TermFit> {
+    fn term_fits(&self, terms: &[Term], with_cases: bool) -> Vec<TermFit> {
         let y = &self.setup.outcome;
         let ms: Vec<std::rc::Rc<Vec<f64>>> = terms.iter().map(|t| self.membership(t)).collect();
-        let plain: Vec<Vec<f64>> = ms.iter().map(|m| m.as_ref().clone()).collect();
-        let cu = fit::unique_coverage(&plain, y);
+        let slices: Vec<&[f64]> = ms.iter().map(|m| m.as_slice()).collect();
+        let cu = fit::unique_coverage(&slices, y);
         terms
             .iter()
             .zip(&ms)
             .zip(cu)
             .map(|((t, m), cov_unique)| {
                 let s = fit::sufficiency(m, y);
-                let mut cases: Vec<usize> = self
-                    .pos
-                    .iter()
-                    .filter(|&&r| t.covers(r))
-                    .flat_map(|r| self.pos_cases.get(r).into_iter().flatten().copied())
-                    .collect();
+                let mut cases: Vec<usize> = if with_cases {
+                    self.pos
+                        .iter()
+                        .filter(|&&r| t.covers(r))
+                        .flat_map(|r| self.pos_cases.get(r).into_iter().flatten().copied())
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 cases.sort_unstable();
                 TermFit {
                     expression: self.setup.term_to_string(t),
@@ -354,7 +361,7 @@ impl Ctx<'_> {
                 .map(|t| self.setup.term_to_string(t))
                 .collect::<Vec<_>>()
                 .join(" + "),
-            terms: self.term_fits(&terms),
+            terms: self.term_fits(&terms, false),
             incl: s.incl,
             pri: s.pri,
             cov: s.cov,
@@ -389,7 +396,7 @@ impl Ctx<'_> {
             .collect();
         Solution {
             kind,
-            terms: self.term_fits(&all),
+            terms: self.term_fits(&all, true),
             models,
             essential,
             prime_implicants: n_pis,

@@ -351,17 +351,14 @@ fn f3(v: f64) -> String {
 
 /// `URB + (DEV*~IND)`: terms outside parentheses are in every model.
 fn model_line(md: &ModelFit, essential: &[String], several: bool) -> String {
-    let parts: Vec<String> = md
+    // As the reference prints: the terms in every model first, then the
+    // model's own terms in parentheses.
+    let (common, own): (Vec<&TermFit>, Vec<&TermFit>) = md
         .terms
         .iter()
-        .map(|t| {
-            if several && !essential.contains(&t.expression) {
-                format!("({})", t.expression)
-            } else {
-                t.expression.clone()
-            }
-        })
-        .collect();
+        .partition(|t| !several || essential.contains(&t.expression));
+    let mut parts: Vec<String> = common.iter().map(|t| t.expression.clone()).collect();
+    parts.extend(own.iter().map(|t| format!("({})", t.expression)));
     parts.join(" + ")
 }
 
@@ -588,6 +585,13 @@ fn to_csv(m: &Minimization) -> Result<String> {
     for s in sols {
         for md in &s.models {
             for t in &md.terms {
+                // Case lists are kept once per solution, not per model.
+                let cases = s
+                    .terms
+                    .iter()
+                    .find(|x| x.expression == t.expression)
+                    .map(|x| x.cases.join(";"))
+                    .unwrap_or_default();
                 w.write_record([
                     s.kind,
                     &md.name,
@@ -596,7 +600,7 @@ fn to_csv(m: &Minimization) -> Result<String> {
                     &g(t.pri),
                     &g(t.cov),
                     &g(t.cov_unique),
-                    &t.cases.join(";"),
+                    &cases,
                 ])?;
             }
             w.write_record([
