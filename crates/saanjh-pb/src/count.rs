@@ -77,6 +77,13 @@ impl Profile {
         for (v, voter) in inst.voters.iter().enumerate() {
             for (k, &c) in voter.vote.iter().enumerate() {
                 let w = inst.weight(voter, k);
+                // Sums of weights times voters must stay far inside u64.
+                if w > 1_000_000_000 {
+                    return Err(CountError::TooLarge(format!(
+                        "voter `{}` gives {w} points to one project (at most 10^9)",
+                        voter.id
+                    )));
+                }
                 if w > 0 {
                     approvers[c].push((v as u32, w));
                 }

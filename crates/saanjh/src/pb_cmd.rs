@@ -186,15 +186,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 inst.projects.len(),
                 out.budget
             );
-            let mut rule = format!("{:?}", opts.rule).to_lowercase();
+            // The kebab-case names the options use, from the outcome's own serialisation.
+            let name = |v: serde_json::Value| v.as_str().map(str::to_string).unwrap_or_default();
+            let mut rule = name(serde_json::to_value(out.rule)?);
             if let Some(u) = out.utility {
-                rule.push_str(&format!(", utility {u:?}").to_lowercase());
+                rule.push_str(&format!(", utility {}", name(serde_json::to_value(u)?)));
             }
             println!("rule: {rule}");
             if let Some(c) = &out.completion {
                 println!(
-                    "completion {:?}: per-voter budget {:.2} -> {:.2} in {} steps of {}, {} MES runs ({})",
-                    c.kind,
+                    "completion {}: per-voter budget {:.2} -> {:.2} in {} steps of {}, {} MES runs ({})",
+                    name(serde_json::to_value(c.kind)?),
                     c.start_per_voter.approx(),
                     c.final_per_voter.approx(),
                     c.iterations,
@@ -232,11 +234,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
             for t in &out.ties {
                 println!(
-                    "  step {}: {} -> {} by {:?}",
+                    "  step {}: {} -> {} by {}",
                     t.step,
                     t.tied.join(", "),
                     t.chosen,
-                    t.decided_by
+                    name(serde_json::to_value(t.decided_by)?)
                 );
             }
             println!();
