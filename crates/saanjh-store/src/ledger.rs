@@ -294,7 +294,7 @@ impl Store {
             e.development_budget = a.development_budget;
         }
         let rows: Vec<(String, String, i64)> = dispatch!(self, pool => sqlx::query_as(
-            "SELECT e.fy, e.effect_kind, SUM(e.signed_amount) FROM ledger_entries e JOIN initiatives i ON i.id = e.initiative_id \
+            "SELECT e.fy, e.effect_kind, CAST(CAST(SUM(e.signed_amount) AS BIGINT) AS BIGINT) FROM ledger_entries e JOIN initiatives i ON i.id = e.initiative_id \
              WHERE e.organisation_id = $1 AND e.role = $2 AND i.arrangement_id = $3 AND e.effect_kind IN ('release', 'pledge') AND e.fy <> '' \
              GROUP BY e.fy, e.effect_kind")
             .bind(organisation).bind(role).bind(arrangement).fetch_all(pool).await?);
