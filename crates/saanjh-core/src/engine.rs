@@ -395,6 +395,24 @@ pub fn decide(
             let s = scheme.ok_or_else(|| refuse("input", "a ledger entry needs a scheme", ""))?;
             crate::ledger::check_entry(arr, &init.ledger, s, k, input, now.date()).map_err(|m| refuse("input", m, "correct the entry"))?;
         }
+        // Responses and scorecards belong to one report or round, which
+        // the generic act cannot name; they have their own decisions
+        // (`reports::respond`, `scorecard`).
+        Some(k @ (RecordKind::Response | RecordKind::Scorecard)) => {
+            let (on, how) = if k == RecordKind::Response {
+                (
+                    "report",
+                    "respond through the report (Open311 request) it answers",
+                )
+            } else {
+                ("scorecard round", "use the scheme's scorecard rounds")
+            };
+            return Err(refuse(
+                "input",
+                format!("to {} is done on its {on}", action.name),
+                how,
+            ));
+        }
         Some(_) | None => {}
     }
 
@@ -758,6 +776,8 @@ pub fn apply(state: Option<SchemeState>, event: &EventBody, at: &str) -> Option<
             s.households += 1;
             s.household_ids.insert(household.clone());
         }
+        EventBody::ReportFiled { report, .. } => bump(report),
+        EventBody::ScorecardOpened { round, .. } => bump(round),
         EventBody::LedgerEntryPosted { entry, line, .. } => {
             bump(entry);
             s.ledger.insert(entry.clone(), line.clone());

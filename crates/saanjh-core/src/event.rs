@@ -67,6 +67,40 @@ pub enum EventBody {
     /// one financial year ("2025-26"), on the registry chain. A later one for
     /// the same year revises the figure; the log keeps both.
     AllocationSet { organisation: String, arrangement: String, year: String, amount: i64, development_budget: Option<i64>, note: Option<String> },
+    /// A citizen report (Open311 service request) about a scheme's
+    /// component, routed by the scope rules. The reporter's contact details
+    /// are never in the event: they are kept apart and never published.
+    ReportFiled {
+        report: String,
+        scheme: String,
+        record: crate::reports::ReportRecord,
+    },
+    /// A status change or note on a report by a partner's position.
+    ReportUpdated {
+        report: String,
+        scheme: String,
+        update: crate::reports::ReportUpdate,
+    },
+    /// A community scorecard round: the service and the criteria agreed at
+    /// the meeting that opened it.
+    ScorecardOpened {
+        round: String,
+        scheme: String,
+        record: crate::scorecard::RoundRecord,
+    },
+    /// One group's scores (users by group, or the providers).
+    ScorecardScored {
+        round: String,
+        scheme: String,
+        scores: crate::scorecard::GroupScores,
+    },
+    /// The actions agreed at the interface meeting; each is also opened as
+    /// an obligation of the position named. Closes the round to scoring.
+    ScorecardActionsAgreed {
+        round: String,
+        scheme: String,
+        actions: Vec<crate::scorecard::AgreedAction>,
+    },
 }
 
 impl EventBody {
@@ -91,6 +125,11 @@ impl EventBody {
             EventBody::StageChanged { .. } => "stage_changed",
             EventBody::LedgerEntryPosted { .. } => "ledger_entry_posted",
             EventBody::AllocationSet { .. } => "allocation_set",
+            EventBody::ReportFiled { .. } => "report_filed",
+            EventBody::ReportUpdated { .. } => "report_updated",
+            EventBody::ScorecardOpened { .. } => "scorecard_opened",
+            EventBody::ScorecardScored { .. } => "scorecard_scored",
+            EventBody::ScorecardActionsAgreed { .. } => "scorecard_actions_agreed",
         }
     }
 
@@ -107,7 +146,12 @@ impl EventBody {
             | EventBody::ObligationLapsed { scheme, .. }
             | EventBody::ObligationBreached { scheme, .. }
             | EventBody::StageChanged { scheme, .. }
-            | EventBody::LedgerEntryPosted { scheme, .. } => Some(scheme),
+            | EventBody::LedgerEntryPosted { scheme, .. }
+            | EventBody::ReportFiled { scheme, .. }
+            | EventBody::ReportUpdated { scheme, .. }
+            | EventBody::ScorecardOpened { scheme, .. }
+            | EventBody::ScorecardScored { scheme, .. }
+            | EventBody::ScorecardActionsAgreed { scheme, .. } => Some(scheme),
             EventBody::MeetingRecorded { scheme, .. } => scheme.as_deref(),
             _ => None,
         }

@@ -119,7 +119,10 @@ pub const CORE_FACTS: &[FactDecl] = &[
 
 /// Every declared fact, of every capability.
 pub fn catalogue() -> impl Iterator<Item = &'static FactDecl> {
-    CORE_FACTS.iter().chain(crate::ledger::LEDGER_FACTS.iter())
+    CORE_FACTS
+        .iter()
+        .chain(crate::ledger::LEDGER_FACTS.iter())
+        .chain(crate::reports::REPORT_FACTS.iter())
 }
 
 /// Fact values for one evaluation.

@@ -9,6 +9,8 @@
 //! - [`model`]: organisations, people, schemes, meetings, households.
 //! - [`ledger`]: money.
 //! - [`duration`]: the periods rules allow.
+//! - [`reports`] — citizen reports (Open311), routed by the scope rules.
+//! - [`scorecard`] — community scorecard rounds and their arithmetic.
 
 pub mod arrangement;
 pub mod duration;
@@ -17,6 +19,8 @@ pub mod event;
 pub mod facts;
 pub mod ledger;
 pub mod model;
+pub mod reports;
+pub mod scorecard;
 
 /// The arrangements that ship with Saanjh, as `(file name, text)`.
 pub const BUILT_IN_ARRANGEMENTS: &[(&str, &str)] = &[

@@ -14,10 +14,12 @@
 mod ledger;
 mod project;
 mod read;
+mod reports;
 mod web;
 
 pub use ledger::{AllocationRow, Reserve};
 pub use read::*;
+pub use reports::{Open311KeyRow, ReportContact, ReportFilter, ReportRow, ReportUpdateRow};
 pub use web::PhotoRow;
 
 use std::str::FromStr;

@@ -19,6 +19,9 @@ pub(crate) const PROJECTIONS: &[&str] = &[
     "households",
     "ledger_entries",
     "allocations",
+    "reports",
+    "report_updates",
+    "scorecard_rounds",
 ];
 
 /// Each projection with its columns and a total order, for comparing a
@@ -145,6 +148,24 @@ pub(crate) const PROJECTION_COLUMNS: &[(&str, &[&str], &str)] = &[
         "allocations",
         &["organisation_id", "arrangement_id", "year", "amount", "development_budget", "note", "set_at"],
         "organisation_id, arrangement_id, year",
+    ),
+    (
+        "reports",
+        &[
+            "id", "initiative_id", "scheme_id", "service_code", "service_name", "component", "routed_to", "agency_id", "status", "status_notes",
+            "description", "address", "address_id", "latitude", "longitude", "media_url", "token", "requested_at", "updated_at", "updates",
+        ],
+        "id",
+    ),
+    (
+        "report_updates",
+        &["id", "report_id", "initiative_id", "status", "description", "positions", "at"],
+        "id",
+    ),
+    (
+        "scorecard_rounds",
+        &["id", "initiative_id", "scheme_id", "held_on", "closed", "state", "opened_at", "updated_at"],
+        "id",
     ),
 ];
 
@@ -278,6 +299,46 @@ macro_rules! apply {
                         sqlx::query("INSERT INTO allocations (organisation_id, arrangement_id, year, amount, development_budget, note, set_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
                                      ON CONFLICT (organisation_id, arrangement_id, year) DO UPDATE SET amount = excluded.amount, development_budget = excluded.development_budget, note = excluded.note, set_at = excluded.set_at")
                             .bind(organisation).bind(arrangement).bind(year).bind(amount).bind(development_budget).bind(note).bind(at)
+                            .execute(&mut **tx).await?;
+                    }
+                    // Citizen reports (issue 5): the report's row carries its
+                    // latest status; each update is kept for the updates feed.
+                    E::ReportFiled { report, scheme, record: r } => {
+                        sqlx::query("INSERT INTO reports (id, initiative_id, scheme_id, service_code, service_name, component, routed_to, agency_id, status, status_notes, description, address, address_id, latitude, longitude, media_url, token, requested_at, updated_at, updates) \
+                                     VALUES ($1, $2, $3, $4, $5, $6, $7, (SELECT organisation_id FROM initiative_partners WHERE initiative_id = $2 AND role = $7), 'open', NULL, $8, $9, $10, $11, $12, $13, $14, $15, $15, 0)")
+                            .bind(report).bind(chain).bind(scheme).bind(&r.service_code).bind(&r.service_name).bind(&r.component).bind(&r.routed_to)
+                            .bind(&r.description).bind(&r.address).bind(&r.address_id).bind(r.lat).bind(r.long).bind(&r.media_url).bind(&r.token).bind(at)
+                            .execute(&mut **tx).await?;
+                    }
+                    E::ReportUpdated { report, update: u, .. } => {
+                        sqlx::query("UPDATE reports SET status = $1, status_notes = COALESCE($2, status_notes), updated_at = $3, updates = updates + 1 WHERE id = $4")
+                            .bind(u.status.as_str()).bind(&u.note).bind(at).bind(report)
+                            .execute(&mut **tx).await?;
+                        sqlx::query("INSERT INTO report_updates (id, report_id, initiative_id, status, description, positions, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                            .bind(&u.update).bind(report).bind(chain).bind(u.status.as_str()).bind(&u.note).bind(u.positions.join(" ")).bind(at)
+                            .execute(&mut **tx).await?;
+                    }
+                    E::ScorecardOpened { round, scheme, record } => {
+                        let state = saanjh_core::scorecard::apply(None, other, at)
+                            .ok_or_else(|| $crate::StoreError::Invalid(format!("scorecard round {round} could not be opened")))?;
+                        let json = serde_json::to_string(&state).map_err(|e| $crate::StoreError::Invalid(e.to_string()))?;
+                        sqlx::query("INSERT INTO scorecard_rounds (id, initiative_id, scheme_id, held_on, closed, state, opened_at, updated_at) VALUES ($1, $2, $3, $4, 0, $5, $6, $6)")
+                            .bind(round).bind(chain).bind(scheme).bind(&record.held_on).bind(json).bind(at)
+                            .execute(&mut **tx).await?;
+                    }
+                    E::ScorecardScored { round, .. } | E::ScorecardActionsAgreed { round, .. } => {
+                        let current: Option<(String,)> = sqlx::query_as("SELECT state FROM scorecard_rounds WHERE id = $1")
+                            .bind(round).fetch_optional(&mut **tx).await?;
+                        let Some((json,)) = current else {
+                            return Err($crate::StoreError::Invalid(format!("event `{}` names scorecard round {round}, which does not exist", other.kind())));
+                        };
+                        let state: saanjh_core::scorecard::RoundState = serde_json::from_str(&json)
+                            .map_err(|e| $crate::StoreError::Invalid(format!("scorecard round {round}: stored state unreadable: {e}")))?;
+                        let next = saanjh_core::scorecard::apply(Some(state), other, at)
+                            .ok_or_else(|| $crate::StoreError::Invalid(format!("scorecard round {round} vanished")))?;
+                        let json = serde_json::to_string(&next).map_err(|e| $crate::StoreError::Invalid(e.to_string()))?;
+                        sqlx::query("UPDATE scorecard_rounds SET closed = $1, state = $2, updated_at = $3 WHERE id = $4")
+                            .bind(next.closed as i64).bind(json).bind(at).bind(round)
                             .execute(&mut **tx).await?;
                     }
                     _ => {}

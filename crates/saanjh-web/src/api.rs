@@ -67,7 +67,8 @@ pub fn router(state: AppState) -> axum::Router {
         .routes(routes!(list_meetings, record_meeting))
         .routes(routes!(initiative_events))
         .routes(routes!(verify_initiative))
-        .merge(crate::ledger_api::routes());
+        .merge(crate::ledger_api::routes())
+        .merge(crate::open311::api::routes());
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .split_for_parts();
@@ -84,7 +85,8 @@ pub fn router(state: AppState) -> axum::Router {
             }
         }),
     );
-    app.with_state(state)
+    app.nest("/open311/v2", crate::open311::routes())
+        .with_state(state)
         .fallback(|| async { ApiError::not_found("no such endpoint") })
 }
 

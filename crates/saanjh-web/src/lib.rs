@@ -13,6 +13,7 @@ pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod ledger_api;
+pub mod open311;
 pub mod pages;
 pub mod service;
 

@@ -307,6 +307,7 @@ pub(super) fn check(file: &ArrangementFile, source: &str) -> Result<Vec<Diagnost
             c.err(&comp.delivered_by, format!("component `{kind}` is delivered by `{}`, which is not a partner role", comp.delivered_by.as_ref()));
         }
     }
+    check_services(&mut c, file, &roles);
     for (kind, shares) in &file.payoff {
         if kind != "*" && !file.components.contains_key(kind) {
             c.err_top(&format!("[payoff.{kind}]"), format!("payoff for `{kind}`, which is not a component kind"));
@@ -436,4 +437,112 @@ fn check_condition(c: &mut Checker, cond: &Spanned<String>, scope: Scope, keys: 
 
 fn join(set: &BTreeSet<&str>) -> String {
     set.iter().copied().collect::<Vec<_>>().join(", ")
+}
+
+/// Citizen-report services: codes unique and well formed, list attributes
+/// with their answers, and for every component with services a response
+/// action that some position of its delivering role may take — otherwise a
+/// report would be routed to a role nobody in which can answer it.
+fn check_services(c: &mut Checker, file: &ArrangementFile, roles: &BTreeSet<&str>) {
+    let mut codes: BTreeSet<&str> = BTreeSet::new();
+    let response: Vec<(&String, &ActionDef)> = file
+        .actions
+        .iter()
+        .filter(|(_, a)| a.records == Some(RecordKind::Response))
+        .collect();
+    for (id, a) in &response {
+        if a.to.is_some() || !a.from.is_empty() {
+            c.err_top(
+                &format!("[actions.{id}]"),
+                format!("action `{id}` records a response to a report; it cannot be tied to stages (leave out `from` and `to`)"),
+            );
+        }
+    }
+    if response.len() > 1 {
+        c.err_top(
+            "records = \"response\"",
+            "only one action may record responses to reports",
+        );
+    }
+    for (id, a) in &file.actions {
+        if a.records == Some(RecordKind::Scorecard) && (a.to.is_some() || !a.from.is_empty()) {
+            c.err_top(
+                &format!("[actions.{id}]"),
+                format!("action `{id}` records scorecards; it cannot be tied to stages (leave out `from` and `to`)"),
+            );
+        }
+    }
+    for (kind, comp) in &file.components {
+        for s in &comp.services {
+            let code = s.code.as_ref();
+            if code.is_empty()
+                || !code
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
+            {
+                c.err(
+                    &s.code,
+                    format!("service code `{code}` must be lowercase letters, digits and _"),
+                );
+            }
+            if !codes.insert(code) {
+                c.err(&s.code, format!("service code `{code}` is used twice"));
+            }
+            if s.name.trim().is_empty() {
+                c.err(&s.code, format!("service `{code}` needs a name"));
+            }
+            let mut attrs = BTreeSet::new();
+            for at in &s.attributes {
+                if !attrs.insert(at.code.as_str()) {
+                    c.err(
+                        &s.code,
+                        format!("service `{code}` has attribute `{}` twice", at.code),
+                    );
+                }
+                if at.datatype.is_list() && at.values.is_empty() {
+                    c.err(
+                        &s.code,
+                        format!(
+                            "service `{code}`: attribute `{}` is a {} but lists no values",
+                            at.code,
+                            at.datatype.as_str()
+                        ),
+                    );
+                }
+                if !at.datatype.is_list() && !at.values.is_empty() {
+                    c.err(
+                        &s.code,
+                        format!(
+                            "service `{code}`: attribute `{}` lists values but is a {}",
+                            at.code,
+                            at.datatype.as_str()
+                        ),
+                    );
+                }
+            }
+        }
+        if comp.services.is_empty() {
+            continue;
+        }
+        let role = comp.delivered_by.as_ref().as_str();
+        let Some((action, _)) = response.first() else {
+            c.err_top(
+                &format!("[components.{kind}]"),
+                format!("component `{kind}` has report services, but no action records a response (records = \"response\")"),
+            );
+            continue;
+        };
+        let answerable = roles.contains(role)
+            && file.rules.iter().any(|r| {
+                r.aim.as_ref() == *action
+                    && r.deontic != Deontic::MustNot
+                    && r.attribute.as_ref().split_once('.').map(|(x, _)| x) == Some(role)
+            });
+        if !answerable {
+            c.err_top(
+                &format!("[components.{kind}]"),
+                format!("reports about `{kind}` go to `{role}` (its scope rule), but no rule lets a `{role}` position {action}"),
+            );
+        }
+    }
 }

@@ -158,6 +158,72 @@ pub struct ComponentScope {
     pub name: String,
     pub domain: Domain,
     pub delivered_by: Spanned<String>,
+    /// The problems citizens can report about this kind of component (the
+    /// Open311 services). A report is routed to `delivered_by`.
+    #[serde(default)]
+    pub services: Vec<ServiceDef>,
+}
+
+/// A kind of citizen report about a component ("blocked lane sewer").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceDef {
+    /// Unique within the arrangement: lowercase letters, digits, `_`.
+    pub code: Spanned<String>,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// Questions a report must or may answer (Open311 attributes).
+    #[serde(default)]
+    pub attributes: Vec<ServiceAttribute>,
+}
+
+/// One question of a service's report form.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceAttribute {
+    pub code: String,
+    /// The question, as put to the citizen.
+    pub description: String,
+    pub datatype: AttributeType,
+    #[serde(default)]
+    pub required: bool,
+    /// For the list types: the allowed answers.
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+/// Open311's attribute datatypes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttributeType {
+    String,
+    Number,
+    Datetime,
+    Text,
+    Singlevaluelist,
+    Multivaluelist,
+}
+
+impl AttributeType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttributeType::String => "string",
+            AttributeType::Number => "number",
+            AttributeType::Datetime => "datetime",
+            AttributeType::Text => "text",
+            AttributeType::Singlevaluelist => "singlevaluelist",
+            AttributeType::Multivaluelist => "multivaluelist",
+        }
+    }
+    pub fn is_list(self) -> bool {
+        matches!(
+            self,
+            AttributeType::Singlevaluelist | AttributeType::Multivaluelist
+        )
+    }
 }
 
 /// A role's share of a component's cost.
@@ -219,6 +285,10 @@ pub enum RecordKind {
     Expenditure,
     Refund,
     Reversal,
+    /// A response to a citizen report: its status changes and notes.
+    Response,
+    /// A community scorecard round: criteria, scores, agreed actions.
+    Scorecard,
 }
 
 impl RecordKind {
@@ -237,6 +307,8 @@ impl RecordKind {
             RecordKind::Expenditure => "expenditure",
             RecordKind::Refund => "refund",
             RecordKind::Reversal => "reversal",
+            RecordKind::Response => "response",
+            RecordKind::Scorecard => "scorecard",
         }
     }
 }
