@@ -25,6 +25,9 @@ pub struct CountOptions {
     pub seed: u64,
     /// Cap on Add1 raises; reaching it is reported in the outcome, not hidden.
     pub max_iterations: u64,
+    /// MES only: then compare with greedy by votes and switch to it iff strictly more
+    /// voters prefer it (the `-comparison` rules of pabulib).
+    pub compare_with_greedy: bool,
     /// Skip Add1 raises that provably cannot change the outcome (same result, far fewer
     /// runs); `false` reruns MES at every raise, which is slower and only useful to check.
     pub add1_jump: bool,
@@ -39,6 +42,7 @@ impl Default for CountOptions {
             step: Money(MICRO),
             seed: 0,
             max_iterations: 1_000_000,
+            compare_with_greedy: false,
             add1_jump: true,
         }
     }
@@ -385,6 +389,7 @@ pub fn count(inst: &Instance, opts: &CountOptions) -> Result<Outcome, CountError
     let mut winners: Vec<usize> = Vec::new();
     let mut ties = Vec::new();
     let mut completion = None;
+    let mut comparison = None;
 
     for (r, &s) in reasons.iter_mut().zip(&p.supporters) {
         if s == 0 {
@@ -469,6 +474,54 @@ pub fn count(inst: &Instance, opts: &CountOptions) -> Result<Outcome, CountError
         }
     }
 
+    if opts.rule == Rule::Mes && opts.compare_with_greedy {
+        let mut greedy_ties = Vec::new();
+        let (greedy, greedy_reasons) = greedy_fill(
+            &p,
+            &tb,
+            &supported,
+            p.budget,
+            false,
+            false,
+            &mut greedy_ties,
+        );
+        let count_in = |set: &[usize]| -> Vec<u64> {
+            let mut inset = vec![false; m];
+            for &c in set {
+                inset[c] = true;
+            }
+            inst.voters
+                .iter()
+                .map(|v| {
+                    v.vote
+                        .iter()
+                        .enumerate()
+                        .filter(|&(k, &c)| inset[c] && inst.weight(v, k) > 0)
+                        .count() as u64
+                })
+                .collect()
+        };
+        let (a, b) = (count_in(&winners), count_in(&greedy));
+        let prefer_mes = a.iter().zip(&b).filter(|(x, y)| x > y).count() as u64;
+        let prefer_greedy = a.iter().zip(&b).filter(|(x, y)| x < y).count() as u64;
+        let kept_greedy = prefer_greedy > prefer_mes;
+        comparison = Some(crate::outcome::ComparisonRecord {
+            prefer_equal_shares: prefer_mes,
+            prefer_greedy,
+            greedy_winners: greedy
+                .iter()
+                .map(|&c| inst.projects[c].id.clone())
+                .collect(),
+            kept_greedy,
+        });
+        if kept_greedy {
+            winners = greedy;
+            ties = greedy_ties;
+            for (c, r) in greedy_reasons {
+                reasons[c] = Some(r);
+            }
+        }
+    }
     let mut selected = vec![false; m];
     for &w in &winners {
         selected[w] = true;
@@ -502,6 +555,7 @@ pub fn count(inst: &Instance, opts: &CountOptions) -> Result<Outcome, CountError
         tie_break: tb.record,
         ties,
         completion,
+        comparison,
         satisfaction: sat,
         per_voter,
     })

@@ -278,6 +278,17 @@ pub struct CompletionRecord {
     pub stopped_because: String,
 }
 
+/// The comparison step of `equalshares/add1-comparison` rounds (Wieliczka, Świecie): the
+/// equal-shares outcome is kept unless strictly more voters prefer the greedy-by-votes
+/// outcome, a voter preferring the one that funds more of the projects they supported.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ComparisonRecord {
+    pub prefer_equal_shares: u64,
+    pub prefer_greedy: u64,
+    pub greedy_winners: Vec<String>,
+    pub kept_greedy: bool,
+}
+
 /// Satisfaction measures over all voters (empty ballots included).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Satisfaction {
@@ -316,6 +327,7 @@ pub struct Outcome {
     pub tie_break: TieBreakRecord,
     pub ties: Vec<Tie>,
     pub completion: Option<CompletionRecord>,
+    pub comparison: Option<ComparisonRecord>,
     pub satisfaction: Satisfaction,
     #[serde(skip)]
     pub per_voter: Vec<VoterSatisfaction>,

@@ -151,3 +151,31 @@ fn greedy_official_folder() {
     println!("greedy reproduces {ok}; differs on {bad:?}");
     assert!(ok >= 261, "only {ok} reproduced; differing: {bad:?}");
 }
+
+/// The comparison step (`equalshares/add1-comparison`): the published reproduction counts
+/// 1615 voters preferring equal shares to 873 preferring greedy in Wieliczka, 1245 to 363 in
+/// Świecie and 21 to 21 in Assen (a tie keeps equal shares), so MES stays in all three.
+#[test]
+fn comparison_with_greedy_keeps_equal_shares() {
+    let Some(d) = data_dir() else { return };
+    for (file, mes, greedy) in [
+        ("Poland_Wieliczka_2023_Green_Budget.pb", 1615, 873),
+        ("Poland_Swiecie_2023.pb", 1245, 363),
+        ("Netherlands_Assen_2024.pb", 21, 21),
+    ] {
+        let inst = load(&d.join(file));
+        let o = CountOptions {
+            compare_with_greedy: true,
+            ..mes_add1()
+        };
+        let out = count(&inst, &o).unwrap();
+        let c = out.comparison.clone().unwrap();
+        assert_eq!(
+            (c.prefer_equal_shares, c.prefer_greedy),
+            (mes, greedy),
+            "{file}"
+        );
+        assert!(!c.kept_greedy);
+        assert_eq!(sorted(out.winners), official(&inst), "{file}");
+    }
+}

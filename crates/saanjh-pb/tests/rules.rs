@@ -296,3 +296,28 @@ fn platform_round_built_in_code() {
     let back = parse(&saanjh_pb::write(&round)).unwrap();
     assert_eq!(run(&back, Rule::Mes, Utility::Cost, Completion::None), o);
 }
+
+/// t4 with the comparison step: six voters get their project only from greedy, four get
+/// more from equal shares; 6 > 4, so greedy's outcome is taken, and the record says so.
+#[test]
+fn comparison_step_switches_to_greedy_when_more_prefer_it() {
+    let mut votes = vec!["big"; 6];
+    votes.extend(["s1,s2,s3"; 4]);
+    let i = inst(
+        1000,
+        &[("big", 900), ("s1", 100), ("s2", 100), ("s3", 100)],
+        &votes,
+    );
+    let o = CountOptions {
+        rule: Rule::Mes,
+        completion: Completion::Add1,
+        compare_with_greedy: true,
+        ..CountOptions::default()
+    };
+    let out = count(&i, &o).unwrap();
+    let c = out.comparison.clone().unwrap();
+    assert_eq!((c.prefer_equal_shares, c.prefer_greedy), (4, 6));
+    assert!(c.kept_greedy);
+    assert!(out.is_selected("big"));
+    assert_eq!(out.winners, c.greedy_winners);
+}

@@ -72,6 +72,10 @@ pub struct Args {
     /// Cap on Add1 reruns.
     #[arg(long, default_value_t = 1_000_000)]
     max_iterations: u64,
+    /// MES: then compare with greedy by votes and take greedy's outcome iff strictly more
+    /// voters prefer it (the `-comparison` rules, e.g. Wieliczka and Świecie 2023).
+    #[arg(long)]
+    compare_greedy: bool,
     /// Rerun MES at every Add1 raise instead of skipping raises proven not to change the
     /// outcome (slower; for checking).
     #[arg(long)]
@@ -126,6 +130,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         step,
         seed: args.seed,
         max_iterations: args.max_iterations,
+        compare_with_greedy: args.compare_greedy,
         add1_jump: !args.no_jump,
     };
     let out = saanjh_pb::count(&inst, &opts)?;
@@ -211,6 +216,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 out.winners.join(", ")
             );
             println!("spent {} of {} (left {})", out.spent, out.budget, out.left);
+            if let Some(c) = &out.comparison {
+                println!(
+                    "comparison with greedy: {} voters prefer equal shares, {} prefer greedy; kept {}",
+                    c.prefer_equal_shares,
+                    c.prefer_greedy,
+                    if c.kept_greedy {
+                        "greedy"
+                    } else {
+                        "equal shares"
+                    }
+                );
+            }
             println!(
                 "voters with a funded project: {} of {} ({:.1} %); mean funded projects per voter {:.3}; mean cost satisfaction {:.2}",
                 s.voters_with_a_winner,
