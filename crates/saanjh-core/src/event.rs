@@ -47,6 +47,27 @@ pub enum EventBody {
     MeetingRecorded { meeting: String, scheme: Option<String>, record: Meeting },
     HouseholdRegistered { household: String, scheme: String, record: Household },
     EstimateSet { scheme: String, estimates: BTreeMap<String, i64> },
+    /// Qualitative evidence (issue 8): an interview transcript or a
+    /// document attached to an initiative, its text as UTF-8.
+    EvidenceAttached {
+        evidence: String,
+        /// `interview` or `document`.
+        evidence_kind: String,
+        title: String,
+        text: String,
+    },
+    /// One coder's code for a passage (a byte range of the evidence's text).
+    PassageCoded {
+        passage: String,
+        evidence: String,
+        start: u64,
+        end: u64,
+        /// The passage itself, so the event stands on its own.
+        text: String,
+        codebook: String,
+        code: String,
+        coder: String,
+    },
     ObligationOpened {
         obligation: String,
         scheme: String,
@@ -118,6 +139,8 @@ impl EventBody {
             EventBody::MeetingRecorded { .. } => "meeting_recorded",
             EventBody::HouseholdRegistered { .. } => "household_registered",
             EventBody::EstimateSet { .. } => "estimate_set",
+            EventBody::EvidenceAttached { .. } => "evidence_attached",
+            EventBody::PassageCoded { .. } => "passage_coded",
             EventBody::ObligationOpened { .. } => "obligation_opened",
             EventBody::ObligationMet { .. } => "obligation_met",
             EventBody::ObligationLapsed { .. } => "obligation_lapsed",

@@ -8,11 +8,13 @@
 //! - [`event`]: the events and their hash chains.
 //! - [`model`]: organisations, people, schemes, meetings, households.
 //! - [`ledger`]: money.
+//! - [`diagnosis`]: indicators of the conditions of co-production, coding.
 //! - [`duration`]: the periods rules allow.
 //! - [`reports`] — citizen reports (Open311), routed by the scope rules.
 //! - [`scorecard`] — community scorecard rounds and their arithmetic.
 
 pub mod arrangement;
+pub mod diagnosis;
 pub mod duration;
 pub mod engine;
 pub mod event;

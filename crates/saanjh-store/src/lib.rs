@@ -11,12 +11,14 @@
 //! caller says which chain head it decided against, and a moved head is a
 //! `Conflict` the caller retries after deciding again.
 
+mod evidence;
 mod ledger;
 mod project;
 mod read;
 mod reports;
 mod web;
 
+pub use evidence::{EvidenceRow, PassageRow};
 pub use ledger::{AllocationRow, Reserve};
 pub use read::*;
 pub use reports::{Open311KeyRow, ReportContact, ReportFilter, ReportRow, ReportUpdateRow};

@@ -19,6 +19,8 @@ pub(crate) const PROJECTIONS: &[&str] = &[
     "households",
     "ledger_entries",
     "allocations",
+    "evidence",
+    "coded_passages",
     "reports",
     "report_updates",
     "scorecard_rounds",
@@ -150,6 +152,16 @@ pub(crate) const PROJECTION_COLUMNS: &[(&str, &[&str], &str)] = &[
         "organisation_id, arrangement_id, year",
     ),
     (
+        "evidence",
+        &["id", "initiative_id", "kind", "title", "body", "attached_at"],
+        "id",
+    ),
+    (
+        "coded_passages",
+        &["id", "evidence_id", "initiative_id", "start_byte", "end_byte", "passage", "codebook", "code", "coder", "coded_at"],
+        "id",
+    ),
+    (
         "reports",
         &[
             "id", "initiative_id", "scheme_id", "service_code", "service_name", "component", "routed_to", "agency_id", "status", "status_notes",
@@ -239,6 +251,17 @@ macro_rules! apply {
                     }
                 }
                 match other {
+                    // Qualitative evidence (issue 8).
+                    E::EvidenceAttached { evidence, evidence_kind, title, text } => {
+                        sqlx::query("INSERT INTO evidence (id, initiative_id, kind, title, body, attached_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                            .bind(evidence).bind(chain).bind(evidence_kind).bind(title).bind(text).bind(at)
+                            .execute(&mut **tx).await?;
+                    }
+                    E::PassageCoded { passage, evidence, start, end, text, codebook, code, coder } => {
+                        sqlx::query("INSERT INTO coded_passages (id, evidence_id, initiative_id, start_byte, end_byte, passage, codebook, code, coder, coded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                            .bind(passage).bind(evidence).bind(chain).bind(*start as i64).bind(*end as i64).bind(text).bind(codebook).bind(code).bind(coder).bind(at)
+                            .execute(&mut **tx).await?;
+                    }
                     E::ObligationOpened { obligation, scheme, rule, position, action, stage, due, escalated_from } => {
                         sqlx::query("INSERT INTO obligations (id, initiative_id, scheme_id, rule_id, position, action, stage, opened_at, due_at, status, escalated_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10)")
                             .bind(obligation).bind(chain).bind(scheme).bind(rule).bind(position).bind(action).bind(stage).bind(at).bind(due).bind(escalated_from)

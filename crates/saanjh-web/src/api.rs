@@ -68,6 +68,7 @@ pub fn router(state: AppState) -> axum::Router {
         .routes(routes!(initiative_events))
         .routes(routes!(verify_initiative))
         .merge(crate::ledger_api::routes())
+        .merge(crate::diagnosis_api::routes())
         .merge(crate::open311::api::routes());
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)

@@ -11,6 +11,7 @@
 pub mod api;
 pub mod auth;
 pub mod clock;
+pub mod diagnosis_api;
 pub mod error;
 pub mod ledger_api;
 pub mod open311;

@@ -1,0 +1,39 @@
+//! Diagnosis (issue 8): what makes co-production work in an initiative,
+//! measured from what its partners actually did.
+//!
+//! The study behind Saanjh (Farooqi 2016) found that co-production works
+//! with formal structures, political and bureaucratic commitment, community
+//! willingness, trust and resources. This module turns an initiative's event
+//! log into **indicators** for each of those conditions (domain.md §7), each
+//! with a definition a person can read, the events it was computed from and
+//! its value month by month, and then into **conditions**: set memberships in
+//! [0, 1] by the direct method.
+//!
+//! - [`indicators`] — the incremental fold: a [`Tracker`] takes one event at
+//!   a time (so an update after one event costs that event, not a replay) and
+//!   summarises into [`Indicator`]s on demand.
+//! - [`conditions`] — which indicator feeds which condition, the default
+//!   anchors (full exclusion, crossover, full inclusion), overrides, and the
+//!   aggregation of calibrated indicators into a condition.
+//! - [`coding`] — qualitative evidence: codebooks, coded passages, Cohen's
+//!   kappa between two coders, search.
+//!
+//! Calibration itself is `saanjh-qca`'s (the direct method of the reference
+//! implementation). Core may not depend on a project crate, so the functions
+//! that calibrate take the calibrating function from the caller; the web
+//! layer passes `saanjh_qca::Calibration`.
+//!
+//! Pure: no I/O and no clock; the caller passes `now`.
+
+pub mod coding;
+pub mod conditions;
+pub mod indicators;
+
+pub use conditions::{Anchors, CONDITIONS, Condition, ConditionScore, OUTCOME};
+pub use indicators::{Context, DiagEvent, Indicator, Tracker};
+
+mod report;
+pub use report::{Diagnosis, NextStep, diagnose};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,285 @@
+//! The diagnosis on two lanes under the built-in component-sharing
+//! arrangement, written as the events the engine records: Street 7, where
+//! everyone did their part, and Street 9, the demo's failure story — the
+//! residents paid and built, the lane manager kept the cash and spent it
+//! himself, and the TMA's trunk sewer never came (breached, escalated to the
+//! councillor, breached again).
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+use time::macros::datetime;
+
+use super::*;
+use crate::arrangement::Arrangement;
+use crate::event::EventBody;
+
+fn arrangement() -> Arrangement {
+    let (_, src) = crate::BUILT_IN_ARRANGEMENTS
+        .iter()
+        .find(|(n, _)| *n == "component-sharing.toml")
+        .expect("built in");
+    Arrangement::parse(src).expect("parses")
+}
+
+struct Log {
+    events: Vec<DiagEvent>,
+}
+
+impl Log {
+    fn push(&mut self, at: &str, actor: &str, body: serde_json::Value) {
+        let body: EventBody =
+            serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("{e}: {body}"));
+        self.events.push(DiagEvent {
+            seq: self.events.len() as i64 + 1,
+            at: at.to_string(),
+            actor: actor.to_string(),
+            body,
+        });
+    }
+}
+
+fn entry(kind: &str, role: &str, amount: i64, household: Option<&str>) -> serde_json::Value {
+    json!({"kind": kind, "role": role, "amount": amount, "household": household})
+}
+
+/// A lane: 10 households at Rs 10,000; `healthy` decides the story.
+fn lane(healthy: bool) -> Vec<DiagEvent> {
+    let mut l = Log { events: vec![] };
+    let s = "s1";
+    l.push("2026-01-02T09:00:00Z", "admin", json!({"kind": "initiative_started", "initiative": {
+        "id": "i1", "name": "lane", "locality": "x", "district": "y", "arrangement": "component-sharing", "version": 1,
+        "partners": {"community": "o1", "government": "o2", "ngo": "o3"}}}));
+    l.push("2026-01-02T09:00:00Z", "councillor", json!({"kind": "scheme_created", "scheme": s, "name": "lane sewer",
+        "action": "request", "stage": "requested", "positions": ["government.councillor"], "note": null, "components": [
+            {"kind": "lane_sewer", "domain": "internal", "delivered_by": "community", "estimate": null},
+            {"kind": "trunk_sewer", "domain": "external", "delivered_by": "government", "estimate": null}]}));
+    l.push("2026-01-05T09:00:00Z", "ngo-eng", json!({"kind": "estimate_set", "scheme": s, "estimates": {"lane_sewer": 100_000, "trunk_sewer": 200_000}}));
+    for h in 0..10 {
+        l.push("2026-01-06T09:00:00Z", "organiser", json!({"kind": "household_registered", "scheme": s, "household": format!("h{h}"), "record": {"house": format!("{h}")}}));
+    }
+    l.push(
+        "2026-01-08T09:00:00Z",
+        "organiser",
+        json!({"kind": "meeting_recorded", "meeting": "m1", "scheme": s, "record": {
+        "body": "community", "held_on": "2026-01-08", "attendance": {"women": 4, "men": 7}}}),
+    );
+    // Who records the cash: the treasurer on the healthy lane, the manager
+    // (who also spends) on the other.
+    let collector = if healthy { "treasurer" } else { "manager" };
+    for h in 0..10 {
+        l.push(
+            "2026-01-20T09:00:00Z",
+            collector,
+            json!({"kind": "ledger_entry_posted", "entry": format!("e{h}"), "scheme": s,
+            "line": entry("contribution", "community", 10_000, Some(&format!("h{h}")))}),
+        );
+    }
+    l.push("2026-02-01T09:00:00Z", "manager", json!({"kind": "stage_changed", "scheme": s, "from": "funds_collected", "to": "under_construction", "cause": "start_works"}));
+    l.push(
+        "2026-02-10T09:00:00Z",
+        "manager",
+        json!({"kind": "ledger_entry_posted", "entry": "x1", "scheme": s,
+        "line": entry("expenditure", "community", 90_000, None)}),
+    );
+    l.push("2026-02-15T09:00:00Z", "ngo-eng", json!({"kind": "act_performed", "scheme": s, "action": "inspect", "from": "under_construction",
+        "to": null, "positions": ["ngo.engineer"], "rules": ["ngo_inspects"], "note": "levels right"}));
+    l.push("2026-03-01T09:00:00Z", "organiser", json!({"kind": "stage_changed", "scheme": s, "from": "internal_completed", "to": "external_requested", "cause": "request_external"}));
+    l.push("2026-03-01T09:00:00Z", "organiser", json!({"kind": "obligation_opened", "obligation": "o1", "scheme": s, "rule": "tma_completes_external",
+        "position": "government.municipal_engineer", "action": "complete_external", "stage": "external_requested", "due": "2026-05-30T09:00:00Z", "escalated_from": null}));
+    if healthy {
+        l.push(
+            "2026-04-10T09:00:00Z",
+            "engineer",
+            json!({"kind": "ledger_entry_posted", "entry": "r1", "scheme": s,
+            "line": entry("release", "government", 200_000, None)}),
+        );
+        l.push(
+            "2026-04-20T09:00:00Z",
+            "engineer",
+            json!({"kind": "obligation_met", "obligation": "o1", "scheme": s, "late": false}),
+        );
+        l.push("2026-04-20T09:00:00Z", "engineer", json!({"kind": "stage_changed", "scheme": s, "from": "external_requested", "to": "external_completed", "cause": "complete_external"}));
+        l.push("2026-05-01T09:00:00Z", "manager", json!({"kind": "stage_changed", "scheme": s, "from": "external_completed", "to": "in_operation", "cause": "hand_over"}));
+    } else {
+        l.push("2026-05-30T09:00:00Z", "system", json!({"kind": "obligation_breached", "obligation": "o1", "scheme": s, "rule": "tma_completes_external",
+            "position": "government.municipal_engineer", "consequence": "escalated to the union councillor"}));
+        l.push("2026-05-30T09:00:00Z", "system", json!({"kind": "obligation_opened", "obligation": "o2", "scheme": s, "rule": "tma_completes_external",
+            "position": "government.councillor", "action": "complete_external", "stage": "external_requested", "due": "2026-06-29T09:00:00Z", "escalated_from": "o1"}));
+        l.push("2026-06-29T09:00:00Z", "system", json!({"kind": "obligation_breached", "obligation": "o2", "scheme": s, "rule": "tma_completes_external",
+            "position": "government.councillor", "consequence": "the delay is published on the scheme's public page"}));
+    }
+    l.events
+}
+
+/// A test double for `saanjh-qca`'s direct method (core may not depend on
+/// it): the linear direct method through the anchors.
+fn linear(x: f64, a: &Anchors) -> Result<f64, String> {
+    let (e, c, i, down) = if a.inclusion < a.exclusion {
+        (a.inclusion, a.crossover, a.exclusion, true)
+    } else {
+        (a.exclusion, a.crossover, a.inclusion, false)
+    };
+    let m = if x <= e {
+        0.0
+    } else if x <= c {
+        (x - e) / (c - e) / 2.0
+    } else if x <= i {
+        0.5 + (x - c) / (i - c) / 2.0
+    } else {
+        1.0
+    };
+    Ok(if down { 1.0 - m } else { m })
+}
+
+fn diagnosis_of(healthy: bool) -> (Tracker, Diagnosis) {
+    let arr = arrangement();
+    let ctx = Context {
+        positions_filled: BTreeMap::from([("community.lane_manager".to_string(), 1)]),
+        reserve: None,
+    };
+    let mut t = Tracker::new();
+    for e in lane(healthy) {
+        t.apply(&arr, &ctx, &e);
+    }
+    let d = diagnose(
+        &arr,
+        &ctx,
+        &t,
+        datetime!(2026-08-01 09:00 UTC),
+        &BTreeMap::new(),
+        &linear,
+    )
+    .expect("diagnosis");
+    (t, d)
+}
+
+fn value(d: &Diagnosis, id: &str) -> Option<f64> {
+    d.indicators
+        .iter()
+        .find(|i| i.id == id)
+        .unwrap_or_else(|| panic!("no {id}"))
+        .value
+}
+
+#[test]
+fn the_healthy_lane_has_no_weak_condition() {
+    let (t, d) = diagnosis_of(true);
+    assert_eq!(t.len(), 33);
+    assert!(d.weak.is_empty(), "weak: {:?}\n{:#?}", d.weak, d.conditions);
+    assert_eq!(
+        value(&d, "bureaucratic_commitment.obligations_on_time"),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&d, "political_commitment.external_works_delivered"),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&d, "community_willingness.households_paying"),
+        Some(1.0)
+    );
+    assert_eq!(value(&d, "trust.collector_not_spender"), Some(1.0));
+    assert_eq!(
+        value(&d, "service_delivered_and_sustained.schemes_delivered"),
+        Some(1.0)
+    );
+    // No reserve on record: not measured rather than zero.
+    assert_eq!(value(&d, "political_commitment.reserve_utilisation"), None);
+    assert!(d.next_steps.is_empty());
+}
+
+#[test]
+fn street_9s_failures_are_its_weak_conditions() {
+    let (_, d) = diagnosis_of(false);
+    for c in [
+        "political_commitment",
+        "bureaucratic_commitment",
+        "trust",
+        OUTCOME,
+    ] {
+        assert!(
+            d.weak.iter().any(|w| w == c),
+            "{c} should be weak: {:?}\n{:#?}",
+            d.weak,
+            d.conditions
+        );
+    }
+    // The community did its part: not weak.
+    assert!(
+        !d.weak.iter().any(|w| w == "community_willingness"),
+        "{:?}",
+        d.weak
+    );
+    assert_eq!(
+        value(&d, "political_commitment.external_works_delivered"),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(&d, "political_commitment.elected_obligations_on_time"),
+        Some(0.0)
+    );
+    assert_eq!(value(&d, "trust.collector_not_spender"), Some(0.0));
+    // Worst delay: from the first deadline (30 May) to now (1 August).
+    assert_eq!(
+        value(&d, "bureaucratic_commitment.worst_delay_days"),
+        Some(63.0)
+    );
+    // The breaches are the evidence, with their events.
+    let b = &d.breached["bureaucratic_commitment"];
+    assert_eq!(b[0].id, "o1");
+    assert!(!b[0].events.is_empty());
+    assert_eq!(d.breached["political_commitment"][0].id, "o2");
+    // The next step is the councillor's (o1 was escalated onwards).
+    assert_eq!(d.next_steps.len(), 1, "{:#?}", d.next_steps);
+    assert_eq!(d.next_steps[0].position, "government.councillor");
+    assert_eq!(d.next_steps[0].status, "breached");
+    // Indicators name their events and have a history by month.
+    let ext = d
+        .indicators
+        .iter()
+        .find(|i| i.id == "political_commitment.external_works_delivered")
+        .unwrap();
+    assert!(!ext.events.is_empty());
+    let pay = d
+        .indicators
+        .iter()
+        .find(|i| i.id == "community_willingness.households_paying")
+        .unwrap();
+    assert_eq!(pay.over_time.first().map(|m| m.0.as_str()), Some("2026-01"));
+    assert_eq!(pay.over_time[0].1, Some(1.0));
+    assert!(pay.over_time.len() >= 4, "{:?}", pay.over_time);
+}
+
+#[test]
+fn anchors_out_of_order_stop_the_diagnosis() {
+    let arr = arrangement();
+    let ctx = Context::default();
+    let mut t = Tracker::new();
+    for e in lane(true) {
+        t.apply(&arr, &ctx, &e);
+    }
+    let bad = BTreeMap::from([(
+        "trust.collector_not_spender".to_string(),
+        Anchors {
+            exclusion: 0.9,
+            crossover: 0.1,
+            inclusion: 0.5,
+        },
+    )]);
+    let refuse =
+        |_: f64, a: &Anchors| Anchors::new(a.exclusion, a.crossover, a.inclusion).map(|_| 0.5);
+    let e = diagnose(
+        &arr,
+        &ctx,
+        &t,
+        datetime!(2026-08-01 09:00 UTC),
+        &bad,
+        &refuse,
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("trust.collector_not_spender") && e.contains("out of order"),
+        "{e}"
+    );
+}

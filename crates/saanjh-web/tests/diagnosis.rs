@@ -1,0 +1,570 @@
+//! Diagnosis end to end (issue 8): the real server on an ephemeral port over
+//! the demonstration data (`saanjh demo`'s own seeding code, so the stories
+//! tested are the ones the demo tells), on SQLite and, when
+//! `SAANJH_TEST_POSTGRES_URL` is set, on PostgreSQL.
+//!
+//! The failure stories must show as weak conditions — Street 9's external
+//! works never delivered (political commitment; the lane manager holding
+//! the cash as well: trust), the CCB's reserve unspent and its second
+//! proposal unanswered (political and bureaucratic commitment), WASA's
+//! Phase 2 design never coming (bureaucratic commitment) — and the healthy
+//! Street 7 must not show them.
+
+#[path = "../../saanjh/src/demo.rs"]
+#[allow(dead_code)]
+mod demo;
+
+use std::sync::Arc;
+
+use saanjh_store::Store;
+use saanjh_web::{AppState, ManualClock};
+use serde_json::Value;
+use time::macros::datetime;
+
+struct Db {
+    url: String,
+    pg: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn sqlite_db() -> Db {
+    let dir = tempfile::tempdir().expect("temp dir");
+    Db {
+        url: format!("sqlite://{}", dir.path().join("saanjh.db").display()),
+        pg: None,
+        _dir: Some(dir),
+    }
+}
+
+async fn postgres_db() -> Option<Db> {
+    let Ok(base) = std::env::var("SAANJH_TEST_POSTGRES_URL") else {
+        println!("SAANJH_TEST_POSTGRES_URL is not set: skipping the PostgreSQL run");
+        return None;
+    };
+    let name = format!("saanjh_test_{}", uuid::Uuid::now_v7().simple());
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&base)
+        .await
+        .expect("connect to SAANJH_TEST_POSTGRES_URL");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let (head, query) = match base.split_once('?') {
+        Some((h, q)) => (h.to_string(), format!("?{q}")),
+        None => (base.clone(), String::new()),
+    };
+    let server = head
+        .rsplit_once('/')
+        .map(|(s, _)| s.to_string())
+        .unwrap_or(head.clone());
+    Some(Db {
+        url: format!("{server}/{name}{query}"),
+        pg: Some((base, name)),
+        _dir: None,
+    })
+}
+
+impl Db {
+    async fn drop_pg(&self) {
+        if let Some((base, name)) = &self.pg
+            && let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(base).await
+        {
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await;
+        }
+    }
+}
+
+struct App {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl App {
+    async fn start(db: &Db) -> App {
+        let store = Store::connect(&db.url).await.expect("connect");
+        let today = datetime!(2026-11-20 09:00 UTC);
+        let clock = Arc::new(ManualClock::new(today));
+        let state = AppState::new(store, clock.clone());
+        demo::seed(state.clone(), clock, today)
+            .await
+            .expect("demo seed");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(saanjh_web::serve_on(listener, state));
+        App {
+            base: format!("http://{addr}/api/v1"),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> (u16, String, Value) {
+        self.get_as(path, None).await
+    }
+
+    async fn get_as(&self, path: &str, token: Option<&str>) -> (u16, String, Value) {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let ct = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let text = res.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, ct, body)
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (u16, Value) {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        let status = res.status().as_u16();
+        let text = res.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn login(&self, username: &str) -> String {
+        let body =
+            serde_json::json!({"username": username, "password": demo::DEMO_PASSWORD}).to_string();
+        let res = self
+            .http
+            .post(format!("{}/tokens", self.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(res.status().as_u16(), 201, "login {username}");
+        let v: Value = res.json().await.expect("token");
+        v["token"].as_str().expect("token").to_string()
+    }
+
+    /// Demo initiative id by a fragment of its name.
+    async fn initiative(&self, name: &str) -> String {
+        let (s, _, body) = self.get("/initiatives?limit=100").await;
+        assert_eq!(s, 200, "{body}");
+        let items = body["items"]
+            .as_array()
+            .or(body.as_array())
+            .expect("initiative list")
+            .clone();
+        items
+            .iter()
+            .find(|i| i["name"].as_str().is_some_and(|n| n.contains(name)))
+            .and_then(|i| i["id"].as_str())
+            .unwrap_or_else(|| panic!("no demo initiative named like {name}: {body}"))
+            .to_string()
+    }
+}
+
+fn weak(d: &Value) -> Vec<String> {
+    d["weak"]
+        .as_array()
+        .expect("weak")
+        .iter()
+        .filter_map(|v| v.as_str().map(String::from))
+        .collect()
+}
+
+async fn diagnosis_tells_the_demo_stories(app: App) {
+    let s7 = app.initiative("Street 7").await;
+    let s9 = app.initiative("Street 9").await;
+    let ccb = app.initiative("Chiniot").await;
+    let water = app.initiative("Badar Colony").await;
+
+    let (st, _, d7) = app.get(&format!("/initiatives/{s7}/diagnosis")).await;
+    assert_eq!(st, 200, "{d7}");
+    let (_, _, d9) = app.get(&format!("/initiatives/{s9}/diagnosis")).await;
+    let (_, _, dc) = app.get(&format!("/initiatives/{ccb}/diagnosis")).await;
+    let (_, _, dw) = app.get(&format!("/initiatives/{water}/diagnosis")).await;
+
+    // The healthy lane: nothing weak, outcome in.
+    assert!(
+        weak(&d7).is_empty(),
+        "Street 7 should be healthy: {:?}\n{}",
+        weak(&d7),
+        d7["evidence"]
+    );
+    assert!(
+        d7["profile"]["service_delivered_and_sustained"]
+            .as_f64()
+            .unwrap()
+            > 0.5
+    );
+
+    // Street 9: the TMA never came; the manager also keeps the cash.
+    let w9 = weak(&d9);
+    for c in [
+        "political_commitment",
+        "trust",
+        "service_delivered_and_sustained",
+    ] {
+        assert!(
+            w9.contains(&c.to_string()),
+            "Street 9 should be weak on {c}: {w9:?}\n{}",
+            d9["profile"]
+        );
+    }
+    // The municipal engineer's breached obligation is the evidence; it was
+    // escalated, so the next step is the councillor's, in the rules' words.
+    assert!(
+        d9["evidence"]["bureaucratic_commitment"]["breached_obligations"]
+            .as_array()
+            .is_some_and(|b| b.iter().any(|o| o["action"] == "complete_external")),
+        "the breached external works obligation is the evidence: {}",
+        d9["evidence"]["bureaucratic_commitment"]
+    );
+    let steps = d9["next_steps"].as_array().expect("next steps");
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["position"] == "government.councillor"
+                && s["rule_in_words"].as_str().is_some_and(|r| !r.is_empty())),
+        "the councillor's step in the rules' words: {steps:?}"
+    );
+    // Evidence links back to events.
+    let inds = d9["evidence"]["political_commitment"]["indicators"]
+        .as_array()
+        .expect("indicators");
+    assert!(
+        inds.iter()
+            .any(|i| i["events"].as_array().is_some_and(|e| !e.is_empty()))
+    );
+
+    // The CCB: the reserve mostly unspent; the second proposal unanswered.
+    let wc = weak(&dc);
+    assert!(
+        wc.contains(&"political_commitment".to_string()),
+        "CCB political: {wc:?}\n{}",
+        dc["evidence"]["political_commitment"]
+    );
+    assert!(
+        wc.contains(&"bureaucratic_commitment".to_string()),
+        "CCB bureaucratic: {wc:?}\n{}",
+        dc["evidence"]["bureaucratic_commitment"]
+    );
+    let util = dc["evidence"]["political_commitment"]["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == "political_commitment.reserve_utilisation")
+        .expect("reserve indicator")
+        .clone();
+    assert!(util["value"].as_f64().unwrap() < 0.3, "{util}");
+
+    // WASA: Phase 2's design never came.
+    let ww = weak(&dw);
+    assert!(
+        ww.contains(&"bureaucratic_commitment".to_string()),
+        "WASA bureaucratic: {ww:?}\n{}",
+        dw["evidence"]["bureaucratic_commitment"]
+    );
+
+    // Anchors: overridable, checked.
+    let (st, _, body) = app
+        .get(&format!("/initiatives/{ccb}/diagnosis?anchors=political_commitment.reserve_utilisation:0.01,0.05,0.1"))
+        .await;
+    assert_eq!(st, 200, "{body}");
+    let m = body["evidence"]["political_commitment"]["calibrated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["indicator"] == "political_commitment.reserve_utilisation")
+        .unwrap()["membership"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        m > 0.9,
+        "with lower anchors the same utilisation is in: {m}"
+    );
+    let (st, _, body) = app
+        .get(&format!("/initiatives/{ccb}/diagnosis?anchors=political_commitment.reserve_utilisation:0.9,0.5,0.95"))
+        .await;
+    assert_eq!(st, 422, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("out of order"),
+        "{body}"
+    );
+    let (st, _, _) = app.get("/initiatives/nope/diagnosis").await;
+    assert_eq!(st, 404);
+
+    // Comparison: two initiatives, JSON and CSV; arrangements against each other.
+    let (st, _, cmp) = app.get(&format!("/compare?initiatives={s7},{s9}")).await;
+    assert_eq!(st, 200, "{cmp}");
+    assert_eq!(cmp["cases"].as_array().unwrap().len(), 2);
+    assert!(
+        cmp["cases"][1]["patterns_of_interaction"]["political_commitment.external_works_delivered"]
+            .is_number()
+    );
+    let (st, ct, csv) = app
+        .get(&format!("/compare?initiatives={s7},{s9}&format=csv"))
+        .await;
+    assert_eq!(st, 200);
+    assert!(ct.starts_with("text/csv"), "{ct}");
+    let csv = csv.as_str().unwrap().to_string();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(csv.lines().next().unwrap().contains("political_commitment"));
+    let (st, _, cmp) = app
+        .get("/compare?arrangements=component-sharing,cost-sharing")
+        .await;
+    assert_eq!(st, 200, "{cmp}");
+    assert_eq!(cmp["groups"].as_array().unwrap().len(), 2);
+    let rules = cmp["rules_in_use"].as_array().unwrap();
+    assert!(
+        rules
+            .iter()
+            .any(|r| r["differs"] == true && r["rule_type"] == "choice")
+    );
+    assert!(rules.iter().any(|r| r["rule_type"] == "payoff"));
+    let (st, _, body) = app.get("/compare?initiatives=").await;
+    assert_eq!(st, 422, "zero initiatives: {body}");
+    let (st, _, body) = app.get("/compare?arrangements=no-such-arrangement").await;
+    assert_eq!(st, 422, "zero initiatives: {body}");
+
+    // QCA over all four: a truth table whose rows name their cases.
+    let (st, _, q) = app.get("/qca").await;
+    assert_eq!(st, 200, "{q}");
+    let rows = q["truth_table"].as_array().unwrap();
+    let covered: usize = rows
+        .iter()
+        .map(|r| r["cases"].as_array().unwrap().len())
+        .sum();
+    // A case at exactly 0.5 in some condition belongs to no row (QCA's rule).
+    let at_half = q["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c.as_object()
+                .unwrap()
+                .values()
+                .any(|v| v.as_f64() == Some(0.5))
+        })
+        .count();
+    assert_eq!(
+        covered + at_half + q["excluded"].as_array().unwrap().len(),
+        4,
+        "{q}"
+    );
+    // The healthy lane is the case the sufficient configuration covers.
+    let terms = q["solution"]["models"][0]["terms"]
+        .as_array()
+        .expect("a solution");
+    assert!(
+        terms.iter().any(|t| t["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == s7.as_str())),
+        "{q}"
+    );
+    let (st, _, _) = app.get("/qca?incl_cut=0.3").await;
+    assert_eq!(st, 422);
+
+    qualitative_evidence(&app, &s9).await;
+}
+
+/// Interviews attached and coded by two coders; agreement; search; the
+/// passages beside the measures in the diagnosis.
+async fn qualitative_evidence(app: &App, s9: &str) {
+    let organiser = app.login("organiser").await;
+    let engineer = app.login("ngo-engineer").await;
+    let text = "Hum ne apna hissa pura kiya. The TMA never laid the trunk sewer. \
+                Tariq keeps the money and spends it himself; nobody sees the accounts. \
+                سانجھ";
+    let (st, ev) = app
+        .post(
+            &format!("/initiatives/{s9}/evidence?kind=interview&title=Lane%20meeting%20notes"),
+            &organiser,
+            "text/plain",
+            text.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(st, 201, "{ev}");
+    let evidence = ev["id"].as_str().unwrap().to_string();
+    // A transcript in the wrong encoding (Latin-1) is refused; nothing is stored.
+    let (st, body) = app
+        .post(
+            &format!("/initiatives/{s9}/evidence?kind=interview&title=x"),
+            &organiser,
+            "text/plain",
+            b"caf\xe9".to_vec(),
+        )
+        .await;
+    assert_eq!(st, 422, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("not UTF-8"),
+        "{body}"
+    );
+    let (_, _, list) = app
+        .get_as(&format!("/initiatives/{s9}/evidence"), Some(&organiser))
+        .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+    // Anonymous callers cannot read evidence.
+    let (st, _, _) = app.get(&format!("/initiatives/{s9}/evidence")).await;
+    assert_eq!(st, 401);
+
+    let span = |needle: &str| {
+        let s = text.find(needle).unwrap();
+        (s, s + needle.len())
+    };
+    let (a0, a1) = span("The TMA never laid the trunk sewer.");
+    let (b0, b1) = span("Tariq keeps the money and spends it himself; nobody sees the accounts.");
+    let (c0, c1) = span("Hum ne apna hissa pura kiya.");
+    let code = |start: usize, end: usize, code: &str| {
+        serde_json::json!({"start": start, "end": end, "code": code})
+            .to_string()
+            .into_bytes()
+    };
+    for (tok, s, e, c) in [
+        (&organiser, a0, a1, "external_works"),
+        (&engineer, a0, a1, "external_works"),
+        (&organiser, b0, b1, "trust_in_committee"),
+        (&engineer, b0, b1, "trust_in_committee"),
+        (&organiser, c0, c1, "willingness"),
+        (&engineer, c0, c1, "resources"),
+    ] {
+        let (st, body) = app
+            .post(
+                &format!("/evidence/{evidence}/passages"),
+                tok,
+                "application/json",
+                code(s, e, c),
+            )
+            .await;
+        assert_eq!(st, 201, "{body}");
+    }
+    // A code the codebook does not have; a range off a character boundary.
+    let (st, body) = app
+        .post(
+            &format!("/evidence/{evidence}/passages"),
+            &organiser,
+            "application/json",
+            code(a0, a1, "luck"),
+        )
+        .await;
+    assert_eq!(st, 422, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("not a code"),
+        "{body}"
+    );
+    let urdu = text.find("سانجھ").unwrap();
+    let (st, body) = app
+        .post(
+            &format!("/evidence/{evidence}/passages"),
+            &organiser,
+            "application/json",
+            code(urdu, urdu + 1, "willingness"),
+        )
+        .await;
+    assert_eq!(st, 422, "{body}");
+
+    // Agreement: 2 of 3 passages agree; by hand po = 2/3, pe = 0 (no code
+    // used by both coders on different passages in the same proportion):
+    // A: ext, trust, will; B: ext, trust, res → pe = (1/3·1/3)·2 = 2/9;
+    // kappa = (2/3 − 2/9)/(1 − 2/9) = (4/9)/(7/9) = 4/7.
+    let organiser_id = ev.get("coder").cloned();
+    let _ = organiser_id;
+    let (_, _, passages) = app
+        .get_as(&format!("/passages?initiative={s9}"), Some(&organiser))
+        .await;
+    let coders: std::collections::BTreeSet<String> = passages["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["coder"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(coders.len(), 2, "{passages}");
+    let coders: Vec<String> = coders.into_iter().collect();
+    let (st, _, ag) = app
+        .get_as(
+            &format!(
+                "/initiatives/{s9}/agreement?coders={},{}",
+                coders[0], coders[1]
+            ),
+            Some(&organiser),
+        )
+        .await;
+    assert_eq!(st, 200, "{ag}");
+    assert_eq!(ag["passages"], 3);
+    let k = ag["kappa"].as_f64().unwrap();
+    assert!((k - 4.0 / 7.0).abs() < 1e-9, "{ag}");
+    assert_eq!(ag["per_code"]["external_works"], 1.0);
+
+    // Search across coded passages.
+    let (_, _, found) = app
+        .get_as("/passages?q=trunk%20sewer", Some(&organiser))
+        .await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 2, "{found}");
+    let (st, _, _) = app.get_as("/passages?code=luck", Some(&organiser)).await;
+    assert_eq!(st, 422);
+
+    // Beside the measures: the political weakness in the partners' words.
+    let (_, _, d) = app
+        .get_as(&format!("/initiatives/{s9}/diagnosis"), Some(&organiser))
+        .await;
+    let ps = d["evidence"]["political_commitment"]["passages"]
+        .as_array()
+        .unwrap();
+    assert!(
+        ps.iter()
+            .any(|p| p["text"].as_str().unwrap().contains("trunk sewer")),
+        "{d}"
+    );
+    let ts = d["evidence"]["trust"]["passages"].as_array().unwrap();
+    assert_eq!(ts.len(), 2);
+    // Not for anonymous callers.
+    let (_, _, d) = app.get(&format!("/initiatives/{s9}/diagnosis")).await;
+    assert!(
+        d["evidence"]["trust"]["passages"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    // And in the comparison.
+    let (_, _, cmp) = app
+        .get_as(&format!("/compare?initiatives={s9}"), Some(&organiser))
+        .await;
+    assert!(cmp["cases"][0]["passages"]["trust"].is_array(), "{cmp}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite() {
+    let db = sqlite_db();
+    diagnosis_tells_the_demo_stories(App::start(&db).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres() {
+    let Some(db) = postgres_db().await else {
+        return;
+    };
+    diagnosis_tells_the_demo_stories(App::start(&db).await).await;
+    db.drop_pg().await;
+}
