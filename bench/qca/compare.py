@@ -79,8 +79,10 @@ def main():
         mine = {
             "parsimonious": sorted(sorted(t["expression"] for t in m["terms"]) for m in j["parsimonious"]["models"])
         }
+        note = "" if j.get("exact", True) else "  (chart search budget reached: models not proven minimal)"
+        note = f"  {len(j['solutions'])} model(s), {j['parsimonious']['prime_implicants']} PIs" + note
         if a.no_setqca:
-            print(f"{k:>3} {n:>7} | {t_ours:>11.3f} {cpu_ours:>7.3f} {rss_ours:>5.0f} |", flush=True)
+            print(f"{k:>3} {n:>7} | {t_ours:>11.3f} {cpu_ours:>7.3f} {rss_ours:>5.0f} |{note}", flush=True)
             continue
         theirs = measured(
             [sys.executable, os.path.join(HERE, "setqca_run.py"), path, "Y", "0.8", "0.5"], a.limit
@@ -93,7 +95,7 @@ def main():
         ref = json.loads(out2)
         same = "yes" if all(mine[kd] == ref[kd] for kd in mine) else f"NO: saanjh {mine} setqca {ref}"
         print(f"{k:>3} {n:>7} | {t_ours:>11.3f} {cpu_ours:>7.3f} {rss_ours:>5.0f} | {t_theirs:>11.3f} {cpu_theirs:>7.3f} "
-              f"{rss_theirs:>5.0f} | {t_theirs / t_ours:>10.1f} {cpu_theirs / max(cpu_ours, 1e-3):>7.1f} | {same}", flush=True)
+              f"{rss_theirs:>5.0f} | {t_theirs / t_ours:>10.1f} {cpu_theirs / max(cpu_ours, 1e-3):>7.1f} | {same}{note}", flush=True)
 
 
 if __name__ == "__main__":

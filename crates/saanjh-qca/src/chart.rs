@@ -24,7 +24,7 @@ pub struct ChartSolution {
 /// Work allowed per search phase, counted in row-by-word steps of the
 /// branch and bound: enough for every published data set, small enough that
 /// a chart too hard to solve exactly answers in seconds rather than hangs.
-pub const NODE_BUDGET: u64 = 1_000_000_000;
+pub const NODE_BUDGET: u64 = 200_000_000;
 
 type Bits = Vec<u64>;
 
