@@ -347,6 +347,15 @@ fn role<'a>(statement: &'a Value, role: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no role {role} in {statement}"))
 }
 
+/// Rebuilding every projection from the events gives the same rows,
+/// `ledger_entries` and `allocations` included.
+async fn rebuild_equals_live(app: &App) {
+    let live = app.state.store.projection_dump().await.expect("dump");
+    assert!(live.iter().any(|r| r.starts_with("ledger_entries: ")));
+    app.state.store.rebuild().await.expect("rebuild");
+    assert_eq!(app.state.store.projection_dump().await.expect("dump"), live);
+}
+
 // ── Specs ──
 
 /// Post, reverse, release and spend through the API; the statement's
@@ -452,6 +461,7 @@ async fn post_reverse_release_and_state(app: App) {
         .get(&format!("/statements/{}", l.initiative), None)
         .await;
     assert_eq!(money(&init.body["totals"]["received"]), paid + 100_000_00);
+    rebuild_equals_live(&app).await;
 }
 both!(post_reverse_release_and_state);
 
@@ -689,5 +699,15 @@ async fn releases_never_exceed_the_allocation(app: App) {
         3_000_000_00,
         "25% of the development budget"
     );
+    assert!(
+        app.state
+            .store
+            .projection_dump()
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.starts_with("allocations: "))
+    );
+    rebuild_equals_live(&app).await;
 }
 both!(releases_never_exceed_the_allocation);
