@@ -15,6 +15,7 @@ error-sign-in = Please sign in
 error-forbidden = Not allowed
 error-too-many = Too many attempts
 error-refused = This was not done
+go-back = Back
 error-server = Something went wrong
 
 initiatives-title = Initiatives

@@ -15,6 +15,7 @@ error-sign-in = براہ کرم سائن ان کریں
 error-forbidden = اجازت نہیں
 error-too-many = بہت زیادہ کوششیں
 error-refused = یہ کام نہیں ہوا
+go-back = واپس
 error-server = کچھ غلط ہو گیا
 
 initiatives-title = منصوبے

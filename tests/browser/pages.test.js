@@ -67,7 +67,8 @@ async function login(page, user) {
   await page.goto(`${BASE}/login`);
   await page.fill('#username', user);
   await page.fill('#password', PASSWORD);
-  await Promise.all([page.waitForURL(/\/work/), page.click('form[action="/login"] button[type=submit]')]);
+  // An administrator without a person is sent on from /work to /admin.
+  await Promise.all([page.waitForURL(/\/(work|admin)/), page.click('form[action="/login"] button[type=submit]')]);
 }
 
 async function logout(page) {
@@ -238,6 +239,55 @@ test('a form without the session CSRF token is refused', async () => {
   await p.context().close();
 });
 
+test('Urdu from Accept-Language when no language was chosen', async () => {
+  const p = await phone('ur');
+  await p.goto(`${BASE}/initiatives`);
+  assert.equal(await p.getAttribute('html', 'dir'), 'rtl');
+  assert.equal(await p.textContent('h1'), 'منصوبے');
+  await shot(p, 'initiatives-ur');
+  // The choice made with the switch link wins over Accept-Language, and stays.
+  await Promise.all([p.waitForURL(/\/initiatives$/), p.click('a[hreflang="en"]')]);
+  assert.equal(await p.getAttribute('html', 'dir'), 'ltr');
+  await p.goto(`${BASE}/map`);
+  assert.equal(await p.getAttribute('html', 'lang'), 'en');
+  await p.context().close();
+});
+
+test('the administrator registers partners and starts an initiative through the pages', async () => {
+  const p = await phone('en');
+  await p.goto(`${BASE}/login?next=/admin`);
+  await p.fill('#username', 'admin');
+  await p.fill('#password', PASSWORD);
+  await Promise.all([p.waitForURL(/\/admin/), p.click('form[action="/login"] button[type=submit]')]);
+  const submit = async (action, fill) => {
+    for (const [sel, v] of Object.entries(fill)) {
+      const tag = await p.$eval(sel, (e) => e.tagName);
+      if (tag === 'SELECT') await p.selectOption(sel, v); else await p.fill(sel, v);
+    }
+    await Promise.all([p.waitForLoadState('load'), p.click(`form[action="${action}"] button[type=submit]`)]);
+  };
+  await submit('/admin/organisations', { '#org-name': 'Street 40 lane organisation', '#org-kind': 'community', '#org-district': 'Faisalabad' });
+  assert.match(await p.textContent('main'), /organisation is registered/);
+  await submit('/admin/people', { '#p-name': 'Shahida Parveen', '#p-gender': 'female' });
+  assert.match(await p.textContent('main'), /person is registered/);
+  const person = await p.$eval('#m-person', (s) => [...s.options].find((o) => o.text === 'Shahida Parveen').value);
+  const org = await p.$eval('#m-org', (s) => [...s.options].find((o) => o.text === 'Street 40 lane organisation').value);
+  await submit('/admin/memberships', { '#m-person': person, '#m-org': org, '#m-position': 'treasurer' });
+  assert.match(await p.textContent('main'), /position is given/);
+  await shot(p, 'admin');
+  // Five members are needed for a lane organisation: the page says which rule refused.
+  const tma = await p.$eval('#i-partner-government', (s) => [...s.options].find((o) => o.text.startsWith('Rawalpindi TMA')).value);
+  const ngo = await p.$eval('#i-partner-ngo', (s) => [...s.options].find((o) => o.text.startsWith('AHKMT')).value);
+  await submit('/admin/initiatives', {
+    '#i-name': 'Street 40 sanitation', '#i-locality': 'Ghulam Muhammadabad', '#i-district': 'Faisalabad',
+    '#i-arr': 'component-sharing@1', '#i-partner-community': org, '#i-partner-government': tma, '#i-partner-ngo': ngo,
+  });
+  assert.match(await p.textContent('main'), /boundary rule/);
+  await p.goto(`${BASE}/arrangements/component-sharing/1`);
+  assert.match(await p.textContent('main'), /lane organisation/);
+  await p.context().close();
+});
+
 test('every main page passes axe-core (WCAG 2.1 A and AA)', async () => {
   for (const path of ['/initiatives', `/initiatives/${INIT}`, `/schemes/${englishScheme}`, `/initiatives/${INIT}/verify`, '/map', '/login', '/arrangements/component-sharing/1']) {
     await axe(`${BASE}${path}`);
@@ -248,6 +298,10 @@ test('every main page passes axe-core (WCAG 2.1 A and AA)', async () => {
   const cookies = await p.context().cookies();
   await axe(`${BASE}/work`, cookies);
   await axe(`${BASE}/schemes/${englishScheme}/acts`, cookies);
+  const a = await phone('en');
+  await login(a, 'admin');
+  await axe(`${BASE}/admin`, await a.context().cookies());
+  await a.context().close();
   // And in Urdu.
   await axe(`${BASE}/schemes/${englishScheme}`, [{ name: 'lang', value: 'ur', url: BASE }]);
   await p.context().close();

@@ -262,6 +262,59 @@ async fn pages_in_a_browser() {
         "a public page offers a form"
     );
 
+    // Sign-in is rate limited per username (auth.rs), through the form too.
+    let login = client
+        .get(format!("{}/login", s.base))
+        .send()
+        .await
+        .expect("login page");
+    let pre = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("saanjh_pre="))
+        .and_then(|c| c.split(';').next())
+        .expect("pre-session cookie")
+        .to_string();
+    let attempt = |password: &'static str| {
+        client
+            .post(format!("{}/login", s.base))
+            .header("cookie", format!("saanjh_pre={pre}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("username=nobody&password={password}&csrf={pre}"))
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            attempt("wrong-password")
+                .await
+                .expect("post")
+                .status()
+                .as_u16(),
+            401
+        );
+    }
+    assert_eq!(
+        attempt("wrong-password")
+            .await
+            .expect("post")
+            .status()
+            .as_u16(),
+        429
+    );
+    // Without the matching pre-session token the form is refused outright.
+    let r = client
+        .post(format!("{}/login", s.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "username=treasurer&password={PASSWORD}&csrf=forged"
+        ))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 403);
+
     let Some(chromium) = chromium() else {
         println!("SKIP browser tests: chromium is not installed (apt-get install -y chromium)");
         return;

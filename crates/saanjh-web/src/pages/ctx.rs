@@ -182,7 +182,17 @@ impl Visitor {
         try_message(self.lang, &format!("stage-{id}")).unwrap_or_else(|| id.replace('_', " "))
     }
     pub fn status(&self, id: &str) -> String {
-        try_message(self.lang, &format!("status-{id}")).unwrap_or_else(|| id.replace('_', " "))
+        self.word(&format!("status-{id}"))
+    }
+    /// A message by key, else the key's last part in words (`ev-estimate_set`
+    /// → "estimate set"), for names that may have no message yet.
+    pub fn word(&self, key: &str) -> String {
+        try_message(self.lang, key).unwrap_or_else(|| {
+            key.split_once('-')
+                .map(|(_, rest)| rest)
+                .unwrap_or(key)
+                .replace('_', " ")
+        })
     }
     pub fn org_kind(&self, kind: &str) -> String {
         message(self.lang, &format!("kind-{kind}"))

@@ -100,6 +100,8 @@ pub type PageResult = Result<Response, PageError>;
 pub struct PageError {
     pub error: ApiError,
     pub lang: Lang,
+    /// The page to go back to (the form's page), when known.
+    pub back: Option<String>,
 }
 
 impl From<ApiError> for PageError {
@@ -107,6 +109,7 @@ impl From<ApiError> for PageError {
         PageError {
             error,
             lang: Lang::En,
+            back: None,
         }
     }
 }
@@ -123,7 +126,37 @@ impl Visitor {
         PageError {
             error: error.into(),
             lang: self.lang,
+            back: Some(form_page(&self.path)).filter(|b| *b != self.path),
         }
+    }
+}
+
+/// The page a form was on, from the path it was posted to: an act's form
+/// (`/schemes/x/acts/survey`) lives on `/schemes/x/acts`, an administration
+/// form on `/admin`; anything else is its own page.
+fn form_page(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or(path);
+    if let Some((page, _)) = path.rsplit_once('/')
+        && (page.ends_with("/acts") || page == "/admin")
+    {
+        return page.to_string();
+    }
+    path.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::form_page;
+
+    #[test]
+    fn errors_lead_back_to_the_form() {
+        assert_eq!(form_page("/schemes/x/acts/survey"), "/schemes/x/acts");
+        assert_eq!(
+            form_page("/initiatives/i/acts/request"),
+            "/initiatives/i/acts"
+        );
+        assert_eq!(form_page("/admin/people"), "/admin");
+        assert_eq!(form_page("/schemes/x?y=1"), "/schemes/x");
     }
 }
 
@@ -138,6 +171,11 @@ struct ErrorPage<'a> {
     dir: &'static str,
     home: String,
     sign_in: Option<String>,
+    back: Option<String>,
+    back_label: String,
+    switch: String,
+    switch_label: &'static str,
+    switch_lang: &'static str,
 }
 
 impl IntoResponse for PageError {
@@ -162,6 +200,15 @@ impl IntoResponse for PageError {
             dir: if l == Lang::Ur { "rtl" } else { "ltr" },
             home: ctx::message(l, "nav-initiatives"),
             sign_in: (status == StatusCode::UNAUTHORIZED).then(|| ctx::message(l, "nav-login")),
+            back_label: ctx::message(l, "go-back"),
+            switch: format!(
+                "/lang/{}?back={}",
+                if l == Lang::Ur { "en" } else { "ur" },
+                ctx::encode(self.back.as_deref().unwrap_or("/initiatives"))
+            ),
+            switch_label: if l == Lang::Ur { "English" } else { "اردو" },
+            switch_lang: if l == Lang::Ur { "en" } else { "ur" },
+            back: self.back.clone(),
         };
         let body = page
             .render()

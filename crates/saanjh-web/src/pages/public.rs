@@ -264,7 +264,7 @@ pub async fn scheme(
                 .map(|e| {
                     (
                         e.date.clone(),
-                        v.status(&format!("entry-{}", e.kind)),
+                        v.word(&format!("entry-{}", e.kind)),
                         e.role.clone(),
                         rs(e.amount.minor()),
                         e.receipt.clone().unwrap_or_default(),

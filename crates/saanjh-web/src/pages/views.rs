@@ -185,9 +185,9 @@ pub async fn timeline(
                     .and_then(|x| x.get("kind"))
                     .and_then(|x| x.as_str())
                     .unwrap_or("");
-                format!("{} {}", v.status(&format!("entry-{kind}")), amount)
+                format!("{} {}", v.word(&format!("entry-{kind}")), amount)
             }
-            k => v.status(&format!("ev-{k}")),
+            k => v.word(&format!("ev-{k}")),
         };
         let who = if e.actor == "system" {
             v.t("who-system")
