@@ -111,10 +111,11 @@ pub fn prepare(
     let mut plan = ImportPlan::default();
     let at = engine::rfc3339(now);
     for row in rows {
+        // Taken out of the working map (not cloned per row: a long file on
+        // a long ledger would copy it once a row) and put back below.
         let Some(state) = states
-            .get(&row.scheme)
-            .or_else(|| schemes.get(&row.scheme))
-            .cloned()
+            .remove(&row.scheme)
+            .or_else(|| schemes.get(&row.scheme).cloned())
         else {
             continue;
         };
@@ -152,6 +153,7 @@ pub fn prepare(
                 line: row.line,
                 message: refusal.unwrap_or_else(|| "refused".into()),
             });
+            states.insert(row.scheme.clone(), state);
             continue;
         };
         let mut next = Some(state);
