@@ -558,12 +558,13 @@ pub fn respond(
     Ok(events)
 }
 
-/// Report facts for a scheme's conditions, from (routed-to role, status)
-/// pairs of its reports.
-pub fn facts_for<'a>(
+/// Add the report facts of a scheme's conditions to `facts`, from the
+/// (routed-to role, status) pairs of its reports.
+pub fn add_facts<'a>(
     arr: &Arrangement,
     reports: impl IntoIterator<Item = (&'a str, ReportStatus)>,
-) -> Facts {
+    facts: &mut Facts,
+) {
     let mut open: BTreeMap<&str, i64> = BTreeMap::new();
     let mut closed: BTreeMap<&str, i64> = BTreeMap::new();
     for (role, status) in reports {
@@ -574,20 +575,11 @@ pub fn facts_for<'a>(
         };
         *m.entry(role).or_default() += 1;
     }
-    let mut f = Facts::default();
     for role in arr.file.partners.keys() {
-        f.set_keyed(
-            "reports_open",
-            role,
-            Fact::Int(open.get(role.as_str()).copied().unwrap_or(0)),
-        );
-        f.set_keyed(
-            "reports_closed",
-            role,
-            Fact::Int(closed.get(role.as_str()).copied().unwrap_or(0)),
-        );
+        let n = |m: &BTreeMap<&str, i64>| Fact::Int(m.get(role.as_str()).copied().unwrap_or(0));
+        facts.set_keyed("reports_open", role, n(&open));
+        facts.set_keyed("reports_closed", role, n(&closed));
     }
-    f
 }
 
 /// The actor's positions in words, as the engine's refusals give them (the

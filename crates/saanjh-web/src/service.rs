@@ -633,10 +633,21 @@ pub async fn act(
             events.extend(swept);
             scheme = s;
         }
-        let extra = scheme
+        let mut extra = scheme
             .as_ref()
             .map(|s| ledger_facts(&arr, s))
             .unwrap_or_default();
+        // Citizen reports' facts (`reports_open('role')`, issue 5).
+        if let Some(s) = &scheme {
+            let reports = state.store.scheme_report_statuses(&s.id).await?;
+            saanjh_core::reports::add_facts(
+                &arr,
+                reports.iter().filter_map(|(role, status)| {
+                    saanjh_core::reports::ReportStatus::parse(status).map(|st| (role.as_str(), st))
+                }),
+                &mut extra,
+            );
+        }
         let new_scheme = new_id();
         let decision = engine::decide(
             &arr,

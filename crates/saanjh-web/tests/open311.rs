@@ -357,10 +357,15 @@ struct Lane {
     organiser: String,
     municipal: String,
     councillor: String,
+    programme_manager: String,
     key: String,
 }
 
 async fn lane(app: &App) -> Lane {
+    lane_under(app, "component-sharing").await
+}
+
+async fn lane_under(app: &App, arrangement: &str) -> Lane {
     let community = app.org("Street 7 lane organisation", "community").await;
     let government = app.org("Lodhran TMA", "public").await;
     let ngo = app.org("Lodhran Pilot Project", "third_sector").await;
@@ -385,8 +390,11 @@ async fn lane(app: &App) -> Lane {
         .actor(&government, "municipal_engineer", "Tariq", "male")
         .await;
     let councillor = app.actor(&government, "councillor", "Rana", "male").await;
+    let programme_manager = app
+        .actor(&ngo, "programme_manager", "Farhat", "female")
+        .await;
     let init = app
-        .api_ok("/initiatives", Some(&app.admin), json!({ "name": "Fauji Colony lanes", "locality": "Fauji Colony", "district": "Lodhran", "arrangement": "component-sharing", "version": 1, "partners": { "community": community, "government": government, "ngo": ngo }, "latitude": 29.53, "longitude": 71.63 }))
+        .api_ok("/initiatives", Some(&app.admin), json!({ "name": "Fauji Colony lanes", "locality": "Fauji Colony", "district": "Lodhran", "arrangement": arrangement, "version": 1, "partners": { "community": community, "government": government, "ngo": ngo }, "latitude": 29.53, "longitude": 71.63 }))
         .await;
     let initiative = init["id"].as_str().expect("initiative").to_string();
     let s = app
@@ -403,6 +411,7 @@ async fn lane(app: &App) -> Lane {
         organiser,
         municipal,
         councillor,
+        programme_manager,
         key,
     }
 }
@@ -1378,3 +1387,93 @@ async fn several_initiatives_route_by_place(app: App) {
     );
 }
 both!(several_initiatives_route_by_place);
+
+async fn report_facts_reach_rule_conditions(app: App) {
+    // An arrangement whose programme manager may survey a lane only while
+    // no report about the lane's own works is open.
+    let (_, built_in) = saanjh_core::BUILT_IN_ARRANGEMENTS
+        .iter()
+        .find(|(n, _)| *n == "component-sharing.toml")
+        .expect("built in");
+    let rule = "id = \"manager-may-survey\"\nattribute = \"ngo.programme_manager\"\ndeontic = \"may\"\naim = \"survey\"\n";
+    assert!(built_in.contains(rule));
+    let source = built_in
+        .replace("id = \"component-sharing\"", "id = \"lane-reports-first\"")
+        .replace(
+            rule,
+            &format!("{rule}condition = \"reports_open('community') == 0\"\n"),
+        );
+    app.api_ok(
+        "/arrangements",
+        Some(&app.admin),
+        json!({ "source": source }),
+    )
+    .await;
+    let l = lane_under(&app, "lane-reports-first").await;
+    let r = app
+        .form("/open311/v2/requests.json", &blocked_lane(&l.key))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let id = r.json[0]["service_request_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let survey = json!({ "action": "survey" });
+    let refused = app
+        .api(
+            &format!("/schemes/{}/acts", l.scheme),
+            Some(&l.programme_manager),
+            survey.clone(),
+        )
+        .await;
+    assert_eq!(refused.status, 409, "{}", refused.text);
+    assert_eq!(refused.json["rule"], "manager-may-survey");
+    assert!(
+        refused.json["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("reports_open('community') == 0")),
+        "{}",
+        refused.text
+    );
+    // Answering is not enough; closing it is.
+    app.api_ok(
+        &format!("/reports/{id}/responses"),
+        Some(&l.manager),
+        json!({ "status": "in_progress", "note": "On it." }),
+    )
+    .await;
+    assert_eq!(
+        app.api(
+            &format!("/schemes/{}/acts", l.scheme),
+            Some(&l.programme_manager),
+            survey.clone()
+        )
+        .await
+        .status,
+        409
+    );
+    app.api_ok(
+        &format!("/reports/{id}/responses"),
+        Some(&l.manager),
+        json!({ "status": "closed", "note": "Cleared." }),
+    )
+    .await;
+    let ok = app
+        .api(
+            &format!("/schemes/{}/acts", l.scheme),
+            Some(&l.programme_manager),
+            survey,
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    // The response action is not a generic act: it names no report.
+    let generic = app
+        .api(
+            &format!("/schemes/{}/acts", l.scheme),
+            Some(&l.manager),
+            json!({ "action": "respond_to_report" }),
+        )
+        .await;
+    assert_eq!(generic.status, 422, "{}", generic.text);
+}
+both!(report_facts_reach_rule_conditions);

@@ -12,6 +12,7 @@ mod arrangement_cmd;
 mod chain_cmd;
 mod demo;
 mod ledger_cmd;
+mod open311_cmd;
 mod serve_cmd;
 mod pb_cmd;
 mod qca_cmd;
@@ -47,6 +48,9 @@ enum Command {
     /// The co-delivery ledger: import a register, print a statement, record an allocation.
     #[command(subcommand)]
     Ledger(ledger_cmd::Command),
+    /// Open311 citizen reports: issue API keys, seed demonstration reports.
+    #[command(subcommand)]
+    Open311(open311_cmd::Command),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         Command::Qca(args) => qca_cmd::run(args),
         Command::Pb(args) => pb_cmd::run(args),
         Command::Ledger(cmd) => ledger_cmd::run(&database, cmd),
+        Command::Open311(cmd) => open311_cmd::run(&database, cmd),
     };
     match result {
         Ok(code) => code,

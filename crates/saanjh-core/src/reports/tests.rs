@@ -395,13 +395,15 @@ fn an_unanswered_report_is_breached_and_escalated_and_a_stage_change_does_not_la
 #[test]
 fn facts_count_open_and_closed_reports_per_role() {
     let arr = arrangement("component-sharing.toml");
-    let f = facts_for(
+    let mut f = crate::facts::Facts::default();
+    add_facts(
         &arr,
         [
             ("community", ReportStatus::Open),
             ("community", ReportStatus::InProgress),
             ("government", ReportStatus::Closed),
         ],
+        &mut f,
     );
     let ok = |c: &str| {
         crate::facts::evaluate(c, &f, crate::facts::Scope::Scheme, false).expect("evaluates")
