@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Open311 benchmarks (issue 5): POST and GET requests per second with wrk
+# against `saanjh serve` on a fresh SQLite file (WAL, synchronous=FULL), the
+# demonstration initiatives loaded and their reports seeded.
+#   bash bench/open311/run.sh [DURATION=20s] [CONNECTIONS=8]
+# Needs wrk and python3. Builds the release binary (honours CARGO_TARGET_DIR).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DUR="${1:-20s}"; CONNS="${2:-8}"; PORT="${PORT:-18311}"
+cargo build --release -q -p saanjh
+BIN="${CARGO_TARGET_DIR:-target}/release/saanjh"
+T=$(mktemp -d); DB="sqlite://$T/bench.db"
+trap 'kill $SERVER 2>/dev/null || true; rm -rf "$T"' EXIT
+"$BIN" --database "$DB" demo --no-serve >/dev/null 2>&1
+"$BIN" --database "$DB" open311 seed-demo
+# A key that the per-key rate limit does not hold back.
+KEY=$("$BIN" --database "$DB" open311 key --name "wrk benchmark" --rate-per-minute 1000000000 2>/dev/null)
+"$BIN" --database "$DB" serve --listen "127.0.0.1:$PORT" >/dev/null 2>&1 &
+SERVER=$!
+for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/open311/v2/discovery.json" >/dev/null && break; sleep 0.2; done
+BASE="http://127.0.0.1:$PORT/open311/v2"
+# A component-sharing initiative and one of its reports.
+JUR=$(curl -sf "http://127.0.0.1:$PORT/api/v1/initiatives?per_page=100" | python3 -c 'import json,sys; print(next(i["id"] for i in json.load(sys.stdin)["items"] if i["arrangement_id"]=="component-sharing"))')
+ONE=$(curl -sf "$BASE/requests.json" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["service_request_id"])')
+cat > "$T/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.body = "api_key=$KEY&jurisdiction_id=$JUR&service_code=blocked_lane_sewer&lat=29.53&long=71.63&address_string=Street+7&description=Manhole+overflowing+outside+house+12&attribute%5Bmanhole_overflowing%5D=yes&email=resident%40example.org"
+LUA
+echo "== POST requests.json (file a report: route, obligation, contact; one initiative chain)"
+wrk -t2 -c"$CONNS" -d"$DUR" -s "$T/post.lua" "$BASE/requests.json" | grep -E "Requests/sec|Latency|requests in|Non-2xx"
+N=$(curl -sf "$BASE/requests.json" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+echo "== GET requests/{id}.json (one report)"
+wrk -t2 -c"$CONNS" -d"$DUR" "$BASE/requests/$ONE.json" | grep -E "Requests/sec|Latency|requests in|Non-2xx"
+echo "== GET requests.xml?status=closed (the seeded closed reports)"
+wrk -t2 -c"$CONNS" -d"$DUR" "$BASE/requests.xml?status=closed" | grep -E "Requests/sec|Latency|requests in|Non-2xx"
+echo "== GET requests.json (default window: the newest $N of them, at most 1000)"
+wrk -t2 -c"$CONNS" -d"$DUR" "$BASE/requests.json" | grep -E "Requests/sec|Latency|requests in|Non-2xx"
+"$BIN" --database "$DB" verify | tail -1
