@@ -445,11 +445,12 @@ pub async fn compare(
     let mut arrs: BTreeMap<(String, u32), std::sync::Arc<Arrangement>> = BTreeMap::new();
     for m in &measured {
         let key = (m.arrangement.clone(), m.arrangement_version);
-        if !arrs.contains_key(&key) {
-            let a = state
-                .arrangement(&m.arrangement, m.arrangement_version)
-                .await?;
-            arrs.insert(key, a);
+        if let std::collections::btree_map::Entry::Vacant(slot) = arrs.entry(key) {
+            slot.insert(
+                state
+                    .arrangement(&m.arrangement, m.arrangement_version)
+                    .await?,
+            );
         }
     }
     let list: Vec<&Arrangement> = arrs.values().map(|a| a.as_ref()).collect();

@@ -137,7 +137,6 @@ struct ActTrack {
 
 #[derive(Debug, Clone)]
 struct EntryTrack {
-    scheme: String,
     line: ledger::LedgerLine,
     actor: String,
     seq: i64,
@@ -161,6 +160,9 @@ pub struct Tracker {
     obligations: BTreeMap<String, ObligationTrack>,
     acts: Vec<ActTrack>,
     entries: Vec<EntryTrack>,
+    /// Scheme → positions in `entries`, so per-scheme figures are not a
+    /// scan of every entry of the initiative.
+    by_scheme: BTreeMap<String, Vec<usize>>,
     meetings: Vec<MeetingTrack>,
     /// (scheme, action) → (signatures given, needed, event seqs).
     signatures: BTreeMap<(String, String), (u32, u32, Vec<i64>)>,
@@ -319,12 +321,17 @@ impl Tracker {
                 o.status = ObligationStatus::Breached;
                 o.consequence = Some(consequence.clone());
             }),
-            EventBody::LedgerEntryPosted { scheme, line, .. } => self.entries.push(EntryTrack {
-                scheme: scheme.clone(),
-                line: line.clone(),
-                actor: ev.actor.clone(),
-                seq,
-            }),
+            EventBody::LedgerEntryPosted { scheme, line, .. } => {
+                self.by_scheme
+                    .entry(scheme.clone())
+                    .or_default()
+                    .push(self.entries.len());
+                self.entries.push(EntryTrack {
+                    line: line.clone(),
+                    actor: ev.actor.clone(),
+                    seq,
+                })
+            }
             other => {
                 // Citizen reports (Open311) are read from their JSON so that
                 // this module keeps compiling whatever the reports module's
@@ -343,6 +350,26 @@ impl Tracker {
                 }
             }
         }
+    }
+
+    fn scheme_entries<'a>(&'a self, scheme: &str) -> impl Iterator<Item = &'a EntryTrack> + 'a {
+        self.by_scheme
+            .get(scheme)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.entries[i])
+    }
+
+    /// Every scheme's role figures under the payoff rules, computed once
+    /// per summary (community and resources both need them).
+    fn role_figures(&self, arr: &Arrangement) -> BTreeMap<String, Vec<figures::RoleFigures>> {
+        self.schemes
+            .values()
+            .map(|s| {
+                let totals = ledger::totals(s);
+                (s.id.clone(), figures::roles(arr, &s.components, &totals))
+            })
+            .collect()
     }
 
     fn close(&mut self, id: &str, ev: &DiagEvent, f: impl FnOnce(&mut ObligationTrack)) {
@@ -364,10 +391,11 @@ impl Tracker {
         let mut out = Vec::with_capacity(24);
         self.bureaucratic(&sides, now, &mut out);
         self.political(arr, &sides, ctx, now, &mut out);
-        self.community(arr, &sides, now, &mut out);
+        let figs = self.role_figures(arr);
+        self.community(&figs, &sides, now, &mut out);
         self.trust(&sides, &mut out);
         self.formal(arr, ctx, &mut out);
-        self.resources(arr, &sides, &mut out);
+        self.resources(&figs, &sides, &mut out);
         self.outcome(arr, &mut out);
         for (i, ind) in out.iter_mut().enumerate() {
             ind.over_time = self
@@ -575,7 +603,7 @@ impl Tracker {
             if !gov_components {
                 continue;
             }
-            let mine: Vec<&EntryTrack> = self.entries.iter().filter(|e| e.scheme == s.id).collect();
+            let mine: Vec<&EntryTrack> = self.scheme_entries(&s.id).collect();
             let community_spent = mine.iter().any(|e| {
                 e.line.kind == "expenditure" && sides.community_roles.contains(&e.line.role)
             });
@@ -618,7 +646,7 @@ impl Tracker {
 
     pub(crate) fn community(
         &self,
-        arr: &Arrangement,
+        figs: &BTreeMap<String, Vec<figures::RoleFigures>>,
         sides: &Sides,
         now: OffsetDateTime,
         out: &mut Vec<Indicator>,
@@ -630,7 +658,7 @@ impl Tracker {
         for s in self.schemes.values() {
             registered += s.household_ids.len();
             let mut net: BTreeMap<&str, i64> = BTreeMap::new();
-            for e in self.entries.iter().filter(|e| e.scheme == s.id) {
+            for e in self.scheme_entries(&s.id) {
                 if let Some(h) = &e.line.household
                     && sides.community_roles.contains(&e.line.role)
                     && matches!(e.line.kind.as_str(), "contribution" | "reversal")
@@ -660,17 +688,15 @@ impl Tracker {
         let mut put_in = 0i64;
         let mut events = vec![];
         for s in self.schemes.values() {
-            let totals = ledger::totals(s);
-            for f in figures::roles(arr, &s.components, &totals) {
+            for f in figs.get(&s.id).into_iter().flatten() {
                 if sides.community_roles.contains(&f.role) && f.owed.0 > 0 {
                     owed += f.owed.0;
                     put_in += f.put_in.0;
                 }
             }
             events.extend(
-                self.entries
-                    .iter()
-                    .filter(|e| e.scheme == s.id && sides.community_roles.contains(&e.line.role))
+                self.scheme_entries(&s.id)
+                    .filter(|e| sides.community_roles.contains(&e.line.role))
                     .map(|e| e.seq),
             );
         }
@@ -913,7 +939,12 @@ impl Tracker {
         ));
     }
 
-    fn resources(&self, arr: &Arrangement, sides: &Sides, out: &mut Vec<Indicator>) {
+    fn resources(
+        &self,
+        figs: &BTreeMap<String, Vec<figures::RoleFigures>>,
+        sides: &Sides,
+        out: &mut Vec<Indicator>,
+    ) {
         let mut estimate = 0i64;
         let mut funded = 0i64;
         let mut short = 0usize;
@@ -924,9 +955,10 @@ impl Tracker {
             if est <= 0 || !s.entered.keys().any(|st| sides.executing.contains(st)) {
                 continue;
             }
-            let totals = ledger::totals(s);
-            let have: i64 = figures::roles(arr, &s.components, &totals)
-                .iter()
+            let have: i64 = figs
+                .get(&s.id)
+                .into_iter()
+                .flatten()
                 .map(|f| f.put_in.0)
                 .sum();
             counted += 1;
@@ -936,12 +968,8 @@ impl Tracker {
                 short += 1;
             }
             events.extend(
-                self.entries
-                    .iter()
-                    .filter(|e| {
-                        e.scheme == s.id
-                            && matches!(e.line.kind.as_str(), "contribution" | "release")
-                    })
+                self.scheme_entries(&s.id)
+                    .filter(|e| matches!(e.line.kind.as_str(), "contribution" | "release"))
                     .map(|e| e.seq),
             );
         }
