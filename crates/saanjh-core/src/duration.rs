@@ -29,7 +29,9 @@ impl std::str::FromStr for Period {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
-        let bad = || format!("`{s}` is not a period: write a whole number and a unit, e.g. 10d, 2w, 36h, 3m");
+        let bad = || {
+            format!("`{s}` is not a period: write a whole number and a unit, e.g. 10d, 2w, 36h, 3m")
+        };
         let unit = s.chars().last().ok_or_else(bad)?;
         let number: i64 = s[..s.len() - unit.len_utf8()].parse().map_err(|_| bad())?;
         if number <= 0 {
@@ -74,7 +76,11 @@ impl Period {
     pub fn in_words(self) -> String {
         if self.hours % 24 == 0 {
             let d = self.hours / 24;
-            if d == 1 { "1 day".into() } else { format!("{d} days") }
+            if d == 1 {
+                "1 day".into()
+            } else {
+                format!("{d} days")
+            }
         } else if self.hours == 1 {
             "1 hour".into()
         } else {

@@ -153,8 +153,16 @@ pub struct Refusal {
     pub allowed_if: String,
 }
 
-fn refuse(rule: impl Into<String>, message: impl Into<String>, allowed_if: impl Into<String>) -> Refusal {
-    Refusal { rule: rule.into(), message: message.into(), allowed_if: allowed_if.into() }
+fn refuse(
+    rule: impl Into<String>,
+    message: impl Into<String>,
+    allowed_if: impl Into<String>,
+) -> Refusal {
+    Refusal {
+        rule: rule.into(),
+        message: message.into(),
+        allowed_if: allowed_if.into(),
+    }
 }
 
 /// The result of an allowed act.
@@ -171,7 +179,12 @@ fn days_between(from: OffsetDateTime, to: OffsetDateTime) -> i64 {
 
 /// The core facts of a scheme at `now`, merged over `extra` (facts other
 /// capabilities provide, such as the ledger's).
-pub fn scheme_facts(init: &InitiativeState, scheme: Option<&SchemeState>, now: OffsetDateTime, extra: &Facts) -> Facts {
+pub fn scheme_facts(
+    init: &InitiativeState,
+    scheme: Option<&SchemeState>,
+    now: OffsetDateTime,
+    extra: &Facts,
+) -> Facts {
     let mut f = extra.clone();
     for (role, org) in &init.partners {
         f.set_keyed("members", role, Fact::Int(org.members));
@@ -180,20 +193,40 @@ pub fn scheme_facts(init: &InitiativeState, scheme: Option<&SchemeState>, now: O
     for (pos, n) in &init.positions_filled {
         f.set_keyed("positions_filled", pos, Fact::Int(*n));
     }
-    let others = init.executing_schemes.iter().filter(|s| Some(s.as_str()) != scheme.map(|s| s.id.as_str())).count();
+    let others = init
+        .executing_schemes
+        .iter()
+        .filter(|s| Some(s.as_str()) != scheme.map(|s| s.id.as_str()))
+        .count();
     f.set_field("initiative", "unfinished_schemes", Fact::Int(others as i64));
     if let Some(s) = scheme {
         f.set_field("scheme", "stage", Fact::Text(s.stage.clone()));
         f.set_field("scheme", "estimate", Fact::Int(s.estimate()));
         f.set_field("scheme", "households", Fact::Int(s.households));
         f.set_field("scheme", "meetings", Fact::Int(s.meetings.len() as i64));
-        let attendance: i64 = s.meetings.values().map(|m| m.attendance.total() as i64).sum();
+        let attendance: i64 = s
+            .meetings
+            .values()
+            .map(|m| m.attendance.total() as i64)
+            .sum();
         let women: i64 = s.meetings.values().map(|m| m.attendance.women as i64).sum();
         f.set_field("scheme", "attendance", Fact::Int(attendance));
         f.set_field("scheme", "women_attendance", Fact::Int(women));
-        let entered = s.entered.get(&s.stage).and_then(|t| parse_time(t)).unwrap_or(s.created_at);
-        f.set_field("scheme", "days_in_stage", Fact::Int(days_between(entered, now)));
-        f.set_field("scheme", "age_days", Fact::Int(days_between(s.created_at, now)));
+        let entered = s
+            .entered
+            .get(&s.stage)
+            .and_then(|t| parse_time(t))
+            .unwrap_or(s.created_at);
+        f.set_field(
+            "scheme",
+            "days_in_stage",
+            Fact::Int(days_between(entered, now)),
+        );
+        f.set_field(
+            "scheme",
+            "age_days",
+            Fact::Int(days_between(s.created_at, now)),
+        );
         for (action, n) in &s.done {
             f.set_keyed("done", action, Fact::Int(*n));
         }
@@ -242,23 +275,53 @@ pub fn decide(
     let f = &arr.file;
     let Some(action) = arr.action(&act.action) else {
         let known: Vec<&str> = f.actions.keys().map(String::as_str).collect();
-        return Err(refuse("input", format!("`{}` is not an action of arrangement `{}`", act.action, arr.id()), format!("use one of: {}", known.join(", "))));
+        return Err(refuse(
+            "input",
+            format!(
+                "`{}` is not an action of arrangement `{}`",
+                act.action,
+                arr.id()
+            ),
+            format!("use one of: {}", known.join(", ")),
+        ));
     };
     let lifecycle_rule = format!("lifecycle.{}", act.action);
     // Stage.
     match (scheme, action.creates()) {
         (Some(_), true) => {
-            return Err(refuse(lifecycle_rule, format!("to {} creates a new scheme; it cannot be done to an existing one", action.name), "create a new scheme instead"));
+            return Err(refuse(
+                lifecycle_rule,
+                format!(
+                    "to {} creates a new scheme; it cannot be done to an existing one",
+                    action.name
+                ),
+                "create a new scheme instead",
+            ));
         }
         (None, false) => {
-            return Err(refuse(lifecycle_rule, format!("to {} needs an existing scheme", action.name), "name the scheme to act on"));
+            return Err(refuse(
+                lifecycle_rule,
+                format!("to {} needs an existing scheme", action.name),
+                "name the scheme to act on",
+            ));
         }
         (Some(s), false) if !action.allowed_in(&s.stage) => {
             let stages: Vec<&str> = action.from.iter().map(|s| s.as_ref().as_str()).collect();
             return Err(refuse(
                 lifecycle_rule,
-                format!("cannot {} while the scheme is \"{}\"", action.name, s.stage.replace('_', " ")),
-                format!("the scheme must be {}", stages.iter().map(|s| format!("\"{}\"", s.replace('_', " "))).collect::<Vec<_>>().join(" or ")),
+                format!(
+                    "cannot {} while the scheme is \"{}\"",
+                    action.name,
+                    s.stage.replace('_', " ")
+                ),
+                format!(
+                    "the scheme must be {}",
+                    stages
+                        .iter()
+                        .map(|s| format!("\"{}\"", s.replace('_', " ")))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                ),
             ));
         }
         _ => {}
@@ -278,16 +341,51 @@ pub fn decide(
     };
 
     // Permission: a may/must rule naming one of the actor's positions.
-    let permitting: Vec<&ChoiceRule> = arr.rules_for(&act.action).filter(|r| r.deontic != Deontic::MustNot && applies_now(r)).collect();
-    let mine: Vec<&ChoiceRule> = permitting.iter().copied().filter(|r| Arrangement::attribute_matches(r.attribute.as_ref(), &actor.positions)).collect();
+    let permitting: Vec<&ChoiceRule> = arr
+        .rules_for(&act.action)
+        .filter(|r| r.deontic != Deontic::MustNot && applies_now(r))
+        .collect();
+    let mine: Vec<&ChoiceRule> = permitting
+        .iter()
+        .copied()
+        .filter(|r| Arrangement::attribute_matches(r.attribute.as_ref(), &actor.positions))
+        .collect();
     if mine.is_empty() {
-        let who: Vec<String> = permitting.iter().map(|r| format!("{} (rule `{}`)", humanise_position(f, r.attribute.as_ref()), r.id)).collect();
-        let rule = permitting.first().map(|r| r.id.clone()).unwrap_or_else(|| lifecycle_rule.clone());
-        let held = if actor.positions.is_empty() { "no position in this initiative".to_string() } else { actor.positions.iter().cloned().collect::<Vec<_>>().join(", ") };
+        let who: Vec<String> = permitting
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} (rule `{}`)",
+                    humanise_position(f, r.attribute.as_ref()),
+                    r.id
+                )
+            })
+            .collect();
+        let rule = permitting
+            .first()
+            .map(|r| r.id.clone())
+            .unwrap_or_else(|| lifecycle_rule.clone());
+        let held = if actor.positions.is_empty() {
+            "no position in this initiative".to_string()
+        } else {
+            actor
+                .positions
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         return Err(refuse(
             rule,
-            format!("your positions ({held}) do not allow you to {}", action.name),
-            if who.is_empty() { "no rule allows it at this stage".to_string() } else { format!("only {} may do this", who.join(" or ")) },
+            format!(
+                "your positions ({held}) do not allow you to {}",
+                action.name
+            ),
+            if who.is_empty() {
+                "no rule allows it at this stage".to_string()
+            } else {
+                format!("only {} may do this", who.join(" or "))
+            },
         ));
     }
     let mut allowed_by: Vec<&ChoiceRule> = vec![];
@@ -301,7 +399,10 @@ pub fn decide(
                     first_unmet.get_or_insert((r, format!("`{}` is not met", c.as_ref())));
                 }
                 Err(e) => {
-                    first_unmet.get_or_insert((r, format!("`{}` could not be evaluated: {e}", c.as_ref())));
+                    first_unmet.get_or_insert((
+                        r,
+                        format!("`{}` could not be evaluated: {e}", c.as_ref()),
+                    ));
                 }
             },
         }
@@ -310,12 +411,26 @@ pub fn decide(
         let (r, why) = first_unmet.expect("a rule of mine exists and none allowed");
         return Err(refuse(
             r.id.clone(),
-            format!("rule `{}` does not allow you to {} yet: its condition {why}", r.id, action.name),
-            r.explain.clone().unwrap_or_else(|| format!("the condition `{}` must hold", r.condition.as_ref().map(|c| c.as_ref().as_str()).unwrap_or(""))),
+            format!(
+                "rule `{}` does not allow you to {} yet: its condition {why}",
+                r.id, action.name
+            ),
+            r.explain.clone().unwrap_or_else(|| {
+                format!(
+                    "the condition `{}` must hold",
+                    r.condition
+                        .as_ref()
+                        .map(|c| c.as_ref().as_str())
+                        .unwrap_or("")
+                )
+            }),
         ));
     }
     // Prohibitions.
-    for r in arr.rules_for(&act.action).filter(|r| r.deontic == Deontic::MustNot && applies_now(r)) {
+    for r in arr
+        .rules_for(&act.action)
+        .filter(|r| r.deontic == Deontic::MustNot && applies_now(r))
+    {
         if !Arrangement::attribute_matches(r.attribute.as_ref(), &actor.positions) {
             continue;
         }
@@ -326,8 +441,15 @@ pub fn decide(
         if holds {
             return Err(refuse(
                 r.id.clone(),
-                format!("rule `{}` forbids {} to {}", r.id, humanise_position(f, r.attribute.as_ref()), action.name),
-                r.explain.clone().unwrap_or_else(|| "the rule's condition must no longer hold".into()),
+                format!(
+                    "rule `{}` forbids {} to {}",
+                    r.id,
+                    humanise_position(f, r.attribute.as_ref()),
+                    action.name
+                ),
+                r.explain
+                    .clone()
+                    .unwrap_or_else(|| "the rule's condition must no longer hold".into()),
             ));
         }
     }
@@ -335,26 +457,55 @@ pub fn decide(
     // What the act records.
     let mut events = vec![];
     let mut counter = scheme.map(|s| s.counter).unwrap_or(0);
-    let scheme_id = scheme.map(|s| s.id.clone()).unwrap_or_else(|| new_scheme_id.to_string());
+    let scheme_id = scheme
+        .map(|s| s.id.clone())
+        .unwrap_or_else(|| new_scheme_id.to_string());
     let mut next_id = |prefix: &str| {
         counter += 1;
         format!("{scheme_id}-{prefix}{counter}")
     };
     let validate_meeting = |m: &Meeting| -> Result<(), Refusal> {
         if !f.partners.contains_key(&m.body) {
-            return Err(refuse("input", format!("meeting body `{}` is not a partner role", m.body), format!("use one of: {}", f.partners.keys().cloned().collect::<Vec<_>>().join(", "))));
+            return Err(refuse(
+                "input",
+                format!("meeting body `{}` is not a partner role", m.body),
+                format!(
+                    "use one of: {}",
+                    f.partners.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            ));
         }
-        if time::Date::parse(&m.held_on, time::macros::format_description!("[year]-[month]-[day]")).is_err() {
-            return Err(refuse("input", format!("`{}` is not a date (YYYY-MM-DD)", m.held_on), "give the date the meeting was held"));
+        if time::Date::parse(
+            &m.held_on,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .is_err()
+        {
+            return Err(refuse(
+                "input",
+                format!("`{}` is not a date (YYYY-MM-DD)", m.held_on),
+                "give the date the meeting was held",
+            ));
         }
         for r in &m.resolutions {
             if let Some(a) = &r.action
                 && !f.actions.contains_key(a)
             {
-                return Err(refuse("input", format!("resolution names `{a}`, which is not an action"), "name an action of the arrangement or none"));
+                return Err(refuse(
+                    "input",
+                    format!("resolution names `{a}`, which is not an action"),
+                    "name an action of the arrangement or none",
+                ));
             }
             if (r.votes_for + r.votes_against + r.abstentions) > m.attendance.total() {
-                return Err(refuse("input", format!("resolution \"{}\" has more votes than people present", r.motion), "votes cannot exceed attendance"));
+                return Err(refuse(
+                    "input",
+                    format!(
+                        "resolution \"{}\" has more votes than people present",
+                        r.motion
+                    ),
+                    "votes cannot exceed attendance",
+                ));
             }
         }
         Ok(())
@@ -362,38 +513,78 @@ pub fn decide(
     match action.records {
         Some(RecordKind::Meeting) => {
             let Some(m) = &act.meeting else {
-                return Err(refuse("input", format!("to {} needs the meeting: body, date held, attendance and resolutions", action.name), "include `meeting`"));
+                return Err(refuse(
+                    "input",
+                    format!(
+                        "to {} needs the meeting: body, date held, attendance and resolutions",
+                        action.name
+                    ),
+                    "include `meeting`",
+                ));
             };
             validate_meeting(m)?;
         }
         Some(RecordKind::Household) => {
             let Some(h) = &act.household else {
-                return Err(refuse("input", format!("to {} needs the household: its house number", action.name), "include `household`"));
+                return Err(refuse(
+                    "input",
+                    format!("to {} needs the household: its house number", action.name),
+                    "include `household`",
+                ));
             };
             if h.house.trim().is_empty() {
-                return Err(refuse("input", "a household needs a house number", "give the house number"));
+                return Err(refuse(
+                    "input",
+                    "a household needs a house number",
+                    "give the house number",
+                ));
             }
         }
         Some(RecordKind::Estimate) => {
             if act.estimates.is_empty() {
-                return Err(refuse("input", format!("to {} needs an estimate for each component", action.name), "include `estimates`: component kind → amount in paisa"));
+                return Err(refuse(
+                    "input",
+                    format!("to {} needs an estimate for each component", action.name),
+                    "include `estimates`: component kind → amount in paisa",
+                ));
             }
-            let kinds: BTreeSet<&str> = scheme.map(|s| s.components.iter().map(|c| c.kind.as_str()).collect()).unwrap_or_default();
+            let kinds: BTreeSet<&str> = scheme
+                .map(|s| s.components.iter().map(|c| c.kind.as_str()).collect())
+                .unwrap_or_default();
             for (k, v) in &act.estimates {
                 if !kinds.contains(k.as_str()) {
-                    return Err(refuse("input", format!("`{k}` is not a component of this scheme"), format!("estimate these components: {}", kinds.iter().copied().collect::<Vec<_>>().join(", "))));
+                    return Err(refuse(
+                        "input",
+                        format!("`{k}` is not a component of this scheme"),
+                        format!(
+                            "estimate these components: {}",
+                            kinds.iter().copied().collect::<Vec<_>>().join(", ")
+                        ),
+                    ));
                 }
                 if *v <= 0 {
-                    return Err(refuse("input", format!("the estimate for `{k}` must be more than zero"), "give a positive amount in paisa"));
+                    return Err(refuse(
+                        "input",
+                        format!("the estimate for `{k}` must be more than zero"),
+                        "give a positive amount in paisa",
+                    ));
                 }
             }
         }
         Some(k) if k.is_ledger() => {
             let Some(input) = &act.entry else {
-                return Err(refuse("input", format!("to {} needs the entry: role, amount (or quantity and rate), receipt number", action.name), "include `entry`"));
+                return Err(refuse(
+                    "input",
+                    format!(
+                        "to {} needs the entry: role, amount (or quantity and rate), receipt number",
+                        action.name
+                    ),
+                    "include `entry`",
+                ));
             };
             let s = scheme.ok_or_else(|| refuse("input", "a ledger entry needs a scheme", ""))?;
-            crate::ledger::check_entry(arr, &init.ledger, s, k, input, now.date()).map_err(|m| refuse("input", m, "correct the entry"))?;
+            crate::ledger::check_entry(arr, &init.ledger, s, k, input, now.date())
+                .map_err(|m| refuse("input", m, "correct the entry"))?;
         }
         // Responses and scorecards belong to one report or round, which
         // the generic act cannot name; they have their own decisions
@@ -420,23 +611,49 @@ pub fn decide(
     if let Some(agg) = f.aggregation.get(&act.action) {
         let agg_rule = format!("aggregation.{}", act.action);
         if let Some(sig) = &agg.signatures {
-            let s = scheme.ok_or_else(|| refuse(agg_rule.clone(), "signatures need a scheme", ""))?;
-            let so_far: Vec<&Signature> = s.signatures.iter().filter(|x| x.action == act.action).collect();
-            if so_far.iter().any(|x| x.person == actor.person) {
-                return Err(refuse(agg_rule, format!("you have already signed to {}", action.name), "another signatory must sign"));
-            }
-            let signed_positions: BTreeSet<&str> = so_far.iter().map(|x| x.position.as_str()).collect();
-            let Some(position) = sig
-                .of
+            let s =
+                scheme.ok_or_else(|| refuse(agg_rule.clone(), "signatures need a scheme", ""))?;
+            let so_far: Vec<&Signature> = s
+                .signatures
                 .iter()
-                .map(|p| p.as_ref().as_str())
-                .find(|p| Arrangement::attribute_matches(p, &actor.positions) && !signed_positions.contains(p))
-            else {
-                let names: Vec<String> = sig.of.iter().map(|p| humanise_position(f, p.as_ref())).collect();
-                return Err(refuse(agg_rule, format!("to {} must be signed by {}; you hold none of those positions that has not signed yet", action.name, names.join(", ")), "a signatory who has not signed must sign"));
+                .filter(|x| x.action == act.action)
+                .collect();
+            if so_far.iter().any(|x| x.person == actor.person) {
+                return Err(refuse(
+                    agg_rule,
+                    format!("you have already signed to {}", action.name),
+                    "another signatory must sign",
+                ));
+            }
+            let signed_positions: BTreeSet<&str> =
+                so_far.iter().map(|x| x.position.as_str()).collect();
+            let Some(position) = sig.of.iter().map(|p| p.as_ref().as_str()).find(|p| {
+                Arrangement::attribute_matches(p, &actor.positions) && !signed_positions.contains(p)
+            }) else {
+                let names: Vec<String> = sig
+                    .of
+                    .iter()
+                    .map(|p| humanise_position(f, p.as_ref()))
+                    .collect();
+                return Err(refuse(
+                    agg_rule,
+                    format!(
+                        "to {} must be signed by {}; you hold none of those positions that has not signed yet",
+                        action.name,
+                        names.join(", ")
+                    ),
+                    "a signatory who has not signed must sign",
+                ));
             };
             let position = if position.ends_with(".*") {
-                actor.positions.iter().find(|p| Arrangement::attribute_matches(position, &BTreeSet::from([(*p).clone()]))).cloned().unwrap_or_default()
+                actor
+                    .positions
+                    .iter()
+                    .find(|p| {
+                        Arrangement::attribute_matches(position, &BTreeSet::from([(*p).clone()]))
+                    })
+                    .cloned()
+                    .unwrap_or_default()
             } else {
                 position.to_string()
             };
@@ -444,39 +661,104 @@ pub fn decide(
             let given = so_far.len() as u32 + 1;
             let mut positions_after: BTreeSet<&str> = signed_positions.clone();
             positions_after.insert(&position);
-            let includes = sig.must_include.iter().all(|p| positions_after.contains(p.as_ref().as_str()));
-            events.push(EventBody::SignatureGiven { scheme: s.id.clone(), action: act.action.clone(), position: position.clone(), person: actor.person.clone(), given, needed });
+            let includes = sig
+                .must_include
+                .iter()
+                .all(|p| positions_after.contains(p.as_ref().as_str()));
+            events.push(EventBody::SignatureGiven {
+                scheme: s.id.clone(),
+                action: act.action.clone(),
+                position: position.clone(),
+                person: actor.person.clone(),
+                given,
+                needed,
+            });
             if given < needed || !includes {
-                return Ok(Decision { events, completed: false });
+                return Ok(Decision {
+                    events,
+                    completed: false,
+                });
             }
         }
         if let Some(res) = &agg.resolution {
-            let s = scheme.ok_or_else(|| refuse(agg_rule.clone(), "a resolution needs a scheme", ""))?;
-            let body_name = f.partners.get(res.body.as_ref()).map(|p| p.name.clone()).unwrap_or_default();
+            let s = scheme
+                .ok_or_else(|| refuse(agg_rule.clone(), "a resolution needs a scheme", ""))?;
+            let body_name = f
+                .partners
+                .get(res.body.as_ref())
+                .map(|p| p.name.clone())
+                .unwrap_or_default();
             let Some(mid) = &act.resolution_meeting else {
-                return Err(refuse(agg_rule, format!("to {} needs a resolution of a meeting of the {body_name}", action.name), "record the meeting and its resolution, then name it in `resolution_meeting`"));
+                return Err(refuse(
+                    agg_rule,
+                    format!(
+                        "to {} needs a resolution of a meeting of the {body_name}",
+                        action.name
+                    ),
+                    "record the meeting and its resolution, then name it in `resolution_meeting`",
+                ));
             };
             let Some(m) = s.meetings.get(mid) else {
-                return Err(refuse(agg_rule, format!("meeting `{mid}` is not recorded for this scheme"), "name a meeting recorded for this scheme"));
+                return Err(refuse(
+                    agg_rule,
+                    format!("meeting `{mid}` is not recorded for this scheme"),
+                    "name a meeting recorded for this scheme",
+                ));
             };
             if m.body != *res.body.as_ref() {
-                return Err(refuse(agg_rule, format!("meeting `{mid}` was of the {}, not the {body_name}", m.body), format!("the resolution must be passed by the {body_name}")));
+                return Err(refuse(
+                    agg_rule,
+                    format!("meeting `{mid}` was of the {}, not the {body_name}", m.body),
+                    format!("the resolution must be passed by the {body_name}"),
+                ));
             }
-            let Some(r) = m.resolutions.iter().find(|r| r.action.as_deref() == Some(act.action.as_str())) else {
-                return Err(refuse(agg_rule, format!("meeting `{mid}` passed no resolution to {}", action.name), "a resolution naming this action must be voted"));
+            let Some(r) = m
+                .resolutions
+                .iter()
+                .find(|r| r.action.as_deref() == Some(act.action.as_str()))
+            else {
+                return Err(refuse(
+                    agg_rule,
+                    format!("meeting `{mid}` passed no resolution to {}", action.name),
+                    "a resolution naming this action must be voted",
+                ));
             };
-            let members = init.partners.get(res.body.as_ref()).map(|o| o.members).unwrap_or(0);
+            let members = init
+                .partners
+                .get(res.body.as_ref())
+                .map(|o| o.members)
+                .unwrap_or(0);
             let quorum_bp = parse_percent(res.quorum.as_ref()).unwrap_or(5000) as i64;
             if (m.attendance.total() as i64) * 10_000 < quorum_bp * members {
-                return Err(refuse(agg_rule, format!("the meeting was not quorate: {} of {members} members attended; {} are needed", m.attendance.total(), res.quorum.as_ref()), format!("hold a meeting attended by at least {} of the {body_name}'s members", res.quorum.as_ref())));
+                return Err(refuse(
+                    agg_rule,
+                    format!(
+                        "the meeting was not quorate: {} of {members} members attended; {} are needed",
+                        m.attendance.total(),
+                        res.quorum.as_ref()
+                    ),
+                    format!(
+                        "hold a meeting attended by at least {} of the {body_name}'s members",
+                        res.quorum.as_ref()
+                    ),
+                ));
             }
             let passed = match res.majority {
                 Majority::Simple => r.votes_for > r.votes_against,
-                Majority::TwoThirds => r.votes_for * 3 >= (r.votes_for + r.votes_against) * 2 && r.votes_for > 0,
+                Majority::TwoThirds => {
+                    r.votes_for * 3 >= (r.votes_for + r.votes_against) * 2 && r.votes_for > 0
+                }
                 Majority::Consensus => r.votes_against == 0 && r.votes_for > 0,
             };
             if !passed {
-                return Err(refuse(agg_rule, format!("the resolution \"{}\" did not carry: {} for, {} against", r.motion, r.votes_for, r.votes_against), "the resolution needs the majority the aggregation rule sets"));
+                return Err(refuse(
+                    agg_rule,
+                    format!(
+                        "the resolution \"{}\" did not carry: {} for, {} against",
+                        r.motion, r.votes_for, r.votes_against
+                    ),
+                    "the resolution needs the majority the aggregation rule sets",
+                ));
             }
         }
     }
@@ -485,68 +767,173 @@ pub fn decide(
     let rules: Vec<String> = allowed_by.iter().map(|r| r.id.clone()).collect();
     let positions: Vec<String> = allowed_by
         .iter()
-        .flat_map(|r| actor.positions.iter().filter(|p| Arrangement::attribute_matches(r.attribute.as_ref(), &BTreeSet::from([(*p).clone()]))).cloned())
+        .flat_map(|r| {
+            actor
+                .positions
+                .iter()
+                .filter(|p| {
+                    Arrangement::attribute_matches(
+                        r.attribute.as_ref(),
+                        &BTreeSet::from([(*p).clone()]),
+                    )
+                })
+                .cloned()
+        })
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    // Both branches record several events before settling the new stage.
+    #[allow(clippy::needless_late_init)]
     let new_stage: Option<String>;
     if action.creates() {
-        let name = act.name.clone().filter(|n| !n.trim().is_empty()).ok_or_else(|| refuse("input", "a new scheme needs a name (e.g. \"Street 7, Fauji Colony\")", "include `name`"))?;
+        let name = act
+            .name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .ok_or_else(|| {
+                refuse(
+                    "input",
+                    "a new scheme needs a name (e.g. \"Street 7, Fauji Colony\")",
+                    "include `name`",
+                )
+            })?;
         if act.components.is_empty() {
-            return Err(refuse("input", "a new scheme needs at least one component", format!("name components of kinds: {}", f.components.keys().cloned().collect::<Vec<_>>().join(", "))));
+            return Err(refuse(
+                "input",
+                "a new scheme needs at least one component",
+                format!(
+                    "name components of kinds: {}",
+                    f.components.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            ));
         }
         let mut components = vec![];
         let mut seen = BTreeSet::new();
         for c in &act.components {
             let Some(scope) = f.components.get(&c.kind) else {
-                return Err(refuse("input", format!("`{}` is not a component kind of this arrangement", c.kind), format!("use one of: {}", f.components.keys().cloned().collect::<Vec<_>>().join(", "))));
+                return Err(refuse(
+                    "input",
+                    format!("`{}` is not a component kind of this arrangement", c.kind),
+                    format!(
+                        "use one of: {}",
+                        f.components.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
             };
             if !seen.insert(c.kind.clone()) {
-                return Err(refuse("input", format!("component `{}` is named twice", c.kind), "name each component once"));
+                return Err(refuse(
+                    "input",
+                    format!("component `{}` is named twice", c.kind),
+                    "name each component once",
+                ));
             }
             if c.estimate.is_some_and(|e| e <= 0) {
-                return Err(refuse("input", format!("the estimate for `{}` must be more than zero", c.kind), "give a positive amount in paisa"));
+                return Err(refuse(
+                    "input",
+                    format!("the estimate for `{}` must be more than zero", c.kind),
+                    "give a positive amount in paisa",
+                ));
             }
-            components.push(Component { kind: c.kind.clone(), domain: scope.domain, delivered_by: scope.delivered_by.as_ref().clone(), estimate: c.estimate, description: c.description.clone() });
+            components.push(Component {
+                kind: c.kind.clone(),
+                domain: scope.domain,
+                delivered_by: scope.delivered_by.as_ref().clone(),
+                estimate: c.estimate,
+                description: c.description.clone(),
+            });
         }
-        let to = action.to.as_ref().map(|t| t.as_ref().clone()).unwrap_or_default();
-        events.push(EventBody::SchemeCreated { scheme: scheme_id.clone(), name, action: act.action.clone(), stage: to.clone(), components, positions, note: act.note.clone() });
+        let to = action
+            .to
+            .as_ref()
+            .map(|t| t.as_ref().clone())
+            .unwrap_or_default();
+        events.push(EventBody::SchemeCreated {
+            scheme: scheme_id.clone(),
+            name,
+            action: act.action.clone(),
+            stage: to.clone(),
+            components,
+            positions,
+            note: act.note.clone(),
+        });
         new_stage = Some(to);
     } else {
         let s = scheme.expect("checked above");
         let to = action.to.as_ref().map(|t| t.as_ref().clone());
-        events.push(EventBody::ActPerformed { scheme: s.id.clone(), action: act.action.clone(), from: s.stage.clone(), to: to.clone(), positions, rules, note: act.note.clone() });
+        events.push(EventBody::ActPerformed {
+            scheme: s.id.clone(),
+            action: act.action.clone(),
+            from: s.stage.clone(),
+            to: to.clone(),
+            positions,
+            rules,
+            note: act.note.clone(),
+        });
         if let Some(m) = &act.meeting
             && action.records == Some(RecordKind::Meeting)
         {
-            events.push(EventBody::MeetingRecorded { meeting: next_id("m"), scheme: Some(s.id.clone()), record: m.clone() });
+            events.push(EventBody::MeetingRecorded {
+                meeting: next_id("m"),
+                scheme: Some(s.id.clone()),
+                record: m.clone(),
+            });
         }
         if let Some(h) = &act.household
             && action.records == Some(RecordKind::Household)
         {
-            events.push(EventBody::HouseholdRegistered { household: next_id("h"), scheme: s.id.clone(), record: h.clone() });
+            events.push(EventBody::HouseholdRegistered {
+                household: next_id("h"),
+                scheme: s.id.clone(),
+                record: h.clone(),
+            });
         }
         if let (Some(k), Some(input)) = (action.records, &act.entry)
             && k.is_ledger()
         {
-            let line = crate::ledger::check_entry(arr, &init.ledger, s, k, input, now.date()).map_err(|m| refuse("input", m, "correct the entry"))?;
-            events.push(EventBody::LedgerEntryPosted { entry: next_id("e"), scheme: s.id.clone(), line });
+            let line = crate::ledger::check_entry(arr, &init.ledger, s, k, input, now.date())
+                .map_err(|m| refuse("input", m, "correct the entry"))?;
+            events.push(EventBody::LedgerEntryPosted {
+                entry: next_id("e"),
+                scheme: s.id.clone(),
+                line,
+            });
         }
         if action.records == Some(RecordKind::Estimate) {
-            events.push(EventBody::EstimateSet { scheme: s.id.clone(), estimates: act.estimates.clone() });
+            events.push(EventBody::EstimateSet {
+                scheme: s.id.clone(),
+                estimates: act.estimates.clone(),
+            });
         }
         // Obligations this act meets.
         for o in s.open_obligations.iter().filter(|o| o.action == act.action) {
-            events.push(EventBody::ObligationMet { obligation: o.id.clone(), scheme: s.id.clone(), late: now > o.due });
+            events.push(EventBody::ObligationMet {
+                obligation: o.id.clone(),
+                scheme: s.id.clone(),
+                late: now > o.due,
+            });
         }
         new_stage = to;
     }
     if let Some(to) = new_stage {
         let from = stage.unwrap_or_default().to_string();
-        let open: Vec<OpenObligation> = scheme.map(|s| s.open_obligations.clone()).unwrap_or_default();
-        events.extend(enter_stage(arr, &scheme_id, &from, &to, &open, &act.action, now, &mut next_id));
+        let open: Vec<OpenObligation> = scheme
+            .map(|s| s.open_obligations.clone())
+            .unwrap_or_default();
+        events.extend(enter_stage(
+            arr,
+            &scheme_id,
+            &from,
+            &to,
+            &open,
+            &act.action,
+            now,
+            &mut next_id,
+        ));
     }
-    Ok(Decision { events, completed: true })
+    Ok(Decision {
+        events,
+        completed: true,
+    })
 }
 
 /// Obligations lapse when their stage is left, and open for the new stage.
@@ -562,11 +949,18 @@ fn enter_stage(
     next_id: &mut dyn FnMut(&str) -> String,
 ) -> Vec<EventBody> {
     let mut events = vec![];
-    for o in open.iter().filter(|o| o.stage == from && o.action != met_by) {
+    for o in open
+        .iter()
+        .filter(|o| o.stage == from && o.action != met_by)
+    {
         events.push(EventBody::ObligationLapsed {
             obligation: o.id.clone(),
             scheme: scheme.into(),
-            reason: format!("the scheme moved from \"{}\" to \"{}\" before it was done", from.replace('_', " "), to.replace('_', " ")),
+            reason: format!(
+                "the scheme moved from \"{}\" to \"{}\" before it was done",
+                from.replace('_', " "),
+                to.replace('_', " ")
+            ),
         });
     }
     for r in arr.file.rules.iter().filter(|r| r.deontic == Deontic::Must) {
@@ -588,8 +982,12 @@ fn enter_stage(
 }
 
 pub fn rfc3339(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC).replace_nanosecond(0).unwrap_or(t);
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    let t = t
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(t);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
@@ -615,15 +1013,24 @@ pub fn sweep(arr: &Arrangement, scheme: &SchemeState, now: OffsetDateTime) -> Ve
         if o.due >= now || closed.contains(&o.id) {
             continue;
         }
-        let Some(rule) = f.rules.iter().find(|r| r.id == o.rule) else { continue };
-        let or_else = if o.escalated_from.is_none() { rule.or_else.as_ref() } else { None };
+        let Some(rule) = f.rules.iter().find(|r| r.id == o.rule) else {
+            continue;
+        };
+        let or_else = if o.escalated_from.is_none() {
+            rule.or_else.as_ref()
+        } else {
+            None
+        };
         let mut consequence = vec![];
         if let Some(oe) = or_else {
             if let Some(p) = &oe.escalate_to {
                 consequence.push(format!("escalated to {}", humanise_position(f, p.as_ref())));
             }
             if let Some(t) = &oe.transition {
-                consequence.push(format!("the scheme becomes \"{}\"", t.as_ref().replace('_', " ")));
+                consequence.push(format!(
+                    "the scheme becomes \"{}\"",
+                    t.as_ref().replace('_', " ")
+                ));
             }
             if let Some(p) = &oe.penalty {
                 consequence.push(p.clone());
@@ -669,9 +1076,27 @@ pub fn sweep(arr: &Arrangement, scheme: &SchemeState, now: OffsetDateTime) -> Ve
         if let Some(t) = &oe.transition
             && *t.as_ref() != stage
         {
-            events.push(EventBody::StageChanged { scheme: scheme.id.clone(), from: stage.clone(), to: t.as_ref().clone(), cause: format!("or-else of rule `{}`", o.rule) });
-            let still_open: Vec<OpenObligation> = open.iter().filter(|x| !closed.contains(&x.id)).cloned().collect();
-            let follow = enter_stage(arr, &scheme.id, &stage, t.as_ref(), &still_open, "", now, &mut next_id);
+            events.push(EventBody::StageChanged {
+                scheme: scheme.id.clone(),
+                from: stage.clone(),
+                to: t.as_ref().clone(),
+                cause: format!("or-else of rule `{}`", o.rule),
+            });
+            let still_open: Vec<OpenObligation> = open
+                .iter()
+                .filter(|x| !closed.contains(&x.id))
+                .cloned()
+                .collect();
+            let follow = enter_stage(
+                arr,
+                &scheme.id,
+                &stage,
+                t.as_ref(),
+                &still_open,
+                "",
+                now,
+                &mut next_id,
+            );
             for e in &follow {
                 if let EventBody::ObligationLapsed { obligation, .. } = e {
                     closed.insert(obligation.clone());
@@ -701,11 +1126,18 @@ pub fn available_acts(
         .filter(|(_, a)| !a.creates() && a.allowed_in(&scheme.stage))
         .map(|(id, _)| {
             // Probe with a minimal act: input checks are not the question here.
-            let probe = Act { action: id.clone(), ..Act::default() };
+            let probe = Act {
+                action: id.clone(),
+                ..Act::default()
+            };
             let r = match decide(arr, init, Some(scheme), "", actor, &probe, now, extra) {
                 Ok(_) => Ok(()),
                 Err(r) if r.rule == "input" || r.rule.starts_with("aggregation.") => {
-                    if r.message.contains("you hold none") || r.message.contains("already signed") { Err(r) } else { Ok(()) }
+                    if r.message.contains("you hold none") || r.message.contains("already signed") {
+                        Err(r)
+                    } else {
+                        Ok(())
+                    }
                 }
                 Err(r) => Err(r),
             };
@@ -721,7 +1153,16 @@ pub fn available_acts(
 pub fn apply(state: Option<SchemeState>, event: &EventBody, at: &str) -> Option<SchemeState> {
     let at_time = parse_time(at).unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let mut s = match (state, event) {
-        (None, EventBody::SchemeCreated { scheme, name, stage, components, .. }) => {
+        (
+            None,
+            EventBody::SchemeCreated {
+                scheme,
+                name,
+                stage,
+                components,
+                ..
+            },
+        ) => {
             return Some(SchemeState {
                 id: scheme.clone(),
                 name: name.clone(),
@@ -747,7 +1188,11 @@ pub fn apply(state: Option<SchemeState>, event: &EventBody, at: &str) -> Option<
     }
     // Child ids are numbered from `counter`; keep it past every id seen.
     let mut bump = |id: &str| {
-        if let Some(n) = id.rsplit('-').next().and_then(|tail| tail.trim_start_matches(|c: char| c.is_ascii_alphabetic()).parse::<i64>().ok()) {
+        if let Some(n) = id.rsplit('-').next().and_then(|tail| {
+            tail.trim_start_matches(|c: char| c.is_ascii_alphabetic())
+                .parse::<i64>()
+                .ok()
+        }) {
             s.counter = s.counter.max(n);
         }
     };
@@ -764,10 +1209,21 @@ pub fn apply(state: Option<SchemeState>, event: &EventBody, at: &str) -> Option<
             s.stage = to.clone();
             s.entered.insert(to.clone(), at.to_string());
         }
-        EventBody::SignatureGiven { action, position, person, .. } => {
-            s.signatures.push(Signature { action: action.clone(), position: position.clone(), person: person.clone() });
+        EventBody::SignatureGiven {
+            action,
+            position,
+            person,
+            ..
+        } => {
+            s.signatures.push(Signature {
+                action: action.clone(),
+                position: position.clone(),
+                person: person.clone(),
+            });
         }
-        EventBody::MeetingRecorded { meeting, record, .. } => {
+        EventBody::MeetingRecorded {
+            meeting, record, ..
+        } => {
             bump(meeting);
             s.meetings.insert(meeting.clone(), record.clone());
         }
@@ -789,7 +1245,16 @@ pub fn apply(state: Option<SchemeState>, event: &EventBody, at: &str) -> Option<
                 }
             }
         }
-        EventBody::ObligationOpened { obligation, rule, position, action, stage, due, escalated_from, .. } => {
+        EventBody::ObligationOpened {
+            obligation,
+            rule,
+            position,
+            action,
+            stage,
+            due,
+            escalated_from,
+            ..
+        } => {
             bump(obligation);
             s.open_obligations.push(OpenObligation {
                 id: obligation.clone(),

@@ -24,14 +24,37 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EventBody {
     // ── registry chain ──
-    OrganisationRegistered { organisation: Organisation },
-    PersonRegistered { person: Person },
-    MembershipGranted { membership: Membership },
-    MembershipEnded { membership: String },
-    ArrangementStored { id: String, version: u32, digest: String, source: String },
+    OrganisationRegistered {
+        organisation: Organisation,
+    },
+    PersonRegistered {
+        person: Person,
+    },
+    MembershipGranted {
+        membership: Membership,
+    },
+    MembershipEnded {
+        membership: String,
+    },
+    ArrangementStored {
+        id: String,
+        version: u32,
+        digest: String,
+        source: String,
+    },
     // ── initiative chains ──
-    InitiativeStarted { initiative: InitiativeRecord },
-    SchemeCreated { scheme: String, name: String, action: String, stage: String, components: Vec<Component>, positions: Vec<String>, note: Option<String> },
+    InitiativeStarted {
+        initiative: InitiativeRecord,
+    },
+    SchemeCreated {
+        scheme: String,
+        name: String,
+        action: String,
+        stage: String,
+        components: Vec<Component>,
+        positions: Vec<String>,
+        note: Option<String>,
+    },
     ActPerformed {
         scheme: String,
         action: String,
@@ -43,10 +66,28 @@ pub enum EventBody {
         rules: Vec<String>,
         note: Option<String>,
     },
-    SignatureGiven { scheme: String, action: String, position: String, person: String, given: u32, needed: u32 },
-    MeetingRecorded { meeting: String, scheme: Option<String>, record: Meeting },
-    HouseholdRegistered { household: String, scheme: String, record: Household },
-    EstimateSet { scheme: String, estimates: BTreeMap<String, i64> },
+    SignatureGiven {
+        scheme: String,
+        action: String,
+        position: String,
+        person: String,
+        given: u32,
+        needed: u32,
+    },
+    MeetingRecorded {
+        meeting: String,
+        scheme: Option<String>,
+        record: Meeting,
+    },
+    HouseholdRegistered {
+        household: String,
+        scheme: String,
+        record: Household,
+    },
+    EstimateSet {
+        scheme: String,
+        estimates: BTreeMap<String, i64>,
+    },
     /// Qualitative evidence (issue 8): an interview transcript or a
     /// document attached to an initiative, its text as UTF-8.
     EvidenceAttached {
@@ -79,15 +120,45 @@ pub enum EventBody {
         due: String,
         escalated_from: Option<String>,
     },
-    ObligationMet { obligation: String, scheme: String, late: bool },
-    ObligationLapsed { obligation: String, scheme: String, reason: String },
-    ObligationBreached { obligation: String, scheme: String, rule: String, position: String, consequence: String },
-    StageChanged { scheme: String, from: String, to: String, cause: String },
-    LedgerEntryPosted { entry: String, scheme: String, line: crate::ledger::LedgerLine },
+    ObligationMet {
+        obligation: String,
+        scheme: String,
+        late: bool,
+    },
+    ObligationLapsed {
+        obligation: String,
+        scheme: String,
+        reason: String,
+    },
+    ObligationBreached {
+        obligation: String,
+        scheme: String,
+        rule: String,
+        position: String,
+        consequence: String,
+    },
+    StageChanged {
+        scheme: String,
+        from: String,
+        to: String,
+        cause: String,
+    },
+    LedgerEntryPosted {
+        entry: String,
+        scheme: String,
+        line: crate::ledger::LedgerLine,
+    },
     /// A public organisation's reserve for schemes under an arrangement for
     /// one financial year ("2025-26"), on the registry chain. A later one for
     /// the same year revises the figure; the log keeps both.
-    AllocationSet { organisation: String, arrangement: String, year: String, amount: i64, development_budget: Option<i64>, note: Option<String> },
+    AllocationSet {
+        organisation: String,
+        arrangement: String,
+        year: String,
+        amount: i64,
+        development_budget: Option<i64>,
+        note: Option<String>,
+    },
     /// A citizen report (Open311 service request) about a scheme's
     /// component, routed by the scope rules. The reporter's contact details
     /// are never in the event: they are kept apart and never published.
@@ -219,7 +290,15 @@ pub struct StoredEvent {
 
 /// The hash of an event: SHA-256 over its fields and the previous hash,
 /// separated so that no field can bleed into the next.
-pub fn event_hash(chain: &str, seq: i64, at: &str, actor: &str, kind: &str, payload: &str, prev_hash: &str) -> String {
+pub fn event_hash(
+    chain: &str,
+    seq: i64,
+    at: &str,
+    actor: &str,
+    kind: &str,
+    payload: &str,
+    prev_hash: &str,
+) -> String {
     let mut h = Sha256::new();
     for part in [chain, &seq.to_string(), at, actor, kind, payload, prev_hash] {
         h.update((part.len() as u64).to_be_bytes());
@@ -230,9 +309,17 @@ pub fn event_hash(chain: &str, seq: i64, at: &str, actor: &str, kind: &str, payl
 
 impl StoredEvent {
     /// Seal a body as the next event after `prev_hash`.
-    pub fn seal(chain: &str, seq: i64, at: &str, actor: &str, body: &EventBody, prev_hash: &str) -> StoredEvent {
+    pub fn seal(
+        chain: &str,
+        seq: i64,
+        at: &str,
+        actor: &str,
+        body: &EventBody,
+        prev_hash: &str,
+    ) -> StoredEvent {
         // serde_json's maps are ordered, so this is canonical for our types.
-        let payload = serde_json::to_string(body).unwrap_or_else(|e| format!("{{\"unserialisable\":\"{e}\"}}"));
+        let payload = serde_json::to_string(body)
+            .unwrap_or_else(|e| format!("{{\"unserialisable\":\"{e}\"}}"));
         let kind = body.kind();
         let hash = event_hash(chain, seq, at, actor, kind, &payload, prev_hash);
         StoredEvent {
@@ -262,24 +349,44 @@ pub struct BrokenLink {
 
 /// Verifies one chain, given its events in `seq` order. Returns the first
 /// broken link, if any.
-pub fn verify_chain<'a>(events: impl IntoIterator<Item = &'a StoredEvent>) -> Result<u64, BrokenLink> {
+pub fn verify_chain<'a>(
+    events: impl IntoIterator<Item = &'a StoredEvent>,
+) -> Result<u64, BrokenLink> {
     let mut prev = GENESIS.to_string();
-    let mut expected_seq = 1;
     let mut n = 0;
-    for e in events {
-        let broken = |reason: String| BrokenLink { chain: e.chain.clone(), seq: e.seq, reason };
+    for (expected_seq, e) in (1i64..).zip(events) {
+        let broken = |reason: String| BrokenLink {
+            chain: e.chain.clone(),
+            seq: e.seq,
+            reason,
+        };
         if e.seq != expected_seq {
-            return Err(broken(format!("expected event number {expected_seq}, found {}: an event is missing or was inserted", e.seq)));
+            return Err(broken(format!(
+                "expected event number {expected_seq}, found {}: an event is missing or was inserted",
+                e.seq
+            )));
         }
         if e.prev_hash != prev {
-            return Err(broken("its link to the previous event does not match that event's hash".into()));
+            return Err(broken(
+                "its link to the previous event does not match that event's hash".into(),
+            ));
         }
-        let recomputed = event_hash(&e.chain, e.seq, &e.at, &e.actor, &e.kind, &e.payload, &e.prev_hash);
+        let recomputed = event_hash(
+            &e.chain,
+            e.seq,
+            &e.at,
+            &e.actor,
+            &e.kind,
+            &e.payload,
+            &e.prev_hash,
+        );
         if recomputed != e.hash {
-            return Err(broken("its contents do not match its hash: the event was changed after it was written".into()));
+            return Err(broken(
+                "its contents do not match its hash: the event was changed after it was written"
+                    .into(),
+            ));
         }
         prev = e.hash.clone();
-        expected_seq += 1;
         n += 1;
     }
     Ok(n)
@@ -293,8 +400,17 @@ mod tests {
         let mut prev = GENESIS.to_string();
         (0..n)
             .map(|i| {
-                let body = EventBody::MembershipEnded { membership: format!("m{i}") };
-                let e = StoredEvent::seal("c", i as i64 + 1, "2026-01-01T00:00:00Z", "tester", &body, &prev);
+                let body = EventBody::MembershipEnded {
+                    membership: format!("m{i}"),
+                };
+                let e = StoredEvent::seal(
+                    "c",
+                    i as i64 + 1,
+                    "2026-01-01T00:00:00Z",
+                    "tester",
+                    &body,
+                    &prev,
+                );
                 prev = e.hash.clone();
                 e
             })
@@ -326,14 +442,26 @@ mod tests {
     fn a_rehashed_forgery_breaks_the_next_link() {
         let mut c = chain(5);
         c[2].payload = c[2].payload.replace("m2", "m9");
-        c[2].hash = event_hash(&c[2].chain, c[2].seq, &c[2].at, &c[2].actor, &c[2].kind, &c[2].payload, &c[2].prev_hash);
+        c[2].hash = event_hash(
+            &c[2].chain,
+            c[2].seq,
+            &c[2].at,
+            &c[2].actor,
+            &c[2].kind,
+            &c[2].payload,
+            &c[2].prev_hash,
+        );
         let err = verify_chain(&c).unwrap_err();
         assert_eq!(err.seq, 4);
     }
 
     #[test]
     fn bodies_round_trip_through_the_payload() {
-        let body = EventBody::ObligationMet { obligation: "o".into(), scheme: "s".into(), late: true };
+        let body = EventBody::ObligationMet {
+            obligation: "o".into(),
+            scheme: "s".into(),
+            late: true,
+        };
         let e = StoredEvent::seal("c", 1, "t", "a", &body, GENESIS);
         assert_eq!(e.body().unwrap(), body);
         assert_eq!(e.kind, "obligation_met");

@@ -67,8 +67,14 @@ pub enum Scope {
 
 #[derive(Debug, Clone, Copy)]
 pub enum Shape {
-    Field { object: &'static str, field: &'static str },
-    Keyed { name: &'static str, domain: KeyDomain },
+    Field {
+        object: &'static str,
+        field: &'static str,
+    },
+    Keyed {
+        name: &'static str,
+        domain: KeyDomain,
+    },
 }
 
 /// One declared fact.
@@ -82,11 +88,34 @@ pub struct FactDecl {
     pub provided_by: &'static str,
 }
 
-const fn field(object: &'static str, field: &'static str, ty: FactType, scope: Scope, meaning: &'static str) -> FactDecl {
-    FactDecl { shape: Shape::Field { object, field }, ty, scope, meaning, provided_by: "core" }
+const fn field(
+    object: &'static str,
+    field: &'static str,
+    ty: FactType,
+    scope: Scope,
+    meaning: &'static str,
+) -> FactDecl {
+    FactDecl {
+        shape: Shape::Field { object, field },
+        ty,
+        scope,
+        meaning,
+        provided_by: "core",
+    }
 }
-const fn keyed(name: &'static str, domain: KeyDomain, ty: FactType, meaning: &'static str) -> FactDecl {
-    FactDecl { shape: Shape::Keyed { name, domain }, ty, scope: Scope::Scheme, meaning, provided_by: "core" }
+const fn keyed(
+    name: &'static str,
+    domain: KeyDomain,
+    ty: FactType,
+    meaning: &'static str,
+) -> FactDecl {
+    FactDecl {
+        shape: Shape::Keyed { name, domain },
+        ty,
+        scope: Scope::Scheme,
+        meaning,
+        provided_by: "core",
+    }
 }
 
 use FactType::{Int, Text};
@@ -95,26 +124,139 @@ use KeyDomain::{Action, Position, Role, Stage};
 /// Facts the core provides: members, positions, approvals, meetings,
 /// resolutions, time.
 pub const CORE_FACTS: &[FactDecl] = &[
-    field("org", "kind", Text, Scope::Boundary, "the organisation's kind"),
-    field("org", "members", Int, Scope::Boundary, "people who are members of the organisation"),
-    field("org", "women_members", Int, Scope::Boundary, "women among its members"),
-    field("org", "elected_members", Int, Scope::Boundary, "members who hold elected office"),
-    field("scheme", "stage", Text, Scope::Scheme, "the scheme's current stage"),
-    field("scheme", "estimate", Int, Scope::Scheme, "the scheme's estimate (sum of its components), in paisa"),
-    field("scheme", "households", Int, Scope::Scheme, "households in the scheme's register"),
-    field("scheme", "meetings", Int, Scope::Scheme, "meetings recorded for the scheme"),
-    field("scheme", "attendance", Int, Scope::Scheme, "people who attended the scheme's meetings, in all"),
-    field("scheme", "women_attendance", Int, Scope::Scheme, "women who attended the scheme's meetings, in all"),
-    field("scheme", "days_in_stage", Int, Scope::Scheme, "whole days since the scheme entered its current stage"),
-    field("scheme", "age_days", Int, Scope::Scheme, "whole days since the scheme was created"),
-    field("initiative", "unfinished_schemes", Int, Scope::Scheme, "other schemes of the initiative now in an executing stage"),
-    keyed("members", Role, Int, "members of the organisation in this partner role"),
-    keyed("women_members", Role, Int, "women members of the organisation in this partner role"),
-    keyed("positions_filled", Position, Int, "people holding this position"),
-    keyed("approvals", Action, Int, "signatures given so far towards this action"),
-    keyed("done", Action, Int, "times this action has been performed on the scheme"),
-    keyed("resolutions", Action, Int, "resolutions passed at recorded meetings for this action"),
-    keyed("days_since", Stage, Int, "whole days since the scheme last entered this stage (-1 if never)"),
+    field(
+        "org",
+        "kind",
+        Text,
+        Scope::Boundary,
+        "the organisation's kind",
+    ),
+    field(
+        "org",
+        "members",
+        Int,
+        Scope::Boundary,
+        "people who are members of the organisation",
+    ),
+    field(
+        "org",
+        "women_members",
+        Int,
+        Scope::Boundary,
+        "women among its members",
+    ),
+    field(
+        "org",
+        "elected_members",
+        Int,
+        Scope::Boundary,
+        "members who hold elected office",
+    ),
+    field(
+        "scheme",
+        "stage",
+        Text,
+        Scope::Scheme,
+        "the scheme's current stage",
+    ),
+    field(
+        "scheme",
+        "estimate",
+        Int,
+        Scope::Scheme,
+        "the scheme's estimate (sum of its components), in paisa",
+    ),
+    field(
+        "scheme",
+        "households",
+        Int,
+        Scope::Scheme,
+        "households in the scheme's register",
+    ),
+    field(
+        "scheme",
+        "meetings",
+        Int,
+        Scope::Scheme,
+        "meetings recorded for the scheme",
+    ),
+    field(
+        "scheme",
+        "attendance",
+        Int,
+        Scope::Scheme,
+        "people who attended the scheme's meetings, in all",
+    ),
+    field(
+        "scheme",
+        "women_attendance",
+        Int,
+        Scope::Scheme,
+        "women who attended the scheme's meetings, in all",
+    ),
+    field(
+        "scheme",
+        "days_in_stage",
+        Int,
+        Scope::Scheme,
+        "whole days since the scheme entered its current stage",
+    ),
+    field(
+        "scheme",
+        "age_days",
+        Int,
+        Scope::Scheme,
+        "whole days since the scheme was created",
+    ),
+    field(
+        "initiative",
+        "unfinished_schemes",
+        Int,
+        Scope::Scheme,
+        "other schemes of the initiative now in an executing stage",
+    ),
+    keyed(
+        "members",
+        Role,
+        Int,
+        "members of the organisation in this partner role",
+    ),
+    keyed(
+        "women_members",
+        Role,
+        Int,
+        "women members of the organisation in this partner role",
+    ),
+    keyed(
+        "positions_filled",
+        Position,
+        Int,
+        "people holding this position",
+    ),
+    keyed(
+        "approvals",
+        Action,
+        Int,
+        "signatures given so far towards this action",
+    ),
+    keyed(
+        "done",
+        Action,
+        Int,
+        "times this action has been performed on the scheme",
+    ),
+    keyed(
+        "resolutions",
+        Action,
+        Int,
+        "resolutions passed at recorded meetings for this action",
+    ),
+    keyed(
+        "days_since",
+        Stage,
+        Int,
+        "whole days since the scheme last entered this stage (-1 if never)",
+    ),
 ];
 
 /// Every declared fact, of every capability.
@@ -134,11 +276,17 @@ pub struct Facts {
 
 impl Facts {
     pub fn set_field(&mut self, object: &str, field: &str, value: Fact) -> &mut Self {
-        self.fields.entry(object.to_string()).or_default().insert(field.to_string(), value);
+        self.fields
+            .entry(object.to_string())
+            .or_default()
+            .insert(field.to_string(), value);
         self
     }
     pub fn set_keyed(&mut self, name: &str, key: &str, value: Fact) -> &mut Self {
-        self.keyed.entry(name.to_string()).or_default().insert(key.to_string(), value);
+        self.keyed
+            .entry(name.to_string())
+            .or_default()
+            .insert(key.to_string(), value);
         self
     }
     pub fn field(&self, object: &str, field: &str) -> Option<&Fact> {
@@ -164,9 +312,28 @@ pub enum ConditionError {
 
 /// Names of CEL's standard functions and macros that conditions may use.
 const CEL_STANDARD: &[&str] = &[
-    "size", "int", "uint", "double", "string", "bool", "has", "contains", "startsWith", "endsWith",
-    "matches", "max", "min", "all", "exists", "exists_one", "map", "filter", "duration", "timestamp",
-    "type", "in",
+    "size",
+    "int",
+    "uint",
+    "double",
+    "string",
+    "bool",
+    "has",
+    "contains",
+    "startsWith",
+    "endsWith",
+    "matches",
+    "max",
+    "min",
+    "all",
+    "exists",
+    "exists_one",
+    "map",
+    "filter",
+    "duration",
+    "timestamp",
+    "type",
+    "in",
 ];
 
 /// Compile `source` and check that every name it uses is a declared fact
@@ -175,7 +342,9 @@ pub fn compile(source: &str, scope: Scope) -> Result<Program, ConditionError> {
     let program = Program::compile(source).map_err(|e| ConditionError::Parse(parse_message(&e)))?;
     let refs = program.references();
     for var in refs.variables() {
-        let known = catalogue().any(|d| d.scope == scope && matches!(d.shape, Shape::Field { object, .. } if object == var));
+        let known = catalogue().any(|d| {
+            d.scope == scope && matches!(d.shape, Shape::Field { object, .. } if object == var)
+        });
         if !known {
             return Err(ConditionError::Unknown(var.to_string()));
         }
@@ -184,7 +353,9 @@ pub fn compile(source: &str, scope: Scope) -> Result<Program, ConditionError> {
         if func.starts_with('_') || func.starts_with('@') || CEL_STANDARD.contains(&func) {
             continue;
         }
-        let known = catalogue().any(|d| d.scope == scope && matches!(d.shape, Shape::Keyed { name, .. } if name == func));
+        let known = catalogue().any(|d| {
+            d.scope == scope && matches!(d.shape, Shape::Keyed { name, .. } if name == func)
+        });
         if !known {
             return Err(ConditionError::Unknown(format!("{func}()")));
         }
@@ -204,35 +375,47 @@ fn parse_message(e: &cel::ParseErrors) -> String {
 /// is not in `facts` is an error (the checker uses this to catch a
 /// misspelt role); otherwise the fact's zero value is used (nothing paid,
 /// no approvals yet).
-pub fn evaluate(source: &str, facts: &Facts, scope: Scope, strict: bool) -> Result<bool, ConditionError> {
+pub fn evaluate(
+    source: &str,
+    facts: &Facts,
+    scope: Scope,
+    strict: bool,
+) -> Result<bool, ConditionError> {
     let program = compile(source, scope)?;
     let mut ctx = Context::default();
     let mut objects: BTreeMap<&str, BTreeMap<&str, Fact>> = BTreeMap::new();
     for decl in catalogue().filter(|d| d.scope == scope) {
         match decl.shape {
             Shape::Field { object, field } => {
-                let value = facts.field(object, field).cloned().unwrap_or_else(|| zero(decl.ty));
+                let value = facts
+                    .field(object, field)
+                    .cloned()
+                    .unwrap_or_else(|| zero(decl.ty));
                 objects.entry(object).or_default().insert(field, value);
             }
             Shape::Keyed { name, domain } => {
                 let table = Arc::new(facts.keyed.get(name).cloned().unwrap_or_default());
                 let ty = decl.ty;
-                ctx.add_function(name, move |key: Arc<String>| -> Result<Value, ExecutionError> {
-                    match table.get(key.as_str()) {
-                        Some(v) => Ok(to_value(v)),
-                        None if strict => Err(ExecutionError::function_error(
-                            name,
-                            format!("`{key}` is not a {} of this arrangement", domain.noun()),
-                        )),
-                        None => Ok(to_value(&zero(ty))),
-                    }
-                })
+                ctx.add_function(
+                    name,
+                    move |key: Arc<String>| -> Result<Value, ExecutionError> {
+                        match table.get(key.as_str()) {
+                            Some(v) => Ok(to_value(v)),
+                            None if strict => Err(ExecutionError::function_error(
+                                name,
+                                format!("`{key}` is not a {} of this arrangement", domain.noun()),
+                            )),
+                            None => Ok(to_value(&zero(ty))),
+                        }
+                    },
+                )
                 .map_err(|e| ConditionError::Evaluation(format!("{e:?}")))?;
             }
         }
     }
     for (object, fields) in objects {
-        ctx.add_variable(object, fields).map_err(|e| ConditionError::Evaluation(e.to_string()))?;
+        ctx.add_variable(object, fields)
+            .map_err(|e| ConditionError::Evaluation(e.to_string()))?;
     }
     match program.execute(&ctx) {
         Ok(Value::Bool(b)) => Ok(b),
@@ -247,17 +430,25 @@ fn explain_execution_error(e: &ExecutionError) -> String {
             "`{op}` mixes a whole number and a decimal ({a:?}, {b:?}); money facts are whole paisa, \
              so write e.g. `paid('community') * 5 >= scheme.estimate` instead of `paid('community') >= 0.2 * scheme.estimate`"
         ),
-        ExecutionError::NoSuchOverload(o) if o.argument_types().iter().any(|t| t == "double") && o.argument_types().iter().any(|t| t == "int") => format!(
-            "`{}` mixes a whole number and a decimal; money facts are whole paisa, \
+        ExecutionError::NoSuchOverload(o)
+            if o.argument_types().iter().any(|t| t == "double")
+                && o.argument_types().iter().any(|t| t == "int") =>
+        {
+            format!(
+                "`{}` mixes a whole number and a decimal; money facts are whole paisa, \
              so write e.g. `paid('community') * 5 >= scheme.estimate` instead of `paid('community') >= 0.2 * scheme.estimate`",
-            o.function()
-        ),
+                o.function()
+            )
+        }
         other => other.to_string(),
     }
 }
 
 fn is_int_double(a: &Value, b: &Value) -> bool {
-    matches!((a, b), (Value::Int(_), Value::Float(_)) | (Value::Float(_), Value::Int(_)))
+    matches!(
+        (a, b),
+        (Value::Int(_), Value::Float(_)) | (Value::Float(_), Value::Int(_))
+    )
 }
 
 fn zero(ty: FactType) -> Fact {
@@ -324,6 +515,7 @@ impl SampleKeys {
 }
 
 #[cfg(test)]
+#[allow(clippy::inconsistent_digit_grouping)] // amounts written rupees_paisa
 mod tests {
     use super::*;
 
@@ -337,7 +529,15 @@ mod tests {
 
     #[test]
     fn integer_share_conditions_evaluate() {
-        assert!(evaluate("paid('community') * 5 >= scheme.estimate", &facts(), Scope::Scheme, false).unwrap());
+        assert!(
+            evaluate(
+                "paid('community') * 5 >= scheme.estimate",
+                &facts(),
+                Scope::Scheme,
+                false
+            )
+            .unwrap()
+        );
         assert!(!evaluate("approvals('release') >= 2", &facts(), Scope::Scheme, false).unwrap());
     }
 
@@ -345,26 +545,48 @@ mod tests {
     fn a_missing_key_is_zero_when_live_and_an_error_when_checking() {
         assert!(evaluate("paid('council') == 0", &facts(), Scope::Scheme, false).unwrap());
         let err = evaluate("paid('council') == 0", &facts(), Scope::Scheme, true).unwrap_err();
-        assert!(err.to_string().contains("`council` is not a partner role"), "{err}");
+        assert!(
+            err.to_string().contains("`council` is not a partner role"),
+            "{err}"
+        );
     }
 
     #[test]
     fn mixing_decimals_with_paisa_is_explained() {
-        let err = evaluate("paid('community') >= 0.2 * scheme.estimate", &facts(), Scope::Scheme, false).unwrap_err();
+        let err = evaluate(
+            "paid('community') >= 0.2 * scheme.estimate",
+            &facts(),
+            Scope::Scheme,
+            false,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("whole paisa"), "{err}");
     }
 
     #[test]
     fn unknown_names_and_bad_syntax_are_refused() {
-        assert!(matches!(compile("bribes('x') > 0", Scope::Scheme), Err(ConditionError::Unknown(n)) if n == "bribes()"));
-        assert!(matches!(compile("weather.rain", Scope::Scheme), Err(ConditionError::Unknown(n)) if n == "weather"));
-        assert!(matches!(compile("org.members >= 25", Scope::Scheme), Err(ConditionError::Unknown(_))));
+        assert!(
+            matches!(compile("bribes('x') > 0", Scope::Scheme), Err(ConditionError::Unknown(n)) if n == "bribes()")
+        );
+        assert!(
+            matches!(compile("weather.rain", Scope::Scheme), Err(ConditionError::Unknown(n)) if n == "weather")
+        );
+        assert!(matches!(
+            compile("org.members >= 25", Scope::Scheme),
+            Err(ConditionError::Unknown(_))
+        ));
         assert!(compile("org.members >= 25", Scope::Boundary).is_ok());
-        assert!(matches!(compile("scheme.estimate >", Scope::Scheme), Err(ConditionError::Parse(_))));
+        assert!(matches!(
+            compile("scheme.estimate >", Scope::Scheme),
+            Err(ConditionError::Parse(_))
+        ));
     }
 
     #[test]
     fn a_condition_must_give_true_or_false() {
-        assert!(matches!(evaluate("scheme.estimate", &facts(), Scope::Scheme, false), Err(ConditionError::NotBoolean(_))));
+        assert!(matches!(
+            evaluate("scheme.estimate", &facts(), Scope::Scheme, false),
+            Err(ConditionError::NotBoolean(_))
+        ));
     }
 }

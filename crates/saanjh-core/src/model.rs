@@ -25,8 +25,13 @@ pub enum OrgKind {
 }
 
 impl OrgKind {
-    pub const ALL: [OrgKind; 5] =
-        [OrgKind::Public, OrgKind::Community, OrgKind::ThirdSector, OrgKind::Donor, OrgKind::Private];
+    pub const ALL: [OrgKind; 5] = [
+        OrgKind::Public,
+        OrgKind::Community,
+        OrgKind::ThirdSector,
+        OrgKind::Donor,
+        OrgKind::Private,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             OrgKind::Public => "public",

@@ -316,9 +316,8 @@ fn verify_from<'a>(
         return Ok(0);
     };
     let mut prev = first.hash.clone();
-    let mut expected = first.seq + 1;
     let mut n = 0;
-    for e in iter {
+    for (expected, e) in (first.seq + 1..).zip(iter) {
         let broken = |reason: String| saanjh_core::event::BrokenLink {
             chain: e.chain.clone(),
             seq: e.seq,
@@ -351,7 +350,6 @@ fn verify_from<'a>(
             ));
         }
         prev = e.hash.clone();
-        expected += 1;
         n += 1;
     }
     Ok(n)

@@ -266,6 +266,7 @@ impl Store {
         )
     }
     pub async fn scheme(&self, id: &str) -> Result<Option<(SchemeRow, SchemeState)>> {
+        #[allow(clippy::type_complexity)] // one row of `schemes`, as stored
         let row: Option<(String, String, String, String, i64, String, String, String)> = dispatch!(self, pool => sqlx::query_as("SELECT id, initiative_id, name, stage, estimate, created_at, updated_at, state FROM schemes WHERE id = $1").bind(id).fetch_optional(pool).await?);
         let Some((id, initiative_id, name, stage, estimate, created_at, updated_at, state)) = row
         else {

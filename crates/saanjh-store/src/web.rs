@@ -33,6 +33,7 @@ impl Store {
 
     /// The user and CSRF token of a session that has not expired at `now`.
     pub async fn session(&self, token_hash: &str, now: &str) -> Result<Option<(UserRow, String)>> {
+        #[allow(clippy::type_complexity)] // a user row and the session's CSRF token
         let row: Option<(String, String, String, Option<String>, i64, String, String)> = dispatch!(self, pool => sqlx::query_as(
             "SELECT u.id, u.username, u.password_hash, u.person_id, u.is_admin, u.created_at, s.csrf FROM web_sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2")

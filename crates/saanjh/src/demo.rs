@@ -15,7 +15,9 @@ use std::sync::Arc;
 use anyhow::{Context, anyhow};
 use saanjh_core::engine::Act;
 use saanjh_core::model::{Gender, OrgKind};
-use saanjh_web::service::{self, NewInitiative, NewMembership, NewOrganisation, NewPerson, NewUser};
+use saanjh_web::service::{
+    self, NewInitiative, NewMembership, NewOrganisation, NewPerson, NewUser,
+};
 use saanjh_web::{AppState, Clock, ManualClock};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
@@ -37,64 +39,147 @@ impl Demo {
     }
 
     async fn org(&self, name: &str, kind: OrgKind, district: &str) -> anyhow::Result<String> {
-        let o = service::register_organisation(&self.state, &self.admin, NewOrganisation { name: name.into(), kind, district: Some(district.into()) })
-            .await
-            .map_err(|e| anyhow!("{name}: {}", e.problem.detail))?;
+        let o = service::register_organisation(
+            &self.state,
+            &self.admin,
+            NewOrganisation {
+                name: name.into(),
+                kind,
+                district: Some(district.into()),
+            },
+        )
+        .await
+        .map_err(|e| anyhow!("{name}: {}", e.problem.detail))?;
         Ok(o.id)
     }
 
     /// A person with a position in an organisation; `login` also makes them
     /// a user account.
-    async fn person(&self, name: &str, gender: Gender, org: &str, position: &str, login: Option<&str>) -> anyhow::Result<String> {
-        let p = service::register_person(&self.state, &self.admin, NewPerson { name: name.into(), gender: Some(gender), elected: false })
-            .await
-            .map_err(|e| anyhow!("{name}: {}", e.problem.detail))?;
+    async fn person(
+        &self,
+        name: &str,
+        gender: Gender,
+        org: &str,
+        position: &str,
+        login: Option<&str>,
+    ) -> anyhow::Result<String> {
+        let p = service::register_person(
+            &self.state,
+            &self.admin,
+            NewPerson {
+                name: name.into(),
+                gender: Some(gender),
+                elected: false,
+            },
+        )
+        .await
+        .map_err(|e| anyhow!("{name}: {}", e.problem.detail))?;
         self.member(&p.id, org, position).await?;
         if let Some(username) = login {
-            service::create_user(&self.state, NewUser { username: username.into(), password: DEMO_PASSWORD.into(), person_id: Some(p.id.clone()), is_admin: false })
-                .await
-                .map_err(|e| anyhow!("user {username}: {}", e.problem.detail))?;
+            service::create_user(
+                &self.state,
+                NewUser {
+                    username: username.into(),
+                    password: DEMO_PASSWORD.into(),
+                    person_id: Some(p.id.clone()),
+                    is_admin: false,
+                },
+            )
+            .await
+            .map_err(|e| anyhow!("user {username}: {}", e.problem.detail))?;
         }
         Ok(p.id)
     }
 
-    async fn elected_person(&self, name: &str, gender: Gender, org: &str, position: &str, login: Option<&str>) -> anyhow::Result<String> {
-        let p = service::register_person(&self.state, &self.admin, NewPerson { name: name.into(), gender: Some(gender), elected: true })
-            .await
-            .map_err(|e| anyhow!("{name}: {}", e.problem.detail))?;
+    async fn elected_person(
+        &self,
+        name: &str,
+        gender: Gender,
+        org: &str,
+        position: &str,
+        login: Option<&str>,
+    ) -> anyhow::Result<String> {
+        let p = service::register_person(
+            &self.state,
+            &self.admin,
+            NewPerson {
+                name: name.into(),
+                gender: Some(gender),
+                elected: true,
+            },
+        )
+        .await
+        .map_err(|e| anyhow!("{name}: {}", e.problem.detail))?;
         self.member(&p.id, org, position).await?;
         if let Some(username) = login {
-            service::create_user(&self.state, NewUser { username: username.into(), password: DEMO_PASSWORD.into(), person_id: Some(p.id.clone()), is_admin: false })
-                .await
-                .map_err(|e| anyhow!("user {username}: {}", e.problem.detail))?;
+            service::create_user(
+                &self.state,
+                NewUser {
+                    username: username.into(),
+                    password: DEMO_PASSWORD.into(),
+                    person_id: Some(p.id.clone()),
+                    is_admin: false,
+                },
+            )
+            .await
+            .map_err(|e| anyhow!("user {username}: {}", e.problem.detail))?;
         }
         Ok(p.id)
     }
 
     async fn member(&self, person: &str, org: &str, position: &str) -> anyhow::Result<()> {
-        service::grant_membership(&self.state, &self.admin, NewMembership { person: person.into(), organisation: org.into(), position: position.into() })
-            .await
-            .map_err(|e| anyhow!("membership {position}: {}", e.problem.detail))?;
+        service::grant_membership(
+            &self.state,
+            &self.admin,
+            NewMembership {
+                person: person.into(),
+                organisation: org.into(),
+                position: position.into(),
+            },
+        )
+        .await
+        .map_err(|e| anyhow!("membership {position}: {}", e.problem.detail))?;
         Ok(())
     }
 
     /// Ordinary members, alternating names and genders by the given counts.
     async fn members(&self, org: &str, women: usize, men: usize) -> anyhow::Result<Vec<String>> {
-        const WOMEN: &[&str] = &["Shazia", "Nasreen", "Rukhsana", "Parveen", "Kausar", "Sadia", "Bushra", "Farzana", "Ghazala", "Tahira", "Samina", "Robina"];
-        const MEN: &[&str] = &["Aslam", "Bashir", "Tariq", "Khalid", "Rafiq", "Naveed", "Imran", "Zahid", "Shahid", "Arshad", "Javed", "Sajid", "Akram", "Nadeem", "Iqbal", "Asif", "Mushtaq", "Waqar", "Sarfraz", "Anwar", "Ghulam", "Latif"];
+        const WOMEN: &[&str] = &[
+            "Shazia", "Nasreen", "Rukhsana", "Parveen", "Kausar", "Sadia", "Bushra", "Farzana",
+            "Ghazala", "Tahira", "Samina", "Robina",
+        ];
+        const MEN: &[&str] = &[
+            "Aslam", "Bashir", "Tariq", "Khalid", "Rafiq", "Naveed", "Imran", "Zahid", "Shahid",
+            "Arshad", "Javed", "Sajid", "Akram", "Nadeem", "Iqbal", "Asif", "Mushtaq", "Waqar",
+            "Sarfraz", "Anwar", "Ghulam", "Latif",
+        ];
         let mut ids = vec![];
         for i in 0..women {
             let name = format!("{} Bibi {}", WOMEN[i % WOMEN.len()], i + 1);
-            ids.push(self.person(&name, Gender::Female, org, "member", None).await?);
+            ids.push(
+                self.person(&name, Gender::Female, org, "member", None)
+                    .await?,
+            );
         }
         for i in 0..men {
             let name = format!("{} {}", MEN[i % MEN.len()], i + 1);
-            ids.push(self.person(&name, Gender::Male, org, "member", None).await?);
+            ids.push(
+                self.person(&name, Gender::Male, org, "member", None)
+                    .await?,
+            );
         }
         Ok(ids)
     }
 
-    async fn initiative(&self, name: &str, locality: &str, district: &str, arrangement: &str, partners: &[(&str, &str)], at: (f64, f64)) -> anyhow::Result<String> {
+    async fn initiative(
+        &self,
+        name: &str,
+        locality: &str,
+        district: &str,
+        arrangement: &str,
+        partners: &[(&str, &str)],
+        at: (f64, f64),
+    ) -> anyhow::Result<String> {
         let i = service::start_initiative(
             &self.state,
             &self.admin,
@@ -104,7 +189,10 @@ impl Demo {
                 district: district.into(),
                 arrangement: arrangement.into(),
                 version: 1,
-                partners: partners.iter().map(|(r, o)| (r.to_string(), o.to_string())).collect::<BTreeMap<_, _>>(),
+                partners: partners
+                    .iter()
+                    .map(|(r, o)| (r.to_string(), o.to_string()))
+                    .collect::<BTreeMap<_, _>>(),
                 latitude: Some(at.0),
                 longitude: Some(at.1),
                 demo: true,
@@ -117,28 +205,72 @@ impl Demo {
 
     /// Perform an act given as JSON (the API's body); returns the scheme id.
     async fn act(&self, on: &str, person: &str, body: serde_json::Value) -> anyhow::Result<String> {
-        let act: Act = serde_json::from_value(body.clone()).with_context(|| format!("demo act {body}"))?;
-        let out = service::act(&self.state, on, person, act).await.map_err(|e| anyhow!("demo act {body}: {}", e.problem.detail))?;
+        let act: Act =
+            serde_json::from_value(body.clone()).with_context(|| format!("demo act {body}"))?;
+        let out = service::act(&self.state, on, person, act)
+            .await
+            .map_err(|e| anyhow!("demo act {body}: {}", e.problem.detail))?;
         Ok(out.scheme)
     }
 
-    async fn meeting(&self, scheme: &str, person: &str, body: &str, held_on: OffsetDateTime, women: u32, men: u32, resolution: Option<(&str, &str, u32, u32)>) -> anyhow::Result<String> {
+    async fn meeting(
+        &self,
+        scheme: &str,
+        person: &str,
+        body: &str,
+        held_on: OffsetDateTime,
+        women: u32,
+        men: u32,
+        resolution: Option<(&str, &str, u32, u32)>,
+    ) -> anyhow::Result<String> {
         let resolutions: Vec<serde_json::Value> = resolution
             .map(|(motion, action, yes, no)| vec![json!({"motion": motion, "action": action, "votes_for": yes, "votes_against": no})])
             .unwrap_or_default();
         self.act(scheme, person, json!({"action": "record_meeting", "meeting": {"body": body, "held_on": date(held_on), "attendance": {"women": women, "men": men}, "resolutions": resolutions}})).await?;
-        let (_, s) = self.state.store.scheme(scheme).await?.ok_or_else(|| anyhow!("scheme vanished"))?;
-        s.meetings.keys().max_by_key(|k| k.rsplit('m').next().and_then(|n| n.parse::<i64>().ok()).unwrap_or(0)).cloned().ok_or_else(|| anyhow!("meeting not recorded"))
+        let (_, s) = self
+            .state
+            .store
+            .scheme(scheme)
+            .await?
+            .ok_or_else(|| anyhow!("scheme vanished"))?;
+        s.meetings
+            .keys()
+            .max_by_key(|k| {
+                k.rsplit('m')
+                    .next()
+                    .and_then(|n| n.parse::<i64>().ok())
+                    .unwrap_or(0)
+            })
+            .cloned()
+            .ok_or_else(|| anyhow!("meeting not recorded"))
     }
 
-    async fn households(&self, scheme: &str, person: &str, n: usize, heads: &[&str]) -> anyhow::Result<Vec<String>> {
+    async fn households(
+        &self,
+        scheme: &str,
+        person: &str,
+        n: usize,
+        heads: &[&str],
+    ) -> anyhow::Result<Vec<String>> {
         for i in 0..n {
-            let head = heads.get(i % heads.len()).map(|h| format!("{h} (house {})", i + 1));
+            let head = heads
+                .get(i % heads.len())
+                .map(|h| format!("{h} (house {})", i + 1));
             self.act(scheme, person, json!({"action": "register_household", "household": {"house": format!("{}", i + 1), "head": head, "members": 5 + (i % 4)}})).await?;
         }
-        let (_, s) = self.state.store.scheme(scheme).await?.ok_or_else(|| anyhow!("scheme vanished"))?;
+        let (_, s) = self
+            .state
+            .store
+            .scheme(scheme)
+            .await?
+            .ok_or_else(|| anyhow!("scheme vanished"))?;
         let mut ids: Vec<String> = s.household_ids.into_iter().collect();
-        ids.sort_by_key(|k| k.rsplit('h').next().and_then(|n| n.parse::<i64>().ok()).unwrap_or(0));
+        ids.sort_by_key(|k| {
+            k.rsplit('h')
+                .next()
+                .and_then(|n| n.parse::<i64>().ok())
+                .unwrap_or(0)
+        });
         Ok(ids)
     }
 }
@@ -151,7 +283,15 @@ fn financial_year(t: OffsetDateTime) -> String {
 }
 
 impl Demo {
-    async fn allocation(&self, organisation: &str, arrangement: &str, year: &str, amount: i64, development_budget: i64, note: &str) -> anyhow::Result<()> {
+    async fn allocation(
+        &self,
+        organisation: &str,
+        arrangement: &str,
+        year: &str,
+        amount: i64,
+        development_budget: i64,
+        note: &str,
+    ) -> anyhow::Result<()> {
         saanjh_web::ledger_api::set_allocation(
             &self.state,
             &self.admin,
@@ -178,19 +318,51 @@ const RS: i64 = 100; // paisa per rupee
 
 /// Create the demonstration data on `state`, whose clock is `clock`, ending
 /// at `today`. Returns the demo logins `(username, role in words)`.
-pub async fn seed(state: AppState, clock: Arc<ManualClock>, today: OffsetDateTime) -> anyhow::Result<Vec<(String, String, String)>> {
+pub async fn seed(
+    state: AppState,
+    clock: Arc<ManualClock>,
+    today: OffsetDateTime,
+) -> anyhow::Result<Vec<(String, String, String)>> {
     clock.set(today - Duration::days(520));
-    service::ensure_built_in_arrangements(&state).await.map_err(|e| anyhow!("{}", e.problem.detail))?;
-    let admin_user = service::create_user(&state, NewUser { username: "admin".into(), password: DEMO_PASSWORD.into(), person_id: None, is_admin: true })
+    service::ensure_built_in_arrangements(&state)
         .await
-        .map_err(|e| anyhow!("admin: {}", e.problem.detail))?;
-    let mut d = Demo { state, clock, admin: admin_user.id, logins: vec![("admin".into(), "platform administrator".into(), String::new())] };
+        .map_err(|e| anyhow!("{}", e.problem.detail))?;
+    let admin_user = service::create_user(
+        &state,
+        NewUser {
+            username: "admin".into(),
+            password: DEMO_PASSWORD.into(),
+            person_id: None,
+            is_admin: true,
+        },
+    )
+    .await
+    .map_err(|e| anyhow!("admin: {}", e.problem.detail))?;
+    let mut d = Demo {
+        state,
+        clock,
+        admin: admin_user.id,
+        logins: vec![(
+            "admin".into(),
+            "platform administrator".into(),
+            String::new(),
+        )],
+    };
     lanes(&mut d).await.context("component-sharing demo")?;
     ccb(&mut d).await.context("cost-sharing demo")?;
-    water(&mut d).await.context("community-managed-water demo")?;
+    water(&mut d)
+        .await
+        .context("community-managed-water demo")?;
+    // Citizens' reports over Open311 (routed by scope rules) and two
+    // community scorecard rounds per initiative.
+    saanjh_web::open311::seed_reports(&d.state)
+        .await
+        .map_err(|e| anyhow!("reports: {}", e.problem.detail))?;
     // The present: obligations whose time ran out during the story are breached now.
     d.clock.set(today);
-    service::sweep_due(&d.state).await.map_err(|e| anyhow!("sweep: {}", e.problem.detail))?;
+    service::sweep_due(&d.state)
+        .await
+        .map_err(|e| anyhow!("sweep: {}", e.problem.detail))?;
     Ok(d.logins)
 }
 
@@ -198,37 +370,170 @@ pub async fn seed(state: AppState, clock: Arc<ManualClock>, today: OffsetDateTim
 /// goes all the way; on Street 9 the residents finish their part and the
 /// trunk sewer never comes.
 async fn lanes(d: &mut Demo) -> anyhow::Result<()> {
-    let lane7 = d.org("Street 7 Lane Organisation, Fauji Colony", OrgKind::Community, "Rawalpindi").await?;
-    let lane9 = d.org("Street 9 Lane Organisation, Fauji Colony", OrgKind::Community, "Rawalpindi").await?;
-    let tma = d.org("Rawalpindi Town Municipal Administration", OrgKind::Public, "Rawalpindi").await?;
-    let ngo = d.org("Anjuman Hamiyat-e-Kashmir Mohajireen Trust (AHKMT)", OrgKind::ThirdSector, "Rawalpindi").await?;
+    let lane7 = d
+        .org(
+            "Street 7 Lane Organisation, Fauji Colony",
+            OrgKind::Community,
+            "Rawalpindi",
+        )
+        .await?;
+    let lane9 = d
+        .org(
+            "Street 9 Lane Organisation, Fauji Colony",
+            OrgKind::Community,
+            "Rawalpindi",
+        )
+        .await?;
+    let tma = d
+        .org(
+            "Rawalpindi Town Municipal Administration",
+            OrgKind::Public,
+            "Rawalpindi",
+        )
+        .await?;
+    let ngo = d
+        .org(
+            "Anjuman Hamiyat-e-Kashmir Mohajireen Trust (AHKMT)",
+            OrgKind::ThirdSector,
+            "Rawalpindi",
+        )
+        .await?;
 
-    let manager7 = d.person("Malik Aslam", Gender::Male, &lane7, "lane_manager", Some("lane-manager")).await?;
-    let treasurer7 = d.person("Shazia Parveen", Gender::Female, &lane7, "treasurer", Some("treasurer")).await?;
+    let manager7 = d
+        .person(
+            "Malik Aslam",
+            Gender::Male,
+            &lane7,
+            "lane_manager",
+            Some("lane-manager"),
+        )
+        .await?;
+    let treasurer7 = d
+        .person(
+            "Shazia Parveen",
+            Gender::Female,
+            &lane7,
+            "treasurer",
+            Some("treasurer"),
+        )
+        .await?;
     d.members(&lane7, 4, 8).await?;
-    let manager9 = d.person("Tariq Mehmood", Gender::Male, &lane9, "lane_manager", None).await?;
-    d.person("Nasreen Akhtar", Gender::Female, &lane9, "treasurer", None).await?;
+    let manager9 = d
+        .person("Tariq Mehmood", Gender::Male, &lane9, "lane_manager", None)
+        .await?;
+    d.person("Nasreen Akhtar", Gender::Female, &lane9, "treasurer", None)
+        .await?;
     d.members(&lane9, 3, 6).await?;
-    let organiser = d.person("Rukhsana Kausar", Gender::Female, &ngo, "social_organiser", Some("organiser")).await?;
-    let ngo_engineer = d.person("Imran Qureshi", Gender::Male, &ngo, "engineer", Some("ngo-engineer")).await?;
-    d.person("Saeed Akhtar", Gender::Male, &ngo, "programme_manager", None).await?;
-    let municipal = d.person("Engr. Khalid Mahmood", Gender::Male, &tma, "municipal_engineer", Some("engineer")).await?;
-    let councillor = d.elected_person("Malik Nisar", Gender::Male, &tma, "councillor", None).await?;
+    let organiser = d
+        .person(
+            "Rukhsana Kausar",
+            Gender::Female,
+            &ngo,
+            "social_organiser",
+            Some("organiser"),
+        )
+        .await?;
+    let ngo_engineer = d
+        .person(
+            "Imran Qureshi",
+            Gender::Male,
+            &ngo,
+            "engineer",
+            Some("ngo-engineer"),
+        )
+        .await?;
+    d.person(
+        "Saeed Akhtar",
+        Gender::Male,
+        &ngo,
+        "programme_manager",
+        None,
+    )
+    .await?;
+    let municipal = d
+        .person(
+            "Engr. Khalid Mahmood",
+            Gender::Male,
+            &tma,
+            "municipal_engineer",
+            Some("engineer"),
+        )
+        .await?;
+    let councillor = d
+        .elected_person("Malik Nisar", Gender::Male, &tma, "councillor", None)
+        .await?;
     d.logins.extend([
-        ("lane-manager".into(), "lane manager, Street 7 (component-sharing)".into(), manager7.clone()),
-        ("treasurer".into(), "lane treasurer, Street 7 (component-sharing)".into(), treasurer7.clone()),
-        ("organiser".into(), "NGO social organiser, AHKMT (component-sharing)".into(), organiser.clone()),
-        ("ngo-engineer".into(), "NGO engineer, AHKMT (component-sharing)".into(), ngo_engineer.clone()),
-        ("engineer".into(), "municipal engineer, Rawalpindi TMA (component-sharing)".into(), municipal.clone()),
+        (
+            "lane-manager".into(),
+            "lane manager, Street 7 (component-sharing)".into(),
+            manager7.clone(),
+        ),
+        (
+            "treasurer".into(),
+            "lane treasurer, Street 7 (component-sharing)".into(),
+            treasurer7.clone(),
+        ),
+        (
+            "organiser".into(),
+            "NGO social organiser, AHKMT (component-sharing)".into(),
+            organiser.clone(),
+        ),
+        (
+            "ngo-engineer".into(),
+            "NGO engineer, AHKMT (component-sharing)".into(),
+            ngo_engineer.clone(),
+        ),
+        (
+            "engineer".into(),
+            "municipal engineer, Rawalpindi TMA (component-sharing)".into(),
+            municipal.clone(),
+        ),
     ]);
 
-    let i7 = d.initiative("Fauji Colony lane sanitation — Street 7 (DEMO)", "Fauji Colony, UC Dhoke Hassu", "Rawalpindi", "component-sharing", &[("community", &lane7), ("government", &tma), ("ngo", &ngo)], (33.6251, 73.0551)).await?;
-    let i9 = d.initiative("Fauji Colony lane sanitation — Street 9 (DEMO)", "Fauji Colony, UC Dhoke Hassu", "Rawalpindi", "component-sharing", &[("community", &lane9), ("government", &tma), ("ngo", &ngo)], (33.6262, 73.0570)).await?;
+    let i7 = d
+        .initiative(
+            "Fauji Colony lane sanitation — Street 7 (DEMO)",
+            "Fauji Colony, UC Dhoke Hassu",
+            "Rawalpindi",
+            "component-sharing",
+            &[("community", &lane7), ("government", &tma), ("ngo", &ngo)],
+            (33.6251, 73.0551),
+        )
+        .await?;
+    let i9 = d
+        .initiative(
+            "Fauji Colony lane sanitation — Street 9 (DEMO)",
+            "Fauji Colony, UC Dhoke Hassu",
+            "Rawalpindi",
+            "component-sharing",
+            &[("community", &lane9), ("government", &tma), ("ngo", &ngo)],
+            (33.6262, 73.0570),
+        )
+        .await?;
 
     // Street 7: 30 houses at Rs 1,500 each (AHKMT 2002); the TMA lays the trunk and paves.
-    for (initiative, manager, treasurer, name, prefix, houses, payers, external_late) in
-        [(&i7, &manager7, &treasurer7, "Street 7 lane sewer", "S7", 30usize, 27usize, false), (&i9, &manager9, &manager9, "Street 9 lane sewer", "S9", 18, 18, true)]
-    {
+    for (initiative, manager, treasurer, name, prefix, houses, payers, external_late) in [
+        (
+            &i7,
+            &manager7,
+            &treasurer7,
+            "Street 7 lane sewer",
+            "S7",
+            30usize,
+            27usize,
+            false,
+        ),
+        (
+            &i9,
+            &manager9,
+            &manager9,
+            "Street 9 lane sewer",
+            "S9",
+            18,
+            18,
+            true,
+        ),
+    ] {
         let s = d.act(initiative, &councillor, json!({"action": "request", "name": name, "note": "Residents asked the councillor, who filed the request.",
             "components": [{"kind": "lane_sewer"}, {"kind": "house_connections"}, {"kind": "trunk_sewer"}, {"kind": "paving"}]})).await?;
         d.days(5);
@@ -236,9 +541,38 @@ async fn lanes(d: &mut Demo) -> anyhow::Result<()> {
         d.days(4);
         let lane_total = houses as i64 * 1_500 * RS;
         d.act(&s, &ngo_engineer, json!({"action": "estimate", "estimates": {"lane_sewer": lane_total * 7 / 10, "house_connections": lane_total - lane_total * 7 / 10, "trunk_sewer": 2_400_000 * RS, "paving": 900_000 * RS}})).await?;
-        let hh = d.households(&s, &organiser, houses, &["Muhammad Aslam", "Bashir Ahmed", "Parveen Akhtar", "Ghulam Rasool", "Zahida Bibi", "Abdul Latif"]).await?;
+        let hh = d
+            .households(
+                &s,
+                &organiser,
+                houses,
+                &[
+                    "Muhammad Aslam",
+                    "Bashir Ahmed",
+                    "Parveen Akhtar",
+                    "Ghulam Rasool",
+                    "Zahida Bibi",
+                    "Abdul Latif",
+                ],
+            )
+            .await?;
         d.days(12);
-        let m = d.meeting(&s, &organiser, "community", d.clock.now(), 5, 9, Some(("Accept the estimate of Rs 1,500 per house and select the lane manager", "organise_lane", 13, 1))).await?;
+        let m = d
+            .meeting(
+                &s,
+                &organiser,
+                "community",
+                d.clock.now(),
+                5,
+                9,
+                Some((
+                    "Accept the estimate of Rs 1,500 per house and select the lane manager",
+                    "organise_lane",
+                    13,
+                    1,
+                )),
+            )
+            .await?;
         d.act(&s, &organiser, json!({"action": "organise_lane", "resolution_meeting": m, "note": "Third meeting; lane manager selected by show of hands."})).await?;
         for (n, h) in hh.iter().enumerate() {
             d.act(&s, treasurer, json!({"action": "record_pledge", "entry": {"role": "community", "amount": 1_500 * RS, "household": h}})).await?;
@@ -253,22 +587,30 @@ async fn lanes(d: &mut Demo) -> anyhow::Result<()> {
             d.act(&s, manager, json!({"action": "record_contribution", "entry": {"role": "community", "means": "labour", "quantity": short / (750 * RS), "rate": 750 * RS, "purpose": "digging by residents who could not pay cash"}})).await?;
         }
         d.days(3);
-        d.act(&s, manager, json!({"action": "confirm_funds"})).await?;
+        d.act(&s, manager, json!({"action": "confirm_funds"}))
+            .await?;
         d.act(&s, manager, json!({"action": "start_works"})).await?;
         d.act(&s, manager, json!({"action": "record_expenditure", "entry": {"role": "community", "amount": lane_total / 2, "receipt": format!("{prefix}-M1"), "payee": "Pak Cement & Pipe Store", "purpose": "RCC pipes, cement, bricks for manholes", "component": "lane_sewer"}})).await?;
         d.days(9);
         d.act(&s, &ngo_engineer, json!({"action": "inspect", "note": "Levels right; curing poor on two manholes — posters pasted."})).await?;
         d.days(20);
-        d.act(&s, manager, json!({"action": "complete_internal"})).await?;
+        d.act(&s, manager, json!({"action": "complete_internal"}))
+            .await?;
         d.act(&s, &organiser, json!({"action": "request_external", "note": "Letter to the TMA asking for the trunk connection and paving."})).await?;
         if !external_late {
             d.days(30);
             d.act(&s, &municipal, json!({"action": "record_release", "entry": {"role": "government", "amount": 3_300_000 * RS, "receipt": format!("TMA-RWP-{prefix}"), "component": "trunk_sewer", "purpose": "trunk connection and paving"}})).await?;
             d.act(&s, &municipal, json!({"action": "record_expenditure", "entry": {"role": "government", "amount": 3_300_000 * RS, "receipt": format!("TMA-RWP-{prefix}-W"), "payee": "Rawalpindi Builders (TMA contractor)", "purpose": "trunk sewer 180 m and street paving", "component": "trunk_sewer"}})).await?;
             d.days(10);
-            d.act(&s, &municipal, json!({"action": "complete_external", "note": "Trunk connected; street paved."})).await?;
+            d.act(
+                &s,
+                &municipal,
+                json!({"action": "complete_external", "note": "Trunk connected; street paved."}),
+            )
+            .await?;
             d.act(&s, manager, json!({"action": "hand_over"})).await?;
-            d.act(&s, &municipal, json!({"action": "hand_over"})).await?;
+            d.act(&s, &municipal, json!({"action": "hand_over"}))
+                .await?;
         }
         d.days(10);
     }
@@ -279,41 +621,165 @@ async fn lanes(d: &mut Demo) -> anyhow::Result<()> {
 /// 80% in three instalments). Its second proposal stalls: the rules forbid
 /// new money to a CCB with an unfinished project (the Khanewal story).
 async fn ccb(d: &mut Demo) -> anyhow::Result<()> {
-    let ccb = d.org("Chenab Welfare Citizen Community Board", OrgKind::Community, "Chiniot").await?;
-    let council = d.org("District Council Chiniot", OrgKind::Public, "Chiniot").await?;
-    let chair = d.person("Muhammad Arshad", Gender::Male, &ccb, "chair", Some("ccb-chair")).await?;
-    let secretary = d.person("Ghazala Yasmin", Gender::Female, &ccb, "secretary", Some("ccb-secretary")).await?;
+    let ccb = d
+        .org(
+            "Chenab Welfare Citizen Community Board",
+            OrgKind::Community,
+            "Chiniot",
+        )
+        .await?;
+    let council = d
+        .org("District Council Chiniot", OrgKind::Public, "Chiniot")
+        .await?;
+    let chair = d
+        .person(
+            "Muhammad Arshad",
+            Gender::Male,
+            &ccb,
+            "chair",
+            Some("ccb-chair"),
+        )
+        .await?;
+    let secretary = d
+        .person(
+            "Ghazala Yasmin",
+            Gender::Female,
+            &ccb,
+            "secretary",
+            Some("ccb-secretary"),
+        )
+        .await?;
     let committee = [
-        d.person("Zahid Iqbal", Gender::Male, &ccb, "project_committee", Some("ccb-committee")).await?,
-        d.person("Sajid Hussain", Gender::Male, &ccb, "project_committee", None).await?,
-        d.person("Robina Kausar", Gender::Female, &ccb, "project_committee", None).await?,
+        d.person(
+            "Zahid Iqbal",
+            Gender::Male,
+            &ccb,
+            "project_committee",
+            Some("ccb-committee"),
+        )
+        .await?,
+        d.person(
+            "Sajid Hussain",
+            Gender::Male,
+            &ccb,
+            "project_committee",
+            None,
+        )
+        .await?,
+        d.person(
+            "Robina Kausar",
+            Gender::Female,
+            &ccb,
+            "project_committee",
+            None,
+        )
+        .await?,
     ];
     // 25 members in all: 22 men, 3 women (Chiniot, 2004).
     d.members(&ccb, 1, 19).await?;
-    let official = d.person("Rana Shahid (EDO Community Development)", Gender::Male, &council, "ccb_official", Some("ccb-official")).await?;
-    let works = d.person("Engr. Asif Javed (District Officer Buildings)", Gender::Male, &council, "works_engineer", Some("works-engineer")).await?;
+    let official = d
+        .person(
+            "Rana Shahid (EDO Community Development)",
+            Gender::Male,
+            &council,
+            "ccb_official",
+            Some("ccb-official"),
+        )
+        .await?;
+    let works = d
+        .person(
+            "Engr. Asif Javed (District Officer Buildings)",
+            Gender::Male,
+            &council,
+            "works_engineer",
+            Some("works-engineer"),
+        )
+        .await?;
     let monitors = [
-        d.person("Chaudhry Akram", Gender::Male, &council, "monitoring_committee", Some("monitoring")).await?,
-        d.person("Samina Naz", Gender::Female, &council, "monitoring_committee", None).await?,
-        d.person("Mian Latif", Gender::Male, &council, "monitoring_committee", None).await?,
+        d.person(
+            "Chaudhry Akram",
+            Gender::Male,
+            &council,
+            "monitoring_committee",
+            Some("monitoring"),
+        )
+        .await?,
+        d.person(
+            "Samina Naz",
+            Gender::Female,
+            &council,
+            "monitoring_committee",
+            None,
+        )
+        .await?,
+        d.person(
+            "Mian Latif",
+            Gender::Male,
+            &council,
+            "monitoring_committee",
+            None,
+        )
+        .await?,
     ];
     d.members(&council, 2, 5).await?;
     d.logins.extend([
-        ("ccb-chair".into(), "CCB chairman (cost-sharing)".into(), chair.clone()),
-        ("ccb-official".into(), "CCB official, District Council Chiniot (cost-sharing)".into(), official.clone()),
-        ("works-engineer".into(), "works engineer, District Council Chiniot (cost-sharing)".into(), works.clone()),
+        (
+            "ccb-chair".into(),
+            "CCB chairman (cost-sharing)".into(),
+            chair.clone(),
+        ),
+        (
+            "ccb-official".into(),
+            "CCB official, District Council Chiniot (cost-sharing)".into(),
+            official.clone(),
+        ),
+        (
+            "works-engineer".into(),
+            "works engineer, District Council Chiniot (cost-sharing)".into(),
+            works.clone(),
+        ),
     ]);
     // The council sets aside 25% of its development budget for CCBs each year
     // (non-lapsing); little of it is used — the Layyah story of under-utilisation.
     let this_year = financial_year(d.clock.now());
     let last_year = financial_year(d.clock.now() - Duration::days(365));
-    d.allocation(&council, "cost-sharing", &last_year, 15_000_000 * RS, 60_000_000 * RS, "25% CCB earmark; no CCB project was approved this year").await?;
-    d.allocation(&council, "cost-sharing", &this_year, 15_000_000 * RS, 60_000_000 * RS, "25% CCB earmark").await?;
-    let init = d.initiative("Chiniot UC-35 Citizen Community Board projects (DEMO)", "UC-35 Chiniot", "Chiniot", "cost-sharing", &[("community", &ccb), ("council", &council)], (31.7200, 72.9789)).await?;
+    d.allocation(
+        &council,
+        "cost-sharing",
+        &last_year,
+        15_000_000 * RS,
+        60_000_000 * RS,
+        "25% CCB earmark; no CCB project was approved this year",
+    )
+    .await?;
+    d.allocation(
+        &council,
+        "cost-sharing",
+        &this_year,
+        15_000_000 * RS,
+        60_000_000 * RS,
+        "25% CCB earmark",
+    )
+    .await?;
+    let init = d
+        .initiative(
+            "Chiniot UC-35 Citizen Community Board projects (DEMO)",
+            "UC-35 Chiniot",
+            "Chiniot",
+            "cost-sharing",
+            &[("community", &ccb), ("council", &council)],
+            (31.7200, 72.9789),
+        )
+        .await?;
 
     let s = d.act(&init, &chair, json!({"action": "propose", "name": "Academic block, Chenab College", "components": [{"kind": "works", "description": "Two classrooms and a staff room"}]})).await?;
     d.days(11);
-    d.act(&s, &works, json!({"action": "vet_estimate", "estimates": {"works": 7_058_000 * RS}})).await?;
+    d.act(
+        &s,
+        &works,
+        json!({"action": "vet_estimate", "estimates": {"works": 7_058_000 * RS}}),
+    )
+    .await?;
     // Door to door, then deposited: Rs 1.412m (20.0%).
     for (n, amount) in [450_000i64, 380_000, 582_000].iter().enumerate() {
         d.days(6);
@@ -321,21 +787,55 @@ async fn ccb(d: &mut Demo) -> anyhow::Result<()> {
     }
     d.act(&s, &chair, json!({"action": "deposit_share", "note": "Deposit slip of the CCB's bank account attached."})).await?;
     d.days(18);
-    let m = d.meeting(&s, &official, "council", d.clock.now(), 2, 9, Some(("Approve the CCB's academic block at Chenab College", "approve", 9, 2))).await?;
-    d.act(&s, &official, json!({"action": "approve", "resolution_meeting": m})).await?;
+    let m = d
+        .meeting(
+            &s,
+            &official,
+            "council",
+            d.clock.now(),
+            2,
+            9,
+            Some((
+                "Approve the CCB's academic block at Chenab College",
+                "approve",
+                9,
+                2,
+            )),
+        )
+        .await?;
+    d.act(
+        &s,
+        &official,
+        json!({"action": "approve", "resolution_meeting": m}),
+    )
+    .await?;
     d.days(7);
-    d.act(&s, &chair, json!({"action": "sign_agreement"})).await?;
-    d.act(&s, &official, json!({"action": "sign_agreement"})).await?;
+    d.act(&s, &chair, json!({"action": "sign_agreement"}))
+        .await?;
+    d.act(&s, &official, json!({"action": "sign_agreement"}))
+        .await?;
     let instalment = 5_646_400 * RS / 3;
     d.days(9);
     d.act(&s, &official, json!({"action": "record_release", "entry": {"role": "council", "amount": instalment, "receipt": "DC-CHN-INST-1", "component": "works", "purpose": "first instalment"}})).await?;
-    d.act(&s, &committee[0], json!({"action": "start_execution"})).await?;
-    d.act(&s, &official, json!({"action": "start_execution"})).await?;
+    d.act(&s, &committee[0], json!({"action": "start_execution"}))
+        .await?;
+    d.act(&s, &official, json!({"action": "start_execution"}))
+        .await?;
     d.days(20);
     d.act(&s, &committee[0], json!({"action": "record_expenditure", "entry": {"role": "community", "amount": 1_900_000 * RS, "receipt": "CCB-EXP-001", "payee": "Al-Madina Builders", "purpose": "foundations and plinth", "component": "works"}})).await?;
-    d.act(&s, &committee[0], json!({"action": "report_progress", "note": "Plinth complete (Annex 7 report)."})).await?;
+    d.act(
+        &s,
+        &committee[0],
+        json!({"action": "report_progress", "note": "Plinth complete (Annex 7 report)."}),
+    )
+    .await?;
     d.days(15);
-    d.act(&s, &monitors[0], json!({"action": "monitor", "note": "Monitoring Committee visit: quality satisfactory."})).await?;
+    d.act(
+        &s,
+        &monitors[0],
+        json!({"action": "monitor", "note": "Monitoring Committee visit: quality satisfactory."}),
+    )
+    .await?;
     d.act(&s, &official, json!({"action": "record_release", "entry": {"role": "council", "amount": instalment, "receipt": "DC-CHN-INST-2", "component": "works", "purpose": "second instalment"}})).await?;
     d.days(30);
     d.act(&s, &committee[0], json!({"action": "record_expenditure", "entry": {"role": "community", "amount": 2_300_000 * RS, "receipt": "CCB-EXP-002", "payee": "Al-Madina Builders", "purpose": "walls and roof slab", "component": "works"}})).await?;
@@ -344,9 +844,15 @@ async fn ccb(d: &mut Demo) -> anyhow::Result<()> {
     // so the council may not approve it; its answer falls due and is breached.
     let s2 = d.act(&init, &chair, json!({"action": "propose", "name": "Street lights, Mohalla Islamabad", "components": [{"kind": "works"}]})).await?;
     d.days(6);
-    d.act(&s2, &works, json!({"action": "vet_estimate", "estimates": {"works": 900_000 * RS}})).await?;
+    d.act(
+        &s2,
+        &works,
+        json!({"action": "vet_estimate", "estimates": {"works": 900_000 * RS}}),
+    )
+    .await?;
     d.act(&s2, &secretary, json!({"action": "record_contribution", "entry": {"role": "community", "amount": 180_000 * RS, "receipt": "CCB-CH-004", "purpose": "community share"}})).await?;
-    d.act(&s2, &chair, json!({"action": "deposit_share"})).await?;
+    d.act(&s2, &chair, json!({"action": "deposit_share"}))
+        .await?;
     let _ = &monitors;
     Ok(())
 }
@@ -354,50 +860,177 @@ async fn ccb(d: &mut Demo) -> anyhow::Result<()> {
 /// Badar Colony, Lahore (UC-60): WASA, ASB and the WASCO. Phase 1 is built,
 /// handed over and billed; a second scheme's design never comes.
 async fn water(d: &mut Demo) -> anyhow::Result<()> {
-    let wasco = d.org("Badar Colony Water and Sanitation Community Organisation", OrgKind::Community, "Lahore").await?;
+    let wasco = d
+        .org(
+            "Badar Colony Water and Sanitation Community Organisation",
+            OrgKind::Community,
+            "Lahore",
+        )
+        .await?;
     let wasa = d.org("WASA Lahore", OrgKind::Public, "Lahore").await?;
-    let asb = d.org("Anjuman Samaji Behbood", OrgKind::ThirdSector, "Faisalabad").await?;
-    let president = d.person("Waheed Gul", Gender::Male, &wasco, "president", Some("wasco-president")).await?;
-    let treasurer = d.person("Kausar Parveen", Gender::Female, &wasco, "treasurer", Some("wasco-treasurer")).await?;
-    d.person("Farzana Bibi", Gender::Female, &wasco, "street_representative", None).await?;
-    d.person("Naveed Anjum", Gender::Male, &wasco, "street_representative", None).await?;
+    let asb = d
+        .org("Anjuman Samaji Behbood", OrgKind::ThirdSector, "Faisalabad")
+        .await?;
+    let president = d
+        .person(
+            "Waheed Gul",
+            Gender::Male,
+            &wasco,
+            "president",
+            Some("wasco-president"),
+        )
+        .await?;
+    let treasurer = d
+        .person(
+            "Kausar Parveen",
+            Gender::Female,
+            &wasco,
+            "treasurer",
+            Some("wasco-treasurer"),
+        )
+        .await?;
+    d.person(
+        "Farzana Bibi",
+        Gender::Female,
+        &wasco,
+        "street_representative",
+        None,
+    )
+    .await?;
+    d.person(
+        "Naveed Anjum",
+        Gender::Male,
+        &wasco,
+        "street_representative",
+        None,
+    )
+    .await?;
     d.members(&wasco, 6, 8).await?;
-    let engineer = d.person("Engr. Asghar Bhalli", Gender::Male, &wasa, "engineer", Some("wasa-engineer")).await?;
-    let director = d.person("Director Engineering, WASA", Gender::Male, &wasa, "director", Some("wasa-director")).await?;
-    let organiser = d.person("Manzoor Hussain", Gender::Male, &asb, "social_organiser", Some("asb-organiser")).await?;
+    let engineer = d
+        .person(
+            "Engr. Asghar Bhalli",
+            Gender::Male,
+            &wasa,
+            "engineer",
+            Some("wasa-engineer"),
+        )
+        .await?;
+    let director = d
+        .person(
+            "Director Engineering, WASA",
+            Gender::Male,
+            &wasa,
+            "director",
+            Some("wasa-director"),
+        )
+        .await?;
+    let organiser = d
+        .person(
+            "Manzoor Hussain",
+            Gender::Male,
+            &asb,
+            "social_organiser",
+            Some("asb-organiser"),
+        )
+        .await?;
     d.logins.extend([
-        ("wasco-treasurer".into(), "WASCO treasurer (community-managed-water)".into(), treasurer.clone()),
-        ("wasa-engineer".into(), "WASA engineer (community-managed-water)".into(), engineer.clone()),
-        ("asb-organiser".into(), "ASB social organiser (community-managed-water)".into(), organiser.clone()),
+        (
+            "wasco-treasurer".into(),
+            "WASCO treasurer (community-managed-water)".into(),
+            treasurer.clone(),
+        ),
+        (
+            "wasa-engineer".into(),
+            "WASA engineer (community-managed-water)".into(),
+            engineer.clone(),
+        ),
+        (
+            "asb-organiser".into(),
+            "ASB social organiser (community-managed-water)".into(),
+            organiser.clone(),
+        ),
     ]);
-    let init = d.initiative("Changa Pani, Badar Colony (DEMO)", "Badar Colony, UC-60 Aziz Bhatti Town", "Lahore", "community-managed-water", &[("community", &wasco), ("utility", &wasa), ("ngo", &asb)], (31.5497, 74.3936)).await?;
+    let init = d
+        .initiative(
+            "Changa Pani, Badar Colony (DEMO)",
+            "Badar Colony, UC-60 Aziz Bhatti Town",
+            "Lahore",
+            "community-managed-water",
+            &[("community", &wasco), ("utility", &wasa), ("ngo", &asb)],
+            (31.5497, 74.3936),
+        )
+        .await?;
 
     let s = d.act(&init, &organiser, json!({"action": "propose", "name": "Phase 1 piped water, Badar Colony", "components": [{"kind": "internal_fittings"}, {"kind": "distribution_mains"}, {"kind": "main_system"}]})).await?;
     d.days(21);
     let houses = 24usize;
     d.act(&s, &engineer, json!({"action": "design", "estimates": {"internal_fittings": houses as i64 * 9_500 * RS, "distribution_mains": 6_800_000 * RS, "main_system": 11_500_000 * RS}})).await?;
-    let hh = d.households(&s, &organiser, houses, &["Rashida Bibi", "Muhammad Yousaf", "Nazir Ahmed", "Sughran Bibi"]).await?;
+    let hh = d
+        .households(
+            &s,
+            &organiser,
+            houses,
+            &[
+                "Rashida Bibi",
+                "Muhammad Yousaf",
+                "Nazir Ahmed",
+                "Sughran Bibi",
+            ],
+        )
+        .await?;
     for h in &hh {
         d.act(&s, &treasurer, json!({"action": "record_pledge", "entry": {"role": "community", "amount": 9_500 * RS, "household": h}})).await?;
     }
     d.days(10);
-    let m = d.meeting(&s, &organiser, "community", d.clock.now(), 7, 5, Some(("Street representatives chosen; internal share pledged", "mobilise", 11, 0))).await?;
-    d.act(&s, &organiser, json!({"action": "mobilise", "resolution_meeting": m})).await?;
+    let m = d
+        .meeting(
+            &s,
+            &organiser,
+            "community",
+            d.clock.now(),
+            7,
+            5,
+            Some((
+                "Street representatives chosen; internal share pledged",
+                "mobilise",
+                11,
+                0,
+            )),
+        )
+        .await?;
+    d.act(
+        &s,
+        &organiser,
+        json!({"action": "mobilise", "resolution_meeting": m}),
+    )
+    .await?;
     d.days(25);
-    d.act(&s, &engineer, json!({"action": "start_works"})).await?;
+    d.act(&s, &engineer, json!({"action": "start_works"}))
+        .await?;
     d.act(&s, &director, json!({"action": "record_release", "entry": {"role": "utility", "amount": 18_300_000 * RS, "receipt": "WASA-ADP-0042", "purpose": "external and main system"}})).await?;
     for (n, h) in hh.iter().enumerate().take(20) {
         d.act(&s, &treasurer, json!({"action": "record_contribution", "entry": {"role": "community", "amount": 9_500 * RS, "household": h, "receipt": format!("WASCO-{:04}", n + 1)}})).await?;
     }
     d.days(14);
-    d.act(&s, &engineer, json!({"action": "inspect", "note": "Pressure test of mains passed."})).await?;
+    d.act(
+        &s,
+        &engineer,
+        json!({"action": "inspect", "note": "Pressure test of mains passed."}),
+    )
+    .await?;
     d.days(30);
-    d.act(&s, &engineer, json!({"action": "commission"})).await?;
+    d.act(&s, &engineer, json!({"action": "commission"}))
+        .await?;
     d.days(12);
     d.act(&s, &director, json!({"action": "hand_over"})).await?;
     d.act(&s, &president, json!({"action": "hand_over", "note": "Handover to the WASCO for operation and maintenance."})).await?;
     d.days(28);
-    d.act(&s, &treasurer, json!({"action": "record_billing", "note": "Meters read; 24 bills issued, 21 paid."})).await?;
+    d.act(
+        &s,
+        &treasurer,
+        json!({"action": "record_billing", "note": "Meters read; 24 bills issued, 21 paid."}),
+    )
+    .await?;
 
     // Phase 2: proposed, but WASA's design never comes (escalated, then breached).
     d.days(5);

@@ -25,8 +25,17 @@ impl Diagnostic {
         let offset = span.map(|s| s.start).unwrap_or(0).min(source.len());
         let before = &source[..offset];
         let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
-        Diagnostic { line, column, message: message.trim().to_string() }
+        let column = before
+            .rsplit('\n')
+            .next()
+            .map(|l| l.chars().count())
+            .unwrap_or(0)
+            + 1;
+        Diagnostic {
+            line,
+            column,
+            message: message.trim().to_string(),
+        }
     }
 }
 
@@ -44,42 +53,84 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn err<T>(&mut self, at: &Spanned<T>, msg: impl Into<String>) {
-        self.errors.push(Diagnostic::at_span(self.source, Some(at.span()), msg.into()));
+        self.errors.push(Diagnostic::at_span(
+            self.source,
+            Some(at.span()),
+            msg.into(),
+        ));
     }
     fn err_top(&mut self, needle: &str, msg: impl Into<String>) {
         let span = self.source.find(needle).map(|s| s..s);
-        self.errors.push(Diagnostic::at_span(self.source, span, msg.into()));
+        self.errors
+            .push(Diagnostic::at_span(self.source, span, msg.into()));
     }
     fn warn_top(&mut self, needle: &str, msg: impl Into<String>) {
         let span = self.source.find(needle).map(|s| s..s);
-        self.warnings.push(Diagnostic::at_span(self.source, span, msg.into()));
+        self.warnings
+            .push(Diagnostic::at_span(self.source, span, msg.into()));
     }
 }
 
-pub(super) fn check(file: &ArrangementFile, source: &str) -> Result<Vec<Diagnostic>, Vec<Diagnostic>> {
-    let mut c = Checker { source, errors: vec![], warnings: vec![] };
+pub(super) fn check(
+    file: &ArrangementFile,
+    source: &str,
+) -> Result<Vec<Diagnostic>, Vec<Diagnostic>> {
+    let mut c = Checker {
+        source,
+        errors: vec![],
+        warnings: vec![],
+    };
     let h = &file.arrangement;
-    if h.id.is_empty() || !h.id.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-') {
-        c.err_top("id", format!("arrangement id `{}` must be lowercase letters, digits and dashes", h.id));
+    if h.id.is_empty()
+        || !h
+            .id
+            .chars()
+            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+    {
+        c.err_top(
+            "id",
+            format!(
+                "arrangement id `{}` must be lowercase letters, digits and dashes",
+                h.id
+            ),
+        );
     }
     if h.version == 0 {
         c.err_top("version", "version numbers start at 1");
     }
     if h.currency.len() != 3 || !h.currency.chars().all(|ch| ch.is_ascii_uppercase()) {
-        c.err_top("currency", format!("currency `{}` must be an ISO 4217 code such as PKR", h.currency));
+        c.err_top(
+            "currency",
+            format!(
+                "currency `{}` must be an ISO 4217 code such as PKR",
+                h.currency
+            ),
+        );
     }
 
     // Boundary and position rules.
     if file.partners.is_empty() {
-        c.err_top("[arrangement]", "an arrangement needs at least one partner role");
+        c.err_top(
+            "[arrangement]",
+            "an arrangement needs at least one partner role",
+        );
     }
     let roles: BTreeSet<&str> = file.partners.keys().map(String::as_str).collect();
     for (role, p) in &file.partners {
         if p.kinds.is_empty() {
-            c.err_top(&format!("[partners.{role}]"), format!("partner role `{role}` lists no organisation kinds"));
+            c.err_top(
+                &format!("[partners.{role}]"),
+                format!("partner role `{role}` lists no organisation kinds"),
+            );
         }
         if let Some(req) = &p.requires {
-            check_condition(&mut c, req, Scope::Boundary, &SampleKeys::default(), &format!("partner role `{role}`"));
+            check_condition(
+                &mut c,
+                req,
+                Scope::Boundary,
+                &SampleKeys::default(),
+                &format!("partner role `{role}`"),
+            );
         }
     }
     for name in file.positions.keys() {
@@ -95,7 +146,10 @@ pub(super) fn check(file: &ArrangementFile, source: &str) -> Result<Vec<Diagnost
         if let (Some(min), Some(max)) = (p.min, p.max)
             && min > max
         {
-            c.err_top(&format!("\"{name}\""), format!("position `{name}`: min {min} is more than max {max}"));
+            c.err_top(
+                &format!("\"{name}\""),
+                format!("position `{name}`: min {min} is more than max {max}"),
+            );
         }
     }
     let positions: BTreeSet<&str> = file.positions.keys().map(String::as_str).collect();
@@ -117,27 +171,59 @@ pub(super) fn check(file: &ArrangementFile, source: &str) -> Result<Vec<Diagnost
     if stages.is_empty() {
         c.err_top("[lifecycle]", "the lifecycle lists no stages");
     }
-    for s in file.lifecycle.final_stages.iter().chain(&file.lifecycle.executing) {
+    for s in file
+        .lifecycle
+        .final_stages
+        .iter()
+        .chain(&file.lifecycle.executing)
+    {
         if !stages.contains(s.as_ref().as_str()) {
-            c.err(s, format!("`{}` is not a stage of the lifecycle ({})", s.as_ref(), join(&stages)));
+            c.err(
+                s,
+                format!(
+                    "`{}` is not a stage of the lifecycle ({})",
+                    s.as_ref(),
+                    join(&stages)
+                ),
+            );
         }
     }
 
     // Actions.
-    let creating: Vec<&String> = file.actions.iter().filter(|(_, a)| a.creates()).map(|(k, _)| k).collect();
+    let creating: Vec<&String> = file
+        .actions
+        .iter()
+        .filter(|(_, a)| a.creates())
+        .map(|(k, _)| k)
+        .collect();
     if creating.len() != 1 {
         c.err_top(
             "[actions",
             format!(
                 "exactly one action must create a scheme (a `to` stage and no `from`); found {}",
-                if creating.is_empty() { "none".to_string() } else { creating.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ") }
+                if creating.is_empty() {
+                    "none".to_string()
+                } else {
+                    creating
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
             ),
         );
     }
     for (id, a) in &file.actions {
         for s in a.from.iter().chain(a.to.iter()) {
             if !stages.contains(s.as_ref().as_str()) {
-                c.err(s, format!("action `{id}` names stage `{}`, which is not in the lifecycle ({})", s.as_ref(), join(&stages)));
+                c.err(
+                    s,
+                    format!(
+                        "action `{id}` names stage `{}`, which is not in the lifecycle ({})",
+                        s.as_ref(),
+                        join(&stages)
+                    ),
+                );
             }
         }
         if let Some(to) = &a.to
@@ -145,28 +231,54 @@ pub(super) fn check(file: &ArrangementFile, source: &str) -> Result<Vec<Diagnost
         {
             c.err(to, format!("action `{id}` moves a scheme from `{}` to itself; leave out `to` for an act that records without moving", to.as_ref()));
         }
-        if !file.rules.iter().any(|r| r.aim.as_ref() == id && r.deontic != Deontic::MustNot) {
-            c.err_top(&format!("[actions.{id}]"), format!("no `may` or `must` rule lets anyone {} (`{id}`)", a.name));
+        if !file
+            .rules
+            .iter()
+            .any(|r| r.aim.as_ref() == id && r.deontic != Deontic::MustNot)
+        {
+            c.err_top(
+                &format!("[actions.{id}]"),
+                format!("no `may` or `must` rule lets anyone {} (`{id}`)", a.name),
+            );
         }
     }
     // Every stage that is not final needs a way out; every stage should be reachable.
     for s in &file.lifecycle.stages {
         let st = s.as_ref().as_str();
         let is_final = file.lifecycle.final_stages.iter().any(|f| f.as_ref() == st);
-        let has_exit = file.actions.values().any(|a| a.to.is_some() && a.from.iter().any(|f| f.as_ref() == st))
+        let has_exit = file
+            .actions
+            .values()
+            .any(|a| a.to.is_some() && a.from.iter().any(|f| f.as_ref() == st))
             || file.rules.iter().any(|r| {
-                r.or_else.as_ref().and_then(|o| o.transition.as_ref()).is_some()
+                r.or_else
+                    .as_ref()
+                    .and_then(|o| o.transition.as_ref())
+                    .is_some()
                     && r.deontic == Deontic::Must
                     && rule_stage_names(file, r).contains(&st)
             });
         if !is_final && !has_exit {
             c.err(s, format!("stage `{st}` has no way out: no action moves a scheme from it and it is not listed as final"));
         }
-        if is_final && file.actions.values().any(|a| a.to.is_some() && a.from.iter().any(|f| f.as_ref() == st)) {
-            c.err(s, format!("stage `{st}` is final, but an action moves schemes out of it"));
+        if is_final
+            && file
+                .actions
+                .values()
+                .any(|a| a.to.is_some() && a.from.iter().any(|f| f.as_ref() == st))
+        {
+            c.err(
+                s,
+                format!("stage `{st}` is final, but an action moves schemes out of it"),
+            );
         }
     }
-    if let Some(start) = file.actions.values().find(|a| a.creates()).and_then(|a| a.to.as_ref()) {
+    if let Some(start) = file
+        .actions
+        .values()
+        .find(|a| a.creates())
+        .and_then(|a| a.to.as_ref())
+    {
         let mut seen: BTreeSet<&str> = BTreeSet::new();
         let mut queue = VecDeque::from([start.as_ref().as_str()]);
         while let Some(st) = queue.pop_front() {
@@ -190,7 +302,14 @@ pub(super) fn check(file: &ArrangementFile, source: &str) -> Result<Vec<Diagnost
         }
         for s in &file.lifecycle.stages {
             if !seen.contains(s.as_ref().as_str()) {
-                c.err(s, format!("stage `{}` cannot be reached from `{}`", s.as_ref(), start.as_ref()));
+                c.err(
+                    s,
+                    format!(
+                        "stage `{}` cannot be reached from `{}`",
+                        s.as_ref(),
+                        start.as_ref()
+                    ),
+                );
             }
         }
     }
@@ -206,22 +325,46 @@ pub(super) fn check(file: &ArrangementFile, source: &str) -> Result<Vec<Diagnost
     for r in &file.rules {
         let label = format!("rule `{}`", r.id);
         if !ids.insert(r.id.as_str()) {
-            c.err(&r.attribute, format!("{label}: another rule has the same id"));
+            c.err(
+                &r.attribute,
+                format!("{label}: another rule has the same id"),
+            );
         }
         if !position_ok(r.attribute.as_ref()) {
-            c.err(&r.attribute, format!("{label}: `{}` is not a position of this arrangement ({})", r.attribute.as_ref(), join(&positions)));
+            c.err(
+                &r.attribute,
+                format!(
+                    "{label}: `{}` is not a position of this arrangement ({})",
+                    r.attribute.as_ref(),
+                    join(&positions)
+                ),
+            );
         }
         let action = file.actions.get(r.aim.as_ref());
         if action.is_none() {
             let known: BTreeSet<&str> = file.actions.keys().map(String::as_str).collect();
-            c.err(&r.aim, format!("{label}: `{}` is not an action of this arrangement ({})", r.aim.as_ref(), join(&known)));
+            c.err(
+                &r.aim,
+                format!(
+                    "{label}: `{}` is not an action of this arrangement ({})",
+                    r.aim.as_ref(),
+                    join(&known)
+                ),
+            );
         }
         if let (Some(list), Some(a)) = (&r.stages, action) {
             for s in list {
                 if !stages.contains(s.as_ref().as_str()) {
                     c.err(s, format!("{label}: `{}` is not a stage", s.as_ref()));
                 } else if !a.allowed_in(s.as_ref()) && !a.creates() {
-                    c.err(s, format!("{label}: action `{}` is not possible in stage `{}`", r.aim.as_ref(), s.as_ref()));
+                    c.err(
+                        s,
+                        format!(
+                            "{label}: action `{}` is not possible in stage `{}`",
+                            r.aim.as_ref(),
+                            s.as_ref()
+                        ),
+                    );
                 }
             }
         }
@@ -229,35 +372,59 @@ pub(super) fn check(file: &ArrangementFile, source: &str) -> Result<Vec<Diagnost
             check_condition(&mut c, cond, Scope::Scheme, &keys, &label);
         }
         match (r.deontic, r.within, &r.or_else) {
-            (Deontic::Must, None, _) if action.is_some_and(|a| !a.creates()) => c.warnings.push(Diagnostic::at_span(
-                source,
-                Some(r.attribute.span()),
-                format!("{label}: a `must` without `within` creates no obligation with a deadline"),
-            )),
-            (Deontic::MustNot | Deontic::May, Some(_), _) => {
-                c.err(&r.attribute, format!("{label}: only a `must` rule can set a deadline with `within`"))
+            (Deontic::Must, None, _) if action.is_some_and(|a| !a.creates()) => {
+                c.warnings.push(Diagnostic::at_span(
+                    source,
+                    Some(r.attribute.span()),
+                    format!(
+                        "{label}: a `must` without `within` creates no obligation with a deadline"
+                    ),
+                ))
             }
-            (Deontic::MustNot | Deontic::May, _, Some(_)) => {
-                c.err(&r.attribute, format!("{label}: only a `must` rule has an or-else consequence"))
-            }
+            (Deontic::MustNot | Deontic::May, Some(_), _) => c.err(
+                &r.attribute,
+                format!("{label}: only a `must` rule can set a deadline with `within`"),
+            ),
+            (Deontic::MustNot | Deontic::May, _, Some(_)) => c.err(
+                &r.attribute,
+                format!("{label}: only a `must` rule has an or-else consequence"),
+            ),
             _ => {}
         }
         if r.deontic == Deontic::Must && action.is_some_and(|a| a.creates()) && r.within.is_some() {
-            c.err(&r.aim, format!("{label}: a deadline cannot run before the scheme exists"));
+            c.err(
+                &r.aim,
+                format!("{label}: a deadline cannot run before the scheme exists"),
+            );
         }
         if let Some(o) = &r.or_else {
             if let Some(p) = &o.escalate_to
                 && !position_ok(p.as_ref())
             {
-                c.err(p, format!("{label}: cannot escalate to `{}`, which is not a position", p.as_ref()));
+                c.err(
+                    p,
+                    format!(
+                        "{label}: cannot escalate to `{}`, which is not a position",
+                        p.as_ref()
+                    ),
+                );
             }
             if let Some(t) = &o.transition
                 && !stages.contains(t.as_ref().as_str())
             {
-                c.err(t, format!("{label}: or-else moves to `{}`, which is not a stage", t.as_ref()));
+                c.err(
+                    t,
+                    format!(
+                        "{label}: or-else moves to `{}`, which is not a stage",
+                        t.as_ref()
+                    ),
+                );
             }
             if o.escalate_to.is_none() && o.transition.is_none() && o.penalty.is_none() {
-                c.err(&r.attribute, format!("{label}: or_else must escalate, transition, or state a penalty"));
+                c.err(
+                    &r.attribute,
+                    format!("{label}: or_else must escalate, transition, or state a penalty"),
+                );
             }
         }
     }
@@ -265,12 +432,17 @@ pub(super) fn check(file: &ArrangementFile, source: &str) -> Result<Vec<Diagnost
     // Aggregation rules.
     for (action, agg) in &file.aggregation {
         if !file.actions.contains_key(action) {
-            c.err_top(&format!("[aggregation.{action}]"), format!("aggregation rule for `{action}`, which is not an action"));
+            c.err_top(
+                &format!("[aggregation.{action}]"),
+                format!("aggregation rule for `{action}`, which is not an action"),
+            );
         }
         match (&agg.signatures, &agg.resolution) {
             (Some(_), Some(_)) | (None, None) => c.err_top(
                 &format!("[aggregation.{action}]"),
-                format!("aggregation rule for `{action}` must give either signatures or a resolution"),
+                format!(
+                    "aggregation rule for `{action}` must give either signatures or a resolution"
+                ),
             ),
             _ => {}
         }
@@ -283,17 +455,36 @@ pub(super) fn check(file: &ArrangementFile, source: &str) -> Result<Vec<Diagnost
             }
             for p in &sig.must_include {
                 if !of.contains(p.as_ref().as_str()) {
-                    c.err(p, format!("`{}` must sign but is not among the signatories", p.as_ref()));
+                    c.err(
+                        p,
+                        format!(
+                            "`{}` must sign but is not among the signatories",
+                            p.as_ref()
+                        ),
+                    );
                 }
             }
             let n = sig.at_least.unwrap_or(sig.of.len() as u32);
             if n == 0 || n as usize > sig.of.len() {
-                c.err_top(&format!("[aggregation.{action}]"), format!("`{action}` needs {n} signatures of {} signatories", sig.of.len()));
+                c.err_top(
+                    &format!("[aggregation.{action}]"),
+                    format!(
+                        "`{action}` needs {n} signatures of {} signatories",
+                        sig.of.len()
+                    ),
+                );
             }
         }
         if let Some(res) = &agg.resolution {
             if !roles.contains(res.body.as_ref().as_str()) {
-                c.err(&res.body, format!("meeting body `{}` is not a partner role ({})", res.body.as_ref(), join(&roles)));
+                c.err(
+                    &res.body,
+                    format!(
+                        "meeting body `{}` is not a partner role ({})",
+                        res.body.as_ref(),
+                        join(&roles)
+                    ),
+                );
             }
             if let Err(e) = parse_percent(res.quorum.as_ref()) {
                 c.err(&res.quorum, e);
@@ -304,18 +495,30 @@ pub(super) fn check(file: &ArrangementFile, source: &str) -> Result<Vec<Diagnost
     // Scope and payoff rules.
     for (kind, comp) in &file.components {
         if !roles.contains(comp.delivered_by.as_ref().as_str()) {
-            c.err(&comp.delivered_by, format!("component `{kind}` is delivered by `{}`, which is not a partner role", comp.delivered_by.as_ref()));
+            c.err(
+                &comp.delivered_by,
+                format!(
+                    "component `{kind}` is delivered by `{}`, which is not a partner role",
+                    comp.delivered_by.as_ref()
+                ),
+            );
         }
     }
     check_services(&mut c, file, &roles);
     for (kind, shares) in &file.payoff {
         if kind != "*" && !file.components.contains_key(kind) {
-            c.err_top(&format!("[payoff.{kind}]"), format!("payoff for `{kind}`, which is not a component kind"));
+            c.err_top(
+                &format!("[payoff.{kind}]"),
+                format!("payoff for `{kind}`, which is not a component kind"),
+            );
         }
         let (mut lo, mut hi) = (0u32, 0u32);
         for (role, share) in shares {
             if !roles.contains(role.as_str()) {
-                c.err_top(&format!("[payoff.{kind}]"), format!("payoff for `{kind}` names `{role}`, which is not a partner role"));
+                c.err_top(
+                    &format!("[payoff.{kind}]"),
+                    format!("payoff for `{kind}` names `{role}`, which is not a partner role"),
+                );
             }
             let at = format!("[payoff.{kind}]");
             let pct = |c: &mut Checker, text: &str, default: u32| match parse_percent(text) {
@@ -332,10 +535,21 @@ pub(super) fn check(file: &ArrangementFile, source: &str) -> Result<Vec<Diagnost
                     hi += bp;
                 }
                 ShareSpec::Range(r) => {
-                    let min = r.at_least.as_deref().map(|s| pct(&mut c, s, 0)).unwrap_or(0);
-                    let max = r.at_most.as_deref().map(|s| pct(&mut c, s, 10_000)).unwrap_or(10_000);
+                    let min = r
+                        .at_least
+                        .as_deref()
+                        .map(|s| pct(&mut c, s, 0))
+                        .unwrap_or(0);
+                    let max = r
+                        .at_most
+                        .as_deref()
+                        .map(|s| pct(&mut c, s, 10_000))
+                        .unwrap_or(10_000);
                     if min > max {
-                        c.err_top(&at, format!("`{role}`'s share of `{kind}` is at least more than at most"));
+                        c.err_top(
+                            &at,
+                            format!("`{role}`'s share of `{kind}` is at least more than at most"),
+                        );
                     }
                     if let Some(b) = &r.before
                         && !file.actions.contains_key(b)
@@ -360,7 +574,10 @@ pub(super) fn check(file: &ArrangementFile, source: &str) -> Result<Vec<Diagnost
     }
     for kind in file.components.keys() {
         if !file.payoff.contains_key(kind) && !file.payoff.contains_key("*") {
-            c.warn_top(&format!("[components.{kind}]"), format!("no payoff rule says who pays for `{kind}`"));
+            c.warn_top(
+                &format!("[components.{kind}]"),
+                format!("no payoff rule says who pays for `{kind}`"),
+            );
         }
     }
 
@@ -369,7 +586,12 @@ pub(super) fn check(file: &ArrangementFile, source: &str) -> Result<Vec<Diagnost
         if let Visibility::Positions(list) = vis {
             for p in list {
                 if !position_ok(p) {
-                    c.err_top(&format!("{record} ="), format!("information rule for `{record}` names `{p}`, which is not a position"));
+                    c.err_top(
+                        &format!("{record} ="),
+                        format!(
+                            "information rule for `{record}` names `{p}`, which is not a position"
+                        ),
+                    );
                 }
             }
         }
@@ -378,9 +600,22 @@ pub(super) fn check(file: &ArrangementFile, source: &str) -> Result<Vec<Diagnost
     // The reserve (the government side of the payoff rules).
     if let Some(r) = &file.reserve {
         match file.partners.get(r.held_by.as_ref()) {
-            None => c.err(&r.held_by, format!("the reserve is held by `{}`, which is not a partner role ({})", r.held_by.as_ref(), join(&roles))),
+            None => c.err(
+                &r.held_by,
+                format!(
+                    "the reserve is held by `{}`, which is not a partner role ({})",
+                    r.held_by.as_ref(),
+                    join(&roles)
+                ),
+            ),
             Some(p) if !p.kinds.contains(&crate::model::OrgKind::Public) => {
-                c.warn_top("[reserve]", format!("the reserve is held by `{}`, which no public organisation can fill", r.held_by.as_ref()));
+                c.warn_top(
+                    "[reserve]",
+                    format!(
+                        "the reserve is held by `{}`, which no public organisation can fill",
+                        r.held_by.as_ref()
+                    ),
+                );
             }
             Some(_) => {}
         }
@@ -389,9 +624,15 @@ pub(super) fn check(file: &ArrangementFile, source: &str) -> Result<Vec<Diagnost
         {
             c.err(share, format!("share_of_development_budget: {e}"));
         }
-        let releases = file.actions.values().any(|a| a.records == Some(RecordKind::Release));
+        let releases = file
+            .actions
+            .values()
+            .any(|a| a.records == Some(RecordKind::Release));
         if !releases {
-            c.warn_top("[reserve]", "a reserve is declared but no action records a release from it");
+            c.warn_top(
+                "[reserve]",
+                "a reserve is declared but no action records a release from it",
+            );
         }
     }
 
@@ -400,18 +641,39 @@ pub(super) fn check(file: &ArrangementFile, source: &str) -> Result<Vec<Diagnost
         .rules
         .iter()
         .map(|r| r.attribute.as_ref().as_str())
-        .chain(file.aggregation.values().flat_map(|a| a.signatures.iter().flat_map(|s| s.of.iter().map(|p| p.as_ref().as_str()))))
-        .chain(file.rules.iter().filter_map(|r| r.or_else.as_ref()?.escalate_to.as_ref().map(|p| p.as_ref().as_str())))
+        .chain(file.aggregation.values().flat_map(|a| {
+            a.signatures
+                .iter()
+                .flat_map(|s| s.of.iter().map(|p| p.as_ref().as_str()))
+        }))
+        .chain(file.rules.iter().filter_map(|r| {
+            r.or_else
+                .as_ref()?
+                .escalate_to
+                .as_ref()
+                .map(|p| p.as_ref().as_str())
+        }))
         .collect();
-    let by_role: BTreeMap<&str, ()> = mentioned.iter().filter_map(|m| m.strip_suffix(".*")).map(|r| (r, ())).collect();
+    let by_role: BTreeMap<&str, ()> = mentioned
+        .iter()
+        .filter_map(|m| m.strip_suffix(".*"))
+        .map(|r| (r, ()))
+        .collect();
     for p in &positions {
         let role = p.split('.').next().unwrap_or_default();
         if !mentioned.contains(p) && !by_role.contains_key(role) {
-            c.warn_top(&format!("\"{p}\""), format!("no rule mentions position `{p}`"));
+            c.warn_top(
+                &format!("\"{p}\""),
+                format!("no rule mentions position `{p}`"),
+            );
         }
     }
 
-    if c.errors.is_empty() { Ok(c.warnings) } else { Err(c.errors) }
+    if c.errors.is_empty() {
+        Ok(c.warnings)
+    } else {
+        Err(c.errors)
+    }
 }
 
 fn rule_stage_names<'a>(file: &'a ArrangementFile, r: &'a ChoiceRule) -> Vec<&'a str> {
@@ -425,7 +687,13 @@ fn rule_stage_names<'a>(file: &'a ArrangementFile, r: &'a ChoiceRule) -> Vec<&'a
     }
 }
 
-fn check_condition(c: &mut Checker, cond: &Spanned<String>, scope: Scope, keys: &SampleKeys, label: &str) {
+fn check_condition(
+    c: &mut Checker,
+    cond: &Spanned<String>,
+    scope: Scope,
+    keys: &SampleKeys,
+    label: &str,
+) {
     for high in [false, true] {
         let sample = facts::sample(keys, high);
         if let Err(e) = facts::evaluate(cond.as_ref(), &sample, scope, true) {

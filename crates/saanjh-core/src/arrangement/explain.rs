@@ -38,15 +38,27 @@ impl Explanation {
         };
         section("Who takes part (boundary rules)", self.boundary.clone());
         section("Positions (position rules)", self.positions.clone());
-        section("What each partner delivers (scope rules)", self.scope.clone());
+        section(
+            "What each partner delivers (scope rules)",
+            self.scope.clone(),
+        );
         section("Who pays what (payoff rules)", self.payoff.clone());
         section("Stages (lifecycle)", self.lifecycle.clone());
         section(
             "Who may, must and must not do what (choice rules)",
-            self.choice.iter().map(|(id, s)| format!("[{id}] {s}")).collect(),
+            self.choice
+                .iter()
+                .map(|(id, s)| format!("[{id}] {s}"))
+                .collect(),
         );
-        section("Collective decisions (aggregation rules)", self.aggregation.clone());
-        section("What is disclosed to whom (information rules)", self.information.clone());
+        section(
+            "Collective decisions (aggregation rules)",
+            self.aggregation.clone(),
+        );
+        section(
+            "What is disclosed to whom (information rules)",
+            self.information.clone(),
+        );
         out
     }
 }
@@ -55,7 +67,11 @@ impl Explanation {
 /// position's own name from the file where it has one.
 pub fn humanise_position(arr: &ArrangementFile, position: &str) -> String {
     if let Some(role) = position.strip_suffix(".*") {
-        let who = arr.partners.get(role).map(|p| p.name.as_str()).unwrap_or(role);
+        let who = arr
+            .partners
+            .get(role)
+            .map(|p| p.name.as_str())
+            .unwrap_or(role);
         return format!("anyone holding a position in the {who}");
     }
     if let Some(p) = arr.positions.get(position) {
@@ -70,7 +86,10 @@ fn stage_words(s: &str) -> String {
 }
 
 fn stage_list(stages: &[&str]) -> String {
-    let words: Vec<String> = stages.iter().map(|s| format!("\"{}\"", stage_words(s))).collect();
+    let words: Vec<String> = stages
+        .iter()
+        .map(|s| format!("\"{}\"", stage_words(s)))
+        .collect();
     match words.len() {
         0 => String::new(),
         1 => words[0].clone(),
@@ -83,7 +102,9 @@ pub fn rule_in_words(arr: &Arrangement, r: &ChoiceRule) -> String {
     let f = &arr.file;
     let who = humanise_position(f, r.attribute.as_ref());
     let action = f.actions.get(r.aim.as_ref());
-    let what = action.map(|a| a.name.clone()).unwrap_or_else(|| r.aim.as_ref().replace('_', " "));
+    let what = action
+        .map(|a| a.name.clone())
+        .unwrap_or_else(|| r.aim.as_ref().replace('_', " "));
     let deontic = match r.deontic {
         Deontic::May => "may",
         Deontic::Must => "must",
@@ -92,7 +113,11 @@ pub fn rule_in_words(arr: &Arrangement, r: &ChoiceRule) -> String {
     let mut s = format!("{} {deontic} {what}", capitalise(&who));
     let stages = arr.rule_stages(r);
     if let Some(w) = r.within {
-        s.push_str(&format!(" within {} of the scheme becoming {}", w.in_words(), stage_list(&stages)));
+        s.push_str(&format!(
+            " within {} of the scheme becoming {}",
+            w.in_words(),
+            stage_list(&stages)
+        ));
     } else if !stages.is_empty() && action.is_some_and(|a| !a.from.is_empty()) {
         s.push_str(&format!(" when the scheme is {}", stage_list(&stages)));
     }
@@ -102,10 +127,16 @@ pub fn rule_in_words(arr: &Arrangement, r: &ChoiceRule) -> String {
     if let Some(o) = &r.or_else {
         let mut conseq = vec![];
         if let Some(p) = &o.escalate_to {
-            conseq.push(format!("the matter goes to {}", humanise_position(f, p.as_ref())));
+            conseq.push(format!(
+                "the matter goes to {}",
+                humanise_position(f, p.as_ref())
+            ));
         }
         if let Some(t) = &o.transition {
-            conseq.push(format!("the scheme becomes \"{}\"", stage_words(t.as_ref())));
+            conseq.push(format!(
+                "the scheme becomes \"{}\"",
+                stage_words(t.as_ref())
+            ));
         }
         if let Some(p) = &o.penalty {
             conseq.push(p.clone());
@@ -128,25 +159,44 @@ fn capitalise(s: &str) -> String {
 }
 
 fn percent(bp: u32) -> String {
-    if bp % 100 == 0 { format!("{}%", bp / 100) } else { format!("{}%", bp as f64 / 100.0) }
+    if bp.is_multiple_of(100) {
+        format!("{}%", bp / 100)
+    } else {
+        format!("{}%", bp as f64 / 100.0)
+    }
 }
 
 fn visibility_words(f: &ArrangementFile, v: &Visibility) -> String {
     match v {
         Visibility::Level(Level::Public) => "everyone, without logging in".into(),
         Visibility::Level(Level::Partners) => "people holding a position in the initiative".into(),
-        Visibility::Positions(ps) => ps.iter().map(|p| humanise_position(f, p)).collect::<Vec<_>>().join(", "),
+        Visibility::Positions(ps) => ps
+            .iter()
+            .map(|p| humanise_position(f, p))
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 
 /// The government side of the payoff rules, in words.
 fn reserve_in_words(f: &ArrangementFile, r: &ReserveRule) -> String {
-    let f_name = f.partners.get(r.held_by.as_ref()).map(|p| p.name.as_str()).unwrap_or(r.held_by.as_ref());
+    let f_name = f
+        .partners
+        .get(r.held_by.as_ref())
+        .map(|p| p.name.as_str())
+        .unwrap_or(r.held_by.as_ref());
     let mut s = match &r.share_of_development_budget {
-        Some(share) => format!("Each financial year (July to June) the {f_name} sets apart {} of its development budget as a reserve for these schemes", share.as_ref()),
-        None => format!("Each financial year (July to June) the {f_name} sets apart a reserve for these schemes"),
+        Some(share) => format!(
+            "Each financial year (July to June) the {f_name} sets apart {} of its development budget as a reserve for these schemes",
+            share.as_ref()
+        ),
+        None => format!(
+            "Each financial year (July to June) the {f_name} sets apart a reserve for these schemes"
+        ),
     };
-    s.push_str("; its releases are paid from the reserve and can never exceed what it has available");
+    s.push_str(
+        "; its releases are paid from the reserve and can never exceed what it has available",
+    );
     if r.lapses {
         s.push_str(". Money not released by 30 June lapses.");
     } else {
@@ -165,7 +215,11 @@ pub fn explain(arr: &Arrangement) -> Explanation {
         .iter()
         .map(|(role, p)| {
             let kinds: Vec<&str> = p.kinds.iter().map(|k| k.as_str()).collect();
-            let mut s = format!("The {} (`{role}`) is an organisation of kind {}", p.name, kinds.join(" or "));
+            let mut s = format!(
+                "The {} (`{role}`) is an organisation of kind {}",
+                p.name,
+                kinds.join(" or ")
+            );
             if let Some(r) = &p.requires {
                 s.push_str(&format!(" that meets `{}`", r.as_ref()));
             }
@@ -209,24 +263,45 @@ pub fn explain(arr: &Arrangement) -> Explanation {
         .components
         .iter()
         .map(|(kind, c)| {
-            let role = f.partners.get(c.delivered_by.as_ref()).map(|p| p.name.as_str()).unwrap_or(c.delivered_by.as_ref());
+            let role = f
+                .partners
+                .get(c.delivered_by.as_ref())
+                .map(|p| p.name.as_str())
+                .unwrap_or(c.delivered_by.as_ref());
             let domain = match c.domain {
                 Domain::Internal => "internal development",
                 Domain::External => "external development",
                 Domain::Whole => "the whole scheme",
             };
-            format!("{} (`{kind}`) is {domain}, delivered by the {role}.", capitalise(&c.name))
+            format!(
+                "{} (`{kind}`) is {domain}, delivered by the {role}.",
+                capitalise(&c.name)
+            )
         })
         .collect();
     let payoff = f
         .payoff
         .iter()
         .flat_map(|(kind, shares)| {
-            let comp = if kind == "*" { "every component".to_string() } else { f.components.get(kind).map(|c| c.name.clone()).unwrap_or(kind.clone()) };
+            let comp = if kind == "*" {
+                "every component".to_string()
+            } else {
+                f.components
+                    .get(kind)
+                    .map(|c| c.name.clone())
+                    .unwrap_or(kind.clone())
+            };
             shares.iter().map(move |(role, sh)| {
-                let who = f.partners.get(role).map(|p| p.name.clone()).unwrap_or(role.clone());
+                let who = f
+                    .partners
+                    .get(role)
+                    .map(|p| p.name.clone())
+                    .unwrap_or(role.clone());
                 let (amount, terms) = match sh {
-                    ShareSpec::Exactly(s) => (parse_percent(s).map(percent).unwrap_or_else(|_| s.clone()), String::new()),
+                    ShareSpec::Exactly(s) => (
+                        parse_percent(s).map(percent).unwrap_or_else(|_| s.clone()),
+                        String::new(),
+                    ),
                     ShareSpec::Range(r) => {
                         let mut parts = vec![];
                         if let Some(a) = &r.at_least {
@@ -240,7 +315,11 @@ pub fn explain(arr: &Arrangement) -> Explanation {
                             terms.push_str(&format!(", paid in {n} instalments"));
                         }
                         if let Some(b) = &r.before {
-                            let act = f.actions.get(b).map(|a| a.name.clone()).unwrap_or(b.clone());
+                            let act = f
+                                .actions
+                                .get(b)
+                                .map(|a| a.name.clone())
+                                .unwrap_or(b.clone());
                             terms.push_str(&format!(", deposited before anyone may {act}"));
                         }
                         (parts.join(" and "), terms)
@@ -253,25 +332,53 @@ pub fn explain(arr: &Arrangement) -> Explanation {
         .collect();
     let mut lifecycle = vec![format!(
         "Stages: {}.",
-        f.lifecycle.stages.iter().map(|s| stage_words(s.as_ref())).collect::<Vec<_>>().join(" → ")
+        f.lifecycle
+            .stages
+            .iter()
+            .map(|s| stage_words(s.as_ref()))
+            .collect::<Vec<_>>()
+            .join(" → ")
     )];
     for (id, a) in &f.actions {
         let from: Vec<&str> = a.from.iter().map(|s| s.as_ref().as_str()).collect();
         let line = match (&a.to, from.is_empty()) {
-            (Some(to), true) => format!("To {} (`{id}`) creates a scheme at \"{}\".", a.name, stage_words(to.as_ref())),
-            (Some(to), false) => format!("To {} (`{id}`) moves a scheme from {} to \"{}\".", a.name, stage_list(&from), stage_words(to.as_ref())),
+            (Some(to), true) => format!(
+                "To {} (`{id}`) creates a scheme at \"{}\".",
+                a.name,
+                stage_words(to.as_ref())
+            ),
+            (Some(to), false) => format!(
+                "To {} (`{id}`) moves a scheme from {} to \"{}\".",
+                a.name,
+                stage_list(&from),
+                stage_words(to.as_ref())
+            ),
             (None, true) => format!("To {} (`{id}`) is recorded at any stage.", a.name),
-            (None, false) => format!("To {} (`{id}`) is recorded while the scheme is {}.", a.name, stage_list(&from)),
+            (None, false) => format!(
+                "To {} (`{id}`) is recorded while the scheme is {}.",
+                a.name,
+                stage_list(&from)
+            ),
         };
         lifecycle.push(line);
     }
     if !f.lifecycle.final_stages.is_empty() {
         lifecycle.push(format!(
             "A scheme stays in {} for good.",
-            stage_list(&f.lifecycle.final_stages.iter().map(|s| s.as_ref().as_str()).collect::<Vec<_>>())
+            stage_list(
+                &f.lifecycle
+                    .final_stages
+                    .iter()
+                    .map(|s| s.as_ref().as_str())
+                    .collect::<Vec<_>>()
+            )
         ));
     }
-    let choice = f.rules.iter().map(|r| (r.id.clone(), rule_in_words(arr, r))).collect();
+    let choice = f
+        .rules
+        .iter()
+        .map(|r| (r.id.clone(), rule_in_words(arr, r)))
+        .collect();
     let aggregation = f
         .aggregation
         .iter()
@@ -311,10 +418,19 @@ pub fn explain(arr: &Arrangement) -> Explanation {
     let information = f
         .information
         .iter()
-        .map(|(record, v)| format!("{} can be seen by {}.", capitalise(&record.replace('_', " ")), visibility_words(f, v)))
+        .map(|(record, v)| {
+            format!(
+                "{} can be seen by {}.",
+                capitalise(&record.replace('_', " ")),
+                visibility_words(f, v)
+            )
+        })
         .collect();
     Explanation {
-        title: format!("{} — arrangement `{}`, version {}", f.arrangement.name, f.arrangement.id, f.arrangement.version),
+        title: format!(
+            "{} — arrangement `{}`, version {}",
+            f.arrangement.name, f.arrangement.id, f.arrangement.version
+        ),
         source: f.arrangement.source.clone(),
         boundary,
         positions,

@@ -293,7 +293,15 @@ pub enum RecordKind {
 
 impl RecordKind {
     pub fn is_ledger(self) -> bool {
-        matches!(self, RecordKind::Pledge | RecordKind::Contribution | RecordKind::Release | RecordKind::Expenditure | RecordKind::Refund | RecordKind::Reversal)
+        matches!(
+            self,
+            RecordKind::Pledge
+                | RecordKind::Contribution
+                | RecordKind::Release
+                | RecordKind::Expenditure
+                | RecordKind::Refund
+                | RecordKind::Reversal
+        )
     }
     pub fn as_str(self) -> &'static str {
         match self {
@@ -477,13 +485,19 @@ pub fn parse_percent(s: &str) -> Result<u32, String> {
         .ok_or_else(|| format!("`{s}` is not a percentage: write it like \"20%\""))?;
     let (whole, frac) = body.split_once('.').unwrap_or((body, ""));
     if frac.len() > 2 || whole.is_empty() {
-        return Err(format!("`{s}`: write a percentage with at most two decimals"));
+        return Err(format!(
+            "`{s}`: write a percentage with at most two decimals"
+        ));
     }
-    let whole: u32 = whole.parse().map_err(|_| format!("`{s}` is not a percentage"))?;
+    let whole: u32 = whole
+        .parse()
+        .map_err(|_| format!("`{s}` is not a percentage"))?;
     let frac_bp: u32 = if frac.is_empty() {
         0
     } else {
-        let f: u32 = frac.parse().map_err(|_| format!("`{s}` is not a percentage"))?;
+        let f: u32 = frac
+            .parse()
+            .map_err(|_| format!("`{s}` is not a percentage"))?;
         if frac.len() == 1 { f * 10 } else { f }
     };
     let bp = whole * 100 + frac_bp;

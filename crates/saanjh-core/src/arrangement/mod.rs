@@ -37,11 +37,20 @@ impl Arrangement {
     /// is returned, each with its line and column in `source`.
     pub fn parse(source: &str) -> Result<Arrangement, Vec<Diagnostic>> {
         let file: ArrangementFile = toml::from_str(source).map_err(|e| {
-            vec![Diagnostic::at_span(source, e.span(), e.message().to_string())]
+            vec![Diagnostic::at_span(
+                source,
+                e.span(),
+                e.message().to_string(),
+            )]
         })?;
         let warnings = check::check(&file, source)?;
         let digest = hex::encode(Sha256::digest(source.as_bytes()));
-        Ok(Arrangement { file, source: source.into(), digest, warnings })
+        Ok(Arrangement {
+            file,
+            source: source.into(),
+            digest,
+            warnings,
+        })
     }
 
     pub fn id(&self) -> &str {
@@ -69,23 +78,39 @@ impl Arrangement {
     }
 
     pub fn is_final(&self, stage: &str) -> bool {
-        self.file.lifecycle.final_stages.iter().any(|s| s.as_ref() == stage)
+        self.file
+            .lifecycle
+            .final_stages
+            .iter()
+            .any(|s| s.as_ref() == stage)
     }
 
     pub fn is_executing(&self, stage: &str) -> bool {
-        self.file.lifecycle.executing.iter().any(|s| s.as_ref() == stage)
+        self.file
+            .lifecycle
+            .executing
+            .iter()
+            .any(|s| s.as_ref() == stage)
     }
 
     /// Rules whose aim is `action`, in file order.
     pub fn rules_for<'a>(&'a self, action: &'a str) -> impl Iterator<Item = &'a ChoiceRule> + 'a {
-        self.file.rules.iter().filter(move |r| r.aim.as_ref() == action)
+        self.file
+            .rules
+            .iter()
+            .filter(move |r| r.aim.as_ref() == action)
     }
 
     /// Whether a rule's attribute names a position the actor holds.
     /// `role.*` stands for any position within that partner role.
-    pub fn attribute_matches(attribute: &str, positions: &std::collections::BTreeSet<String>) -> bool {
+    pub fn attribute_matches(
+        attribute: &str,
+        positions: &std::collections::BTreeSet<String>,
+    ) -> bool {
         if let Some(role) = attribute.strip_suffix(".*") {
-            positions.iter().any(|p| p.split_once('.').map(|(r, _)| r) == Some(role))
+            positions
+                .iter()
+                .any(|p| p.split_once('.').map(|(r, _)| r) == Some(role))
         } else {
             positions.contains(attribute)
         }
@@ -105,7 +130,11 @@ impl Arrangement {
     /// The information rule for a kind of record; what is not stated is
     /// shown to partners only (the cautious default).
     pub fn visibility(&self, record: &str) -> Visibility {
-        self.file.information.get(record).cloned().unwrap_or(Visibility::Partners)
+        self.file
+            .information
+            .get(record)
+            .cloned()
+            .unwrap_or(Visibility::Partners)
     }
 
     /// The component kinds in scope, with who delivers each.

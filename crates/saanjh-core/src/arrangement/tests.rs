@@ -5,7 +5,11 @@ use super::*;
 use crate::BUILT_IN_ARRANGEMENTS;
 
 fn cost_sharing() -> &'static str {
-    BUILT_IN_ARRANGEMENTS.iter().find(|(n, _)| *n == "cost-sharing.toml").unwrap().1
+    BUILT_IN_ARRANGEMENTS
+        .iter()
+        .find(|(n, _)| *n == "cost-sharing.toml")
+        .unwrap()
+        .1
 }
 
 fn errors_of(src: &str) -> Vec<Diagnostic> {
@@ -25,57 +29,130 @@ fn the_built_in_arrangements_are_valid() {
 fn a_toml_syntax_error_has_its_line_and_column() {
     let src = cost_sharing().replacen("version = 1", "version = = 1", 1);
     let errs = errors_of(&src);
-    let line = src.lines().position(|l| l.contains("version = = 1")).unwrap() + 1;
+    let line = src
+        .lines()
+        .position(|l| l.contains("version = = 1"))
+        .unwrap()
+        + 1;
     assert_eq!(errs[0].line, line, "{errs:?}");
     assert!(errs[0].column > 1);
 }
 
 #[test]
 fn an_unknown_position_in_a_rule_is_named_at_its_line() {
-    let src = cost_sharing().replacen("attribute = \"council.works_engineer\"", "attribute = \"council.works_engineeer\"", 1);
+    let src = cost_sharing().replacen(
+        "attribute = \"council.works_engineer\"",
+        "attribute = \"council.works_engineeer\"",
+        1,
+    );
     let errs = errors_of(&src);
-    let line = src.lines().position(|l| l.contains("works_engineeer")).unwrap() + 1;
-    assert!(errs.iter().any(|e| e.line == line && e.message.contains("`council.works_engineeer` is not a position")), "{errs:?}");
+    let line = src
+        .lines()
+        .position(|l| l.contains("works_engineeer"))
+        .unwrap()
+        + 1;
+    assert!(
+        errs.iter().any(|e| e.line == line
+            && e.message
+                .contains("`council.works_engineeer` is not a position")),
+        "{errs:?}"
+    );
 }
 
 #[test]
 fn a_condition_that_does_not_parse_or_names_an_unknown_fact_is_refused() {
-    let bad_syntax = cost_sharing().replacen("paid('community') * 5 >= scheme.estimate", "paid('community') * >= scheme.estimate", 1);
-    assert!(errors_of(&bad_syntax).iter().any(|e| e.message.contains("does not parse")));
+    let bad_syntax = cost_sharing().replacen(
+        "paid('community') * 5 >= scheme.estimate",
+        "paid('community') * >= scheme.estimate",
+        1,
+    );
+    assert!(
+        errors_of(&bad_syntax)
+            .iter()
+            .any(|e| e.message.contains("does not parse"))
+    );
     let unknown = cost_sharing().replacen("paid('community') * 5", "bribes('community') * 5", 1);
-    assert!(errors_of(&unknown).iter().any(|e| e.message.contains("bribes()")));
+    assert!(
+        errors_of(&unknown)
+            .iter()
+            .any(|e| e.message.contains("bribes()"))
+    );
     let misspelt_role = cost_sharing().replacen("paid('community') * 5", "paid('comunity') * 5", 1);
-    assert!(errors_of(&misspelt_role).iter().any(|e| e.message.contains("`comunity` is not a partner role")));
-    let mixed = cost_sharing().replacen("paid('community') * 5 >= scheme.estimate", "paid('community') >= 0.2 * scheme.estimate", 1);
-    assert!(errors_of(&mixed).iter().any(|e| e.message.contains("whole paisa")));
+    assert!(
+        errors_of(&misspelt_role)
+            .iter()
+            .any(|e| e.message.contains("`comunity` is not a partner role"))
+    );
+    let mixed = cost_sharing().replacen(
+        "paid('community') * 5 >= scheme.estimate",
+        "paid('community') >= 0.2 * scheme.estimate",
+        1,
+    );
+    assert!(
+        errors_of(&mixed)
+            .iter()
+            .any(|e| e.message.contains("whole paisa"))
+    );
 }
 
 #[test]
 fn a_stage_with_no_way_out_is_refused() {
-    let src = cost_sharing().replacen("final = [\"audited\", \"rejected\"]", "final = [\"rejected\"]", 1);
+    let src = cost_sharing().replacen(
+        "final = [\"audited\", \"rejected\"]",
+        "final = [\"rejected\"]",
+        1,
+    );
     let errs = errors_of(&src);
-    assert!(errs.iter().any(|e| e.message.contains("stage `audited` has no way out")), "{errs:?}");
+    assert!(
+        errs.iter()
+            .any(|e| e.message.contains("stage `audited` has no way out")),
+        "{errs:?}"
+    );
 }
 
 #[test]
 fn shares_that_do_not_add_up_are_refused() {
-    let lane = BUILT_IN_ARRANGEMENTS.iter().find(|(n, _)| *n == "component-sharing.toml").unwrap().1;
-    let src = lane.replacen("[payoff.trunk_sewer]\ngovernment = \"100%\"", "[payoff.trunk_sewer]\ngovernment = \"90%\"", 1);
+    let lane = BUILT_IN_ARRANGEMENTS
+        .iter()
+        .find(|(n, _)| *n == "component-sharing.toml")
+        .unwrap()
+        .1;
+    let src = lane.replacen(
+        "[payoff.trunk_sewer]\ngovernment = \"100%\"",
+        "[payoff.trunk_sewer]\ngovernment = \"90%\"",
+        1,
+    );
     let errs = errors_of(&src);
-    assert!(errs.iter().any(|e| e.message.contains("do not add up to 100%")), "{errs:?}");
+    assert!(
+        errs.iter()
+            .any(|e| e.message.contains("do not add up to 100%")),
+        "{errs:?}"
+    );
 }
 
 #[test]
 fn unknown_fields_are_refused_not_ignored() {
-    let src = cost_sharing().replacen("deontic = \"may\"", "deontic = \"may\"\nwhithin = \"3d\"", 1);
+    let src = cost_sharing().replacen(
+        "deontic = \"may\"",
+        "deontic = \"may\"\nwhithin = \"3d\"",
+        1,
+    );
     let errs = errors_of(&src);
     assert!(errs[0].message.contains("whithin"), "{errs:?}");
 }
 
 #[test]
 fn deadlines_belong_to_must_rules_only() {
-    let src = cost_sharing().replacen("deontic = \"may\"\naim = \"reject\"", "deontic = \"may\"\naim = \"reject\"\nwithin = \"3d\"", 1);
-    assert!(errors_of(&src).iter().any(|e| e.message.contains("only a `must` rule can set a deadline")));
+    let src = cost_sharing().replacen(
+        "deontic = \"may\"\naim = \"reject\"",
+        "deontic = \"may\"\naim = \"reject\"\nwithin = \"3d\"",
+        1,
+    );
+    assert!(
+        errors_of(&src)
+            .iter()
+            .any(|e| e.message.contains("only a `must` rule can set a deadline"))
+    );
 }
 
 #[test]
@@ -85,5 +162,8 @@ fn the_rules_read_back_in_plain_words() {
     assert!(text.contains("The works department engineer must vet the cost estimate within 15 days of the scheme becoming \"proposed\", or else the matter goes to the CCB official"), "{text}");
     assert!(text.contains("must not approve the project"));
     assert!(text.contains("The Citizen Community Board pays at least 20% of project works, deposited before anyone may approve the project."), "{text}");
-    assert!(text.contains("To start executing the works needs the signatures of all of"), "{text}");
+    assert!(
+        text.contains("To start executing the works needs the signatures of all of"),
+        "{text}"
+    );
 }
