@@ -128,6 +128,7 @@ public-page = public page
 act-done = Done: { $act }.
 your-acts = What you can do now
 no-acts = There is nothing you can do on this scheme at this stage.
+elsewhere = Also open to you, through the API or Open311 (no form here yet)
 not-yours = Not available to you, and why
 
 f-scheme-name = Name of the scheme (lane or street)

@@ -210,6 +210,15 @@ test('a citizen sees the public statement and cannot reach any form', async () =
   assert.match(text, /Pak Cement & Pipe Store|RCC pipes and cement/);
   assert.equal(await p.$$eval('form[method=post]', (f) => f.length), 0, 'no form on the public page');
   await shot(p, 'scheme-public');
+  // The inspection photo was shrunk and re-encoded on the server.
+  const src = await p.getAttribute('figure img[src^="/photos/"]', 'src');
+  const photo = await p.request.get(`${BASE}${src}`);
+  assert.equal(photo.headers()['content-type'], 'image/jpeg');
+  // Its size from the JPEG's frame header (SOF0: FF C0, length, precision, height, width).
+  const jpg = await photo.body();
+  const sof = jpg.findIndex((b, i) => b === 0xff && jpg[i + 1] === 0xc0);
+  assert.ok(sof > 0, 'a baseline JPEG');
+  assert.deepEqual([jpg.readUInt16BE(sof + 7), jpg.readUInt16BE(sof + 5)], [960, 720], 'the 1600×1200 upload shrunk to 960 px');
   // The act forms are behind sign-in.
   await p.goto(`${BASE}/schemes/${englishScheme}/acts`);
   assert.match(p.url(), /\/login\?next=/);

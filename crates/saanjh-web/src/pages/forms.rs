@@ -270,6 +270,28 @@ pub fn act_form(
     }
 }
 
+/// Whether these pages have a form for what an action records. Kinds added
+/// to the core later (scorecards, responses to reports) have their own
+/// interfaces until a page form is written for them.
+pub fn has_page_form(records: Option<RecordKind>) -> bool {
+    records.is_none()
+        || matches!(
+            records,
+            Some(
+                RecordKind::Estimate
+                    | RecordKind::Meeting
+                    | RecordKind::Household
+                    | RecordKind::Note
+                    | RecordKind::Reversal
+                    | RecordKind::Pledge
+                    | RecordKind::Contribution
+                    | RecordKind::Release
+                    | RecordKind::Expenditure
+                    | RecordKind::Refund
+            )
+        )
+}
+
 fn text(form: &BTreeMap<String, String>, k: &str) -> Option<String> {
     form.get(k)
         .map(|s| s.trim().to_string())

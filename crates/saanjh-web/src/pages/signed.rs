@@ -326,6 +326,7 @@ struct ActsPage<'a> {
     forms: Vec<ActForm>,
     action_url: String,
     refused: Vec<(String, String, String)>,
+    elsewhere: Vec<String>,
     done: String,
 }
 
@@ -366,8 +367,15 @@ pub async fn acts_page(
     let today = day(&engine::rfc3339(now));
     let mut forms_ = vec![];
     let mut refused = vec![];
+    let mut elsewhere = vec![];
     for (a, r) in engine::available_acts(&arr, &init_state, &s, &actor, now, &extra) {
         match r {
+            // Acts recording something these pages have no form for yet
+            // (scorecards, responses to reports) are listed, not offered as
+            // a form that could only be refused.
+            Ok(()) if !forms::has_page_form(arr.action(&a).and_then(|d| d.records)) => {
+                elsewhere.push(v.action(&a, arr.action(&a).map(|d| d.name.as_str()).unwrap_or(&a)))
+            }
             Ok(()) => forms_.push(forms::act_form(&v, &arr, &a, Some(&s), &held, &today)),
             Err(why) => refused.push((
                 v.action(&a, arr.action(&a).map(|d| d.name.as_str()).unwrap_or(&a)),
@@ -389,6 +397,7 @@ pub async fn acts_page(
         forms: forms_,
         action_url: format!("/schemes/{}/acts", s.id),
         refused,
+        elsewhere,
         done,
     })
 }
