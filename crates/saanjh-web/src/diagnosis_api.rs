@@ -766,6 +766,52 @@ pub async fn qca_report(state: &AppState, q: &QcaParams) -> Result<serde_json::V
     }))
 }
 
+/// The calibrated conditions and outcome of the chosen initiatives as a QCA
+/// data set in CSV (first column, with an empty header, the initiative id),
+/// ready for `saanjh_qca::Dataset::from_csv_str`: what `saanjh qca
+/// --from-db` reads instead of a file. Cases with an unmeasured condition
+/// are left out and returned by id beside the text.
+pub async fn conditions_csv(
+    state: &AppState,
+    q: &QcaParams,
+) -> Result<(String, Vec<String>), ApiError> {
+    let anchors = overrides(q.anchors.as_deref())?;
+    let ids = match (&q.initiatives, &q.arrangements) {
+        (Some(i), _) => list(i),
+        (None, Some(a)) => {
+            let wanted: BTreeSet<String> = list(a).into_iter().collect();
+            initiative_ids(state, Some(&wanted)).await?
+        }
+        (None, None) => initiative_ids(state, None).await?,
+    };
+    let mut out = String::new();
+    for c in CONDITIONS.iter().chain([&OUTCOME]) {
+        out.push(',');
+        out.push_str(c);
+    }
+    out.push('\n');
+    let mut left_out = vec![];
+    for id in &ids {
+        let m = measure(state, id, &anchors).await?;
+        let values: Vec<Option<f64>> = CONDITIONS
+            .iter()
+            .chain([&OUTCOME])
+            .map(|c| m.membership(c))
+            .collect();
+        if values.iter().any(Option::is_none) {
+            left_out.push(m.id.clone());
+            continue;
+        }
+        out.push_str(&csv_field(&m.id));
+        for v in values {
+            out.push(',');
+            out.push_str(&num(v));
+        }
+        out.push('\n');
+    }
+    Ok((out, left_out))
+}
+
 /// QCA across initiatives.
 #[utoipa::path(get, path = "/qca", tag = "diagnosis", params(QcaParams),
     responses((status = 200, body = Object, description = "truth table and solutions with the cases each term covers"), (status = 422, body = Problem)))]

@@ -36,7 +36,13 @@ pub enum Format {
   saanjh qca LF.csv --outcome SURV --necessity --necessity-size 3")]
 pub struct Args {
     /// CSV file (`-` for standard input). A first column with an empty header holds case names.
+    /// With `--from-db`, the database URL instead.
     pub file: PathBuf,
+    /// Read the cases from a Saanjh database (FILE is its URL): the calibrated
+    /// conditions and outcome of every initiative whose conditions are all
+    /// measured (issue 8's diagnosis), instead of a CSV file.
+    #[arg(long)]
+    pub from_db: bool,
     /// Outcome column; `~OUT` analyses the negated outcome.
     #[arg(long, allow_hyphen_values = true)]
     pub outcome: String,
@@ -156,8 +162,32 @@ fn spinner(msg: &str) -> ProgressBar {
     pb
 }
 
+/// `--from-db`: the initiatives' calibrated conditions as a CSV data set.
+fn from_db(url: &str) -> Result<String> {
+    let rt = tokio::runtime::Runtime::new().context("starting the runtime")?;
+    rt.block_on(async {
+        let store = saanjh_store::Store::connect(url)
+            .await
+            .with_context(|| format!("opening {url}"))?;
+        let state = saanjh_web::AppState::new(store, std::sync::Arc::new(saanjh_web::SystemClock));
+        let (csv, left_out) =
+            saanjh_web::diagnosis_api::conditions_csv(&state, &Default::default())
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.problem.detail))?;
+        if !left_out.is_empty() {
+            eprintln!(
+                "left out (a condition not measured): {}",
+                left_out.join(", ")
+            );
+        }
+        Ok(csv)
+    })
+}
+
 pub fn run(args: Args) -> Result<ExitCode> {
-    let text = if args.file.as_os_str() == "-" {
+    let text = if args.from_db {
+        from_db(&args.file.to_string_lossy())?
+    } else if args.file.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin()).context("reading standard input")?
     } else {
         std::fs::read_to_string(&args.file)
