@@ -510,6 +510,13 @@ fn csv_field(s: &str) -> String {
     }
 }
 
+/// A membership of exactly 0.5 puts a case in no truth-table row; QCA
+/// practice (Fiss 2011) adds 0.001 to such memberships before the analysis.
+/// Only the QCA data set is nudged; the diagnosis shows the true value.
+pub fn qca_membership(m: f64) -> f64 {
+    if (m - 0.5).abs() < 1e-12 { 0.501 } else { m }
+}
+
 fn num(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.4}")).unwrap_or_default()
 }
@@ -666,21 +673,12 @@ pub async fn qca_report(state: &AppState, q: &QcaParams) -> Result<serde_json::V
         .with_errors(json!(excluded)));
     }
     let names: Vec<String> = CONDITIONS.iter().map(|c| c.to_string()).collect();
+    let value = |m: &Measured, c: &str| qca_membership(m.membership(c).unwrap_or(0.0));
     let mut columns: Vec<Vec<f64>> = CONDITIONS
         .iter()
-        .map(|c| {
-            cases
-                .iter()
-                .map(|m| m.membership(c).unwrap_or(0.0))
-                .collect()
-        })
+        .map(|c| cases.iter().map(|m| value(m, c)).collect())
         .collect();
-    columns.push(
-        cases
-            .iter()
-            .map(|m| m.membership(OUTCOME).unwrap_or(0.0))
-            .collect(),
-    );
+    columns.push(cases.iter().map(|m| value(m, OUTCOME)).collect());
     let mut column_names = names.clone();
     column_names.push(OUTCOME.to_string());
     let data = Dataset {
@@ -757,7 +755,7 @@ pub async fn qca_report(state: &AppState, q: &QcaParams) -> Result<serde_json::V
         "incl_cut": incl_cut,
         "cases": cases.iter().map(|m| {
             let mut v = json!({"id": m.id, "name": m.name, "arrangement": m.arrangement});
-            for c in CONDITIONS.iter().chain([&OUTCOME]) { v[*c] = json!(m.membership(c)); }
+            for c in CONDITIONS.iter().chain([&OUTCOME]) { v[*c] = json!(value(m, c)); }
             v
         }).collect::<Vec<_>>(),
         "excluded": excluded,
@@ -796,7 +794,7 @@ pub async fn conditions_csv(
         let values: Vec<Option<f64>> = CONDITIONS
             .iter()
             .chain([&OUTCOME])
-            .map(|c| m.membership(c))
+            .map(|c| m.membership(c).map(qca_membership))
             .collect();
         if values.iter().any(Option::is_none) {
             left_out.push(m.id.clone());
