@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECS="${1:-20}"
-cargo build --release -q -p saanjh
+[ -x "${CARGO_TARGET_DIR:-$PWD/target}/release/saanjh" ] || cargo build --release -q -p saanjh
 BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/saanjh"
 WORK="$(mktemp -d)"; trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 DB="sqlite://$WORK/bench.db"
