@@ -1105,6 +1105,7 @@ async fn agreement(
     };
     let rows = state.store.coded_passages(Some(&id), None).await?;
     // Passage = (evidence, start, end) → (codes by a, codes by b).
+    #[allow(clippy::type_complexity)]
     let mut by: BTreeMap<(String, i64, i64), (BTreeSet<String>, BTreeSet<String>)> =
         BTreeMap::new();
     for r in &rows {

@@ -21,7 +21,8 @@ pub enum Command {
 pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Check { file, json } => {
-            let source = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let source = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
             match Arrangement::parse(&source) {
                 Ok(arr) => {
                     for w in &arr.warnings {
@@ -39,7 +40,10 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                     for e in &errors {
                         eprintln!("{}:{e}", file.display());
                     }
-                    eprintln!("{} error(s); the arrangement was not accepted", errors.len());
+                    eprintln!(
+                        "{} error(s); the arrangement was not accepted",
+                        errors.len()
+                    );
                     Ok(ExitCode::from(2))
                 }
             }

@@ -33,9 +33,16 @@ pub fn verify(database: &str, args: VerifyArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         } else {
             for b in &report.broken {
-                println!("BROKEN: chain `{}` at event {}: {}", b.chain, b.seq, b.reason);
+                println!(
+                    "BROKEN: chain `{}` at event {}: {}",
+                    b.chain, b.seq, b.reason
+                );
             }
-            println!("{} of {} chain(s) broken", report.broken.len(), report.chains);
+            println!(
+                "{} of {} chain(s) broken",
+                report.broken.len(),
+                report.chains
+            );
             Ok(ExitCode::from(3))
         }
     })

@@ -13,12 +13,16 @@ mod chain_cmd;
 mod demo;
 mod ledger_cmd;
 mod open311_cmd;
-mod serve_cmd;
 mod pb_cmd;
 mod qca_cmd;
+mod serve_cmd;
 
 #[derive(Parser)]
-#[command(name = "saanjh", version, about = "Run co-produced public services: arrangements, ledgers, evidence, analysis")]
+#[command(
+    name = "saanjh",
+    version,
+    about = "Run co-produced public services: arrangements, ledgers, evidence, analysis"
+)]
 struct Cli {
     /// Database URL: sqlite://FILE (default sqlite://saanjh.db; for `demo`,
     /// sqlite://saanjh-demo.db) or postgres://…
@@ -55,7 +59,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let database = cli.database.clone().unwrap_or_else(|| DEFAULT_DATABASE.to_string());
+    let database = cli
+        .database
+        .clone()
+        .unwrap_or_else(|| DEFAULT_DATABASE.to_string());
     let result = match cli.command {
         Command::Serve(args) => serve_cmd::serve(&database, args),
         Command::Demo(args) => serve_cmd::demo(cli.database.as_deref(), args),
@@ -81,5 +88,7 @@ pub(crate) const DEFAULT_DATABASE: &str = "sqlite://saanjh.db";
 
 /// A runtime for the commands that talk to the database.
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }

@@ -30,8 +30,15 @@ const DEMO_FILE: &str = "saanjh-demo.db";
 
 pub fn serve(database: &str, args: ServeArgs) -> anyhow::Result<ExitCode> {
     crate::runtime()?.block_on(async {
-        let store = Store::connect(database).await.with_context(|| format!("cannot open {database}"))?;
-        eprintln!("Saanjh on {} ({}), listening on http://{}", database, store.backend(), args.listen);
+        let store = Store::connect(database)
+            .await
+            .with_context(|| format!("cannot open {database}"))?;
+        eprintln!(
+            "Saanjh on {} ({}), listening on http://{}",
+            database,
+            store.backend(),
+            args.listen
+        );
         saanjh_web::serve(store, &args.listen, Arc::new(SystemClock)).await?;
         Ok(ExitCode::SUCCESS)
     })
@@ -45,7 +52,8 @@ pub fn demo(database: Option<&str>, args: DemoArgs) -> anyhow::Result<ExitCode> 
             for suffix in ["", "-wal", "-shm"] {
                 let f = format!("{DEMO_FILE}{suffix}");
                 if std::path::Path::new(&f).exists() {
-                    std::fs::remove_file(&f).with_context(|| format!("cannot remove the old {f}"))?;
+                    std::fs::remove_file(&f)
+                        .with_context(|| format!("cannot remove the old {f}"))?;
                 }
             }
             format!("sqlite://{DEMO_FILE}")
