@@ -213,6 +213,7 @@ impl Demo {
         Ok(out.scheme)
     }
 
+    #[allow(clippy::too_many_arguments)] // a meeting is its body, date, attendance and one resolution
     async fn meeting(
         &self,
         scheme: &str,
