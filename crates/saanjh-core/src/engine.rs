@@ -1201,11 +1201,15 @@ pub fn apply(state: Option<SchemeState>, event: &EventBody, at: &str) -> Option<
             *s.done.entry(action.clone()).or_default() += 1;
             s.signatures.retain(|x| x.action != *action);
             if let Some(to) = to {
+                // Signatures were given for acts at the stage being left; they
+                // do not carry over if the scheme ever returns to it.
+                s.signatures.clear();
                 s.stage = to.clone();
                 s.entered.insert(to.clone(), at.to_string());
             }
         }
         EventBody::StageChanged { to, .. } => {
+            s.signatures.clear();
             s.stage = to.clone();
             s.entered.insert(to.clone(), at.to_string());
         }
