@@ -2,13 +2,16 @@
 # Open311 benchmarks (issue 5): POST and GET requests per second with wrk
 # against `saanjh serve` on a fresh SQLite file (WAL, synchronous=FULL), the
 # demonstration initiatives loaded and their reports seeded.
-#   bash bench/open311/run.sh [DURATION=20s] [CONNECTIONS=8]
+#   bash bench/open311/run.sh [DURATION=20s] [CONNECTIONS=8]   (PORT=18311 by default)
 # Needs wrk and python3. Builds the release binary (honours CARGO_TARGET_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DUR="${1:-20s}"; CONNS="${2:-8}"; PORT="${PORT:-18311}"
-cargo build --release -q -p saanjh
-BIN="${CARGO_TARGET_DIR:-target}/release/saanjh"
+# BIN=path/to/saanjh skips the build (e.g. to measure a debug binary).
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -q -p saanjh
+  BIN="${CARGO_TARGET_DIR:-target}/release/saanjh"
+fi
 T=$(mktemp -d); DB="sqlite://$T/bench.db"
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$T"' EXIT
 "$BIN" --database "$DB" demo --no-serve >/dev/null 2>&1

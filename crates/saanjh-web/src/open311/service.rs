@@ -6,7 +6,7 @@
 //! decides again if the chain moved, like `service::act`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use saanjh_core::arrangement::Arrangement;
@@ -108,6 +108,11 @@ macro_rules! decide_and_append {
     ($state:expr, $chain:expr, $actor:expr, $decide:block) => {{
         let mut result: Result<Vec<StoredEvent>, ApiError> =
             Err(StoreError::Conflict($chain.to_string()).into());
+        // Writers of one chain in this process take turns, so that many
+        // clients filing at once do not all decide against the same head
+        // and retry; other processes are still caught by the head check.
+        let turn = chain_turn($chain);
+        let _turn = turn.lock().await;
         for attempt in 0..MAX_ATTEMPTS {
             let (head, _) = $state.store.head($chain).await?;
             let events: Vec<EventBody> = $decide;
@@ -126,6 +131,16 @@ macro_rules! decide_and_append {
         }
         result
     }};
+}
+
+/// The in-process turn of a chain's writers (see `decide_and_append!`).
+fn chain_turn(chain: &str) -> Arc<tokio::sync::Mutex<()>> {
+    static TURNS: OnceLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
+    let mut map = TURNS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    map.entry(chain.to_string()).or_default().clone()
 }
 
 fn refusal(r: engine::Refusal) -> ApiError {
