@@ -279,6 +279,9 @@ impl App {
     }
 }
 
+/// Form fields as owned pairs, in order.
+type Form = Vec<(String, String)>;
+
 fn encode(fields: &[(&str, &str)]) -> String {
     fields
         .iter()
@@ -797,7 +800,8 @@ async fn bad_input_changes_nothing(app: App) {
         f
     };
     let long = "x".repeat(4001);
-    let cases: Vec<(Vec<(String, String)>, u16, &str)> = vec![
+    // (form fields, status, what the description says)
+    let cases: Vec<(Form, u16, &str)> = vec![
         (
             with(&[("lat", None), ("long", None), ("address_string", None)]),
             400,

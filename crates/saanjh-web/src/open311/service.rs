@@ -889,8 +889,9 @@ async fn seed_rounds(
             name: "complaints are answered quickly".into(),
         },
     ];
-    let rounds: [(i64, [u8; 3], [u8; 3], [u8; 3]); 2] = [
-        (-120, [2, 2, 1], [3, 2, 2], [4, 4, 3]),
+    // Days before today, then the women's, men's and providers' base scores.
+    let rounds = [
+        (-120, [2u8, 2, 1], [3, 2, 2], [4, 4, 3]),
         (-30, [3, 4, 3], [4, 3, 3], [4, 4, 4]),
     ];
     for (days, women, men, providers) in rounds {
