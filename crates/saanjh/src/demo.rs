@@ -63,38 +63,29 @@ impl Demo {
         position: &str,
         login: Option<&str>,
     ) -> anyhow::Result<String> {
-        let p = service::register_person(
-            &self.state,
-            &self.admin,
-            NewPerson {
-                name: name.into(),
-                gender: Some(gender),
-                elected: false,
-            },
-        )
-        .await
-        .map_err(|e| anyhow!("{name}: {}", e.problem.detail))?;
-        self.member(&p.id, org, position).await?;
-        if let Some(username) = login {
-            service::create_user(
-                &self.state,
-                NewUser {
-                    username: username.into(),
-                    password: DEMO_PASSWORD.into(),
-                    person_id: Some(p.id.clone()),
-                    is_admin: false,
-                },
-            )
+        self.register(name, gender, false, org, position, login)
             .await
-            .map_err(|e| anyhow!("user {username}: {}", e.problem.detail))?;
-        }
-        Ok(p.id)
     }
 
+    /// As `person`, for someone who holds elected office (a councillor).
     async fn elected_person(
         &self,
         name: &str,
         gender: Gender,
+        org: &str,
+        position: &str,
+        login: Option<&str>,
+    ) -> anyhow::Result<String> {
+        self.register(name, gender, true, org, position, login)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)] // the person, their position, their login
+    async fn register(
+        &self,
+        name: &str,
+        gender: Gender,
+        elected: bool,
         org: &str,
         position: &str,
         login: Option<&str>,
@@ -105,7 +96,7 @@ impl Demo {
             NewPerson {
                 name: name.into(),
                 gender: Some(gender),
-                elected: true,
+                elected,
             },
         )
         .await
