@@ -3,6 +3,9 @@
 //! `SAANJH_TEST_POSTGRES_URL` is set) and a `ManualClock` the tests advance.
 //! Each spec runs on both backends through `both!`.
 
+#[macro_use]
+mod common;
+
 use std::sync::Arc;
 
 use saanjh_core::event::REGISTRY_CHAIN;
@@ -18,85 +21,7 @@ const PASSWORD: &str = "a long enough password";
 
 // ── Databases ──
 
-struct Db {
-    url: String,
-    /// For PostgreSQL: the server URL and the database to drop afterwards.
-    pg: Option<(String, String)>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-fn sqlite_db() -> Db {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("saanjh.db").display());
-    Db {
-        url,
-        pg: None,
-        _dir: Some(dir),
-    }
-}
-
-async fn postgres_db() -> Option<Db> {
-    let Ok(base) = std::env::var("SAANJH_TEST_POSTGRES_URL") else {
-        println!("SAANJH_TEST_POSTGRES_URL is not set: skipping the PostgreSQL run");
-        return None;
-    };
-    let name = format!("saanjh_test_{}", uuid::Uuid::now_v7().simple());
-    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&base)
-        .await
-        .expect("connect to SAANJH_TEST_POSTGRES_URL");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .expect("create test database");
-    let (head, query) = match base.split_once('?') {
-        Some((h, q)) => (h.to_string(), format!("?{q}")),
-        None => (base.clone(), String::new()),
-    };
-    let server = head
-        .rsplit_once('/')
-        .map(|(s, _)| s.to_string())
-        .unwrap_or(head.clone());
-    Some(Db {
-        url: format!("{server}/{name}{query}"),
-        pg: Some((base, name)),
-        _dir: None,
-    })
-}
-
-impl Db {
-    async fn drop_pg(&self) {
-        if let Some((base, name)) = &self.pg
-            && let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(base).await
-        {
-            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut conn)
-            .await;
-        }
-    }
-}
-
-/// Run a spec on SQLite and, when configured, on PostgreSQL.
-macro_rules! both {
-    ($spec:ident) => {
-        mod $spec {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let db = super::sqlite_db();
-                super::$spec(super::App::start(&db).await).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(db) = super::postgres_db().await else {
-                    return;
-                };
-                super::$spec(super::App::start(&db).await).await;
-                db.drop_pg().await;
-            }
-        }
-    };
-}
+use common::{Db, postgres_db, sqlite_db};
 
 // ── The app under test ──
 

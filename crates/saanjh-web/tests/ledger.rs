@@ -7,6 +7,9 @@
 //! Amounts are written rupees_paisa: `1_500_00` is Rs 1,500.00.
 #![allow(clippy::inconsistent_digit_grouping)]
 
+#[macro_use]
+mod common;
+
 use std::sync::Arc;
 
 use saanjh_store::Store;
@@ -17,82 +20,7 @@ use time::macros::datetime;
 
 const PASSWORD: &str = "a long enough password";
 
-struct Db {
-    url: String,
-    pg: Option<(String, String)>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-fn sqlite_db() -> Db {
-    let dir = tempfile::tempdir().expect("temp dir");
-    Db {
-        url: format!("sqlite://{}", dir.path().join("saanjh.db").display()),
-        pg: None,
-        _dir: Some(dir),
-    }
-}
-
-async fn postgres_db() -> Option<Db> {
-    let Ok(base) = std::env::var("SAANJH_TEST_POSTGRES_URL") else {
-        println!("SAANJH_TEST_POSTGRES_URL is not set: skipping the PostgreSQL run");
-        return None;
-    };
-    let name = format!("saanjh_ledger_{}", uuid::Uuid::now_v7().simple());
-    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&base)
-        .await
-        .expect("connect to SAANJH_TEST_POSTGRES_URL");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .expect("create test database");
-    let (head, query) = match base.split_once('?') {
-        Some((h, q)) => (h.to_string(), format!("?{q}")),
-        None => (base.clone(), String::new()),
-    };
-    let server = head
-        .rsplit_once('/')
-        .map(|(s, _)| s.to_string())
-        .unwrap_or(head.clone());
-    Some(Db {
-        url: format!("{server}/{name}{query}"),
-        pg: Some((base, name)),
-        _dir: None,
-    })
-}
-
-impl Db {
-    async fn drop_pg(&self) {
-        if let Some((base, name)) = &self.pg
-            && let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(base).await
-        {
-            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut conn)
-            .await;
-        }
-    }
-}
-
-macro_rules! both {
-    ($spec:ident) => {
-        mod $spec {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                let db = super::sqlite_db();
-                super::$spec(super::App::start(&db).await).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                let Some(db) = super::postgres_db().await else {
-                    return;
-                };
-                super::$spec(super::App::start(&db).await).await;
-                db.drop_pg().await;
-            }
-        }
-    };
-}
+use common::{Db, postgres_db, sqlite_db};
 
 #[derive(Clone)]
 struct App {
