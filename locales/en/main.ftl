@@ -16,6 +16,11 @@ error-forbidden = Not allowed
 error-too-many = Too many attempts
 error-refused = This was not done
 go-back = Back
+error-no-page = There is no page at this address. Check the link, or start again from the list of initiatives.
+error-no-scheme = There is no scheme “{ $id }”.
+error-no-initiative = There is no initiative “{ $id }”.
+error-no-photo = There is no such photo.
+error-photo-hidden = The arrangement's information rules show this scheme's progress photos only to its partners. Sign in if you hold a position in this initiative.
 error-server = Something went wrong
 
 initiatives-title = Initiatives

@@ -162,6 +162,30 @@ impl Store {
         )))
     }
 
+    /// A statement's inputs for a scheme whose state the caller has already
+    /// read (the scheme page): households and entries only, two queries.
+    pub async fn ledger_of(
+        &self,
+        scheme: &str,
+        name: &str,
+        stage: &str,
+        components: &[Component],
+    ) -> Result<SchemeLedger> {
+        let households = self.household_refs(scheme).await?;
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE scheme_id = $1 ORDER BY n, id"
+        );
+        let entries: Vec<EntryRow> = dispatch!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(scheme).fetch_all(pool).await?);
+        Ok(SchemeLedger {
+            id: scheme.to_string(),
+            name: name.to_string(),
+            stage: stage.to_string(),
+            components: components.to_vec(),
+            households,
+            entries: entries.into_iter().map(EntryRow::into_posted).collect(),
+        })
+    }
+
     /// Every scheme of an initiative, ready for its statement.
     pub async fn initiative_ledgers(&self, initiative: &str) -> Result<Vec<SchemeLedger>> {
         let ids: Vec<(String,)> = dispatch!(self, pool => sqlx::query_as("SELECT id FROM schemes WHERE initiative_id = $1 ORDER BY created_at, id").bind(initiative).fetch_all(pool).await?);

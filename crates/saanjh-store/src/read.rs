@@ -221,6 +221,25 @@ impl Store {
         Ok(rows.into_iter().collect())
     }
 
+    /// Partner roles with their organisation's id and name, in one query
+    /// (the name is the id when the organisation row is missing).
+    pub async fn partner_names(&self, initiative: &str) -> Result<Vec<(String, String, String)>> {
+        Ok(dispatch!(self, pool => sqlx::query_as(
+            "SELECT ip.role, ip.organisation_id, COALESCE(o.name, ip.organisation_id) FROM initiative_partners ip \
+             LEFT JOIN organisations o ON o.id = ip.organisation_id WHERE ip.initiative_id = $1 ORDER BY ip.role")
+            .bind(initiative).fetch_all(pool).await?))
+    }
+
+    /// The names of the people who recorded a scheme's events (one query for
+    /// a whole timeline).
+    pub async fn actor_names(&self, chain: &str, scheme: &str) -> Result<BTreeMap<String, String>> {
+        let rows: Vec<(String, String)> = dispatch!(self, pool => sqlx::query_as(
+            "SELECT p.id, p.name FROM people p WHERE p.id IN \
+             (SELECT DISTINCT e.actor FROM events e WHERE e.chain = $1 AND e.scheme_id = $2)")
+            .bind(chain).bind(scheme).fetch_all(pool).await?);
+        Ok(rows.into_iter().collect())
+    }
+
     /// The positions (`role.position`) a person holds in an initiative: their
     /// memberships of the organisations bound to its partner roles.
     pub async fn positions_of(&self, initiative: &str, person: &str) -> Result<BTreeSet<String>> {

@@ -84,10 +84,11 @@ impl Store {
             .bind(scheme).fetch_all(pool).await?))
     }
 
-    /// A photo's content type and bytes.
-    pub async fn photo(&self, id: &str) -> Result<Option<(String, Vec<u8>)>> {
+    /// A photo's scheme, content type and bytes (the scheme decides who may
+    /// see it).
+    pub async fn photo(&self, id: &str) -> Result<Option<(String, String, Vec<u8>)>> {
         Ok(
-            dispatch!(self, pool => sqlx::query_as("SELECT content_type, bytes FROM web_photos WHERE id = $1")
+            dispatch!(self, pool => sqlx::query_as("SELECT scheme_id, content_type, bytes FROM web_photos WHERE id = $1")
             .bind(id).fetch_optional(pool).await?),
         )
     }

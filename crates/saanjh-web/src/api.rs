@@ -87,8 +87,10 @@ pub fn router(state: AppState) -> axum::Router {
         }),
     );
     app.nest("/open311/v2", crate::open311::routes())
+        // Unknown paths: problem+json under /api, an HTML page elsewhere
+        // (Open311 answers its own unknown paths in its format).
+        .fallback(crate::pages::not_found)
         .with_state(state)
-        .fallback(|| async { ApiError::not_found("no such endpoint") })
 }
 
 // ── Paging ──

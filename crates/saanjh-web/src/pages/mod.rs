@@ -92,6 +92,32 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The answer to a path nothing is routed to: the API's problem+json under
+/// `/api`, otherwise a 404 page in the visitor's language.
+pub async fn not_found(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+) -> Response {
+    let path = req.uri().path();
+    if path == "/api" || path.starts_with("/api/") {
+        return ApiError::not_found("no such endpoint").into_response();
+    }
+    let (mut parts, _) = req.into_parts();
+    match <Visitor as axum::extract::FromRequestParts<AppState>>::from_request_parts(
+        &mut parts, &state,
+    )
+    .await
+    {
+        Ok(v) => {
+            let mut e = v.fail(ApiError::not_found(v.t("error-no-page")));
+            e.back = None;
+            e.here = Some(v.path.clone());
+            e.into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
 /// A page, or an error shown as a page.
 pub type PageResult = Result<Response, PageError>;
 
@@ -102,6 +128,8 @@ pub struct PageError {
     pub lang: Lang,
     /// The page to go back to (the form's page), when known.
     pub back: Option<String>,
+    /// The page asked for, for the language switch to return to.
+    pub here: Option<String>,
 }
 
 impl From<ApiError> for PageError {
@@ -110,6 +138,7 @@ impl From<ApiError> for PageError {
             error,
             lang: Lang::En,
             back: None,
+            here: None,
         }
     }
 }
@@ -127,6 +156,7 @@ impl Visitor {
             error: error.into(),
             lang: self.lang,
             back: Some(form_page(&self.path)).filter(|b| *b != self.path),
+            here: Some(self.path.clone()),
         }
     }
 }
@@ -204,7 +234,12 @@ impl IntoResponse for PageError {
             switch: format!(
                 "/lang/{}?back={}",
                 if l == Lang::Ur { "en" } else { "ur" },
-                ctx::encode(self.back.as_deref().unwrap_or("/initiatives"))
+                ctx::encode(
+                    self.back
+                        .as_deref()
+                        .or(self.here.as_deref())
+                        .unwrap_or("/initiatives")
+                )
             ),
             switch_label: if l == Lang::Ur { "English" } else { "اردو" },
             switch_lang: if l == Lang::Ur { "en" } else { "ur" },

@@ -120,7 +120,7 @@ pub async fn initiative(
         .store
         .initiative(&id)
         .await?
-        .ok_or_else(|| v.fail(ApiError::not_found(format!("no initiative `{id}`"))))?;
+        .ok_or_else(|| v.fail(ApiError::not_found(v.t1("error-no-initiative", "id", &id))))?;
     let arr = state
         .arrangement(&i.arrangement_id, i.arrangement_version as u32)
         .await?;
@@ -179,7 +179,7 @@ pub async fn verify(
         .store
         .initiative(&id)
         .await?
-        .ok_or_else(|| v.fail(ApiError::not_found(format!("no initiative `{id}`"))))?;
+        .ok_or_else(|| v.fail(ApiError::not_found(v.t1("error-no-initiative", "id", &id))))?;
     let events = state.store.chain_events(&i.id, 0, i64::MAX).await?;
     let (events_n, broken) = match verify_chain(events.iter()) {
         Ok(n) => (n, None),
@@ -227,14 +227,25 @@ pub async fn scheme(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> PageResult {
+    // One query per section: the scheme (its state carries stages,
+    // components and meetings), the initiative, partners, the ledger
+    // (households + entries), obligations, events and their actors' names,
+    // photos; the arrangement comes from the in-process cache.
     let Some((row, s)) = state.store.scheme(&id).await? else {
-        return Err(v.fail(ApiError::not_found(format!("no scheme `{id}`"))));
+        return Err(v.fail(ApiError::not_found(v.t1("error-no-scheme", "id", &id))));
     };
-    let (i, arr, _) = service::resolve(&state, &row.initiative_id).await?;
+    let i = state
+        .store
+        .initiative(&row.initiative_id)
+        .await?
+        .ok_or_else(|| v.fail(ApiError::not_found(v.t1("error-no-scheme", "id", &id))))?;
+    let arr = state
+        .arrangement(&i.arrangement_id, i.arrangement_version as u32)
+        .await?;
     let viewer = viewer(&state, &v, &i.id).await?;
     let partners = partners(&state, &arr, &i.id).await?;
     let now = now_text(&state);
-    let stmt = scheme_statement(&state, &arr, &id, &viewer).await?;
+    let stmt = statement_of(&state, &arr, &s, &viewer).await?;
     let (statement, statement_hidden) = match stmt {
         Ok(st) => (Some(st), String::new()),
         Err(why) => (None, why),
@@ -309,7 +320,7 @@ pub async fn scheme(
             )
         })
         .collect();
-    let photos = if may_see(&arr, "events", &viewer) {
+    let photos = if may_see(&arr, photo_record(&arr), &viewer) {
         state
             .store
             .photos(&id)
@@ -365,7 +376,7 @@ pub async fn statement_csv(
     Path(id): Path<String>,
 ) -> PageResult {
     let Some((row, _)) = state.store.scheme(&id).await? else {
-        return Err(v.fail(ApiError::not_found(format!("no scheme `{id}`"))));
+        return Err(v.fail(ApiError::not_found(v.t1("error-no-scheme", "id", &id))));
     };
     let (i, arr, _) = service::resolve(&state, &row.initiative_id).await?;
     let viewer = viewer(&state, &v, &i.id).await?;
@@ -485,25 +496,59 @@ pub async fn geojson(v: Visitor, State(state): State<AppState>) -> PageResult {
     Ok(([(CONTENT_TYPE, "application/geo+json")], body.to_string()).into_response())
 }
 
+/// A progress photo, to those the information rules let see the scheme's
+/// progress (`photos` if the arrangement names it, else `events`: a photo
+/// belongs to the act that recorded it). Hidden from the public it is 403
+/// with a page saying so; a signed-in partner without the right position
+/// gets the same.
 pub async fn photo(
     v: Visitor,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> PageResult {
-    let (ty, bytes) = state
+    let (scheme, ty, bytes) = state
         .store
         .photo(&id)
         .await?
-        .ok_or_else(|| v.fail(ApiError::not_found("no such photo")))?;
+        .ok_or_else(|| v.fail(ApiError::not_found(v.t("error-no-photo"))))?;
+    let Some((row, _)) = state.store.scheme(&scheme).await? else {
+        return Err(v.fail(ApiError::not_found(v.t("error-no-photo"))));
+    };
+    let (i, arr, _) = service::resolve(&state, &row.initiative_id).await?;
+    let viewer = viewer(&state, &v, &i.id).await?;
+    let record = photo_record(&arr);
+    if !may_see(&arr, record, &viewer) {
+        return Err(v.fail(ApiError::forbidden(v.t("error-photo-hidden"))));
+    }
+    // A photo is never changed under its id; only a public one may sit in
+    // shared caches.
+    let cache = if may_see(
+        &arr,
+        record,
+        &saanjh_core::ledger::statement::Viewer::Public,
+    ) {
+        "public, max-age=31536000, immutable"
+    } else {
+        "private, max-age=3600"
+    };
     Ok((
         [
             (CONTENT_TYPE, ty),
-            // A photo is never changed under its id.
-            (CACHE_CONTROL, "public, max-age=31536000, immutable".into()),
+            (CACHE_CONTROL, cache.into()),
+            (axum::http::header::VARY, "Cookie".into()),
         ],
         bytes,
     )
         .into_response())
+}
+
+/// Which information record decides who sees progress photos.
+pub fn photo_record(arr: &saanjh_core::arrangement::Arrangement) -> &'static str {
+    if arr.file.information.contains_key("photos") {
+        "photos"
+    } else {
+        "events"
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -43,20 +43,18 @@ pub struct PartnerView {
     pub org: String,
 }
 
+/// The initiative's partners with their organisations' names (one query).
 pub async fn partners(
     state: &AppState,
     arr: &Arrangement,
     init: &str,
 ) -> Result<Vec<PartnerView>, ApiError> {
-    let mut out = vec![];
-    for (role, org) in state.store.partners(init).await? {
-        let org = state
-            .store
-            .organisation(&org)
-            .await?
-            .map(|o| o.name)
-            .unwrap_or(org);
-        out.push(PartnerView {
+    Ok(state
+        .store
+        .partner_names(init)
+        .await?
+        .into_iter()
+        .map(|(role, _, org)| PartnerView {
             role_name: arr
                 .file
                 .partners
@@ -65,9 +63,8 @@ pub async fn partners(
                 .unwrap_or_else(|| role.clone()),
             role,
             org,
-        });
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
 pub struct ObligationView {
@@ -157,7 +154,8 @@ pub async fn timeline(
     scheme: &str,
 ) -> Result<Vec<EventLine>, ApiError> {
     let rows = state.store.events(init, Some(scheme), 500, 0).await?;
-    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    // Every actor's name in one query, not one per event.
+    let names: BTreeMap<String, String> = state.store.actor_names(init, scheme).await?;
     let mut out = vec![];
     for e in rows {
         let p: serde_json::Value = serde_json::from_str(&e.payload).unwrap_or_default();
@@ -191,17 +189,11 @@ pub async fn timeline(
         };
         let who = if e.actor == "system" {
             v.t("who-system")
-        } else if let Some(n) = names.get(&e.actor) {
-            n.clone()
         } else {
-            let n = state
-                .store
-                .person(&e.actor)
-                .await?
-                .map(|p| p.name)
-                .unwrap_or_else(|| e.actor.clone());
-            names.insert(e.actor.clone(), n.clone());
-            n
+            names
+                .get(&e.actor)
+                .cloned()
+                .unwrap_or_else(|| e.actor.clone())
         };
         out.push(EventLine {
             date: day(&e.at),
@@ -223,6 +215,21 @@ pub async fn scheme_statement(
     let Some((_, ledger)) = state.store.scheme_ledger(scheme).await? else {
         return Err(ApiError::not_found(format!("no scheme `{scheme}`")));
     };
+    Ok(statement::for_scheme(arr, &ledger, viewer))
+}
+
+/// The same for a scheme whose state the page has already read: the
+/// households and entries are the only queries.
+pub async fn statement_of(
+    state: &AppState,
+    arr: &Arrangement,
+    s: &SchemeState,
+    viewer: &Viewer,
+) -> Result<Result<Statement, String>, ApiError> {
+    let ledger = state
+        .store
+        .ledger_of(&s.id, &s.name, &s.stage, &s.components)
+        .await?;
     Ok(statement::for_scheme(arr, &ledger, viewer))
 }
 
