@@ -167,6 +167,23 @@ pub enum EventBody {
         scheme: String,
         record: crate::reports::ReportRecord,
     },
+    /// A citizen report that could not be routed at once (it says no
+    /// scheme, and the initiative has none or several with the service's
+    /// component), held on the initiative's chain under its token until a
+    /// partner routes it (`ReportRouted`). The role it will go to is already
+    /// known from the scope rules; only the scheme is not.
+    ReportHeld {
+        initiative: String,
+        token: String,
+        record: crate::reports::ReportRecord,
+    },
+    /// A held report placed on its scheme: it now has its id (the
+    /// `ReportFiled` beside it) and its token resolves to that id.
+    ReportRouted {
+        token: String,
+        report: String,
+        scheme: String,
+    },
     /// A status change or note on a report by a partner's position.
     ReportUpdated {
         report: String,
@@ -220,6 +237,8 @@ impl EventBody {
             EventBody::LedgerEntryPosted { .. } => "ledger_entry_posted",
             EventBody::AllocationSet { .. } => "allocation_set",
             EventBody::ReportFiled { .. } => "report_filed",
+            EventBody::ReportHeld { .. } => "report_held",
+            EventBody::ReportRouted { .. } => "report_routed",
             EventBody::ReportUpdated { .. } => "report_updated",
             EventBody::ScorecardOpened { .. } => "scorecard_opened",
             EventBody::ScorecardScored { .. } => "scorecard_scored",
@@ -243,6 +262,7 @@ impl EventBody {
             | EventBody::LedgerEntryPosted { scheme, .. }
             | EventBody::ReportFiled { scheme, .. }
             | EventBody::ReportUpdated { scheme, .. }
+            | EventBody::ReportRouted { scheme, .. }
             | EventBody::ScorecardOpened { scheme, .. }
             | EventBody::ScorecardScored { scheme, .. }
             | EventBody::ScorecardActionsAgreed { scheme, .. } => Some(scheme),

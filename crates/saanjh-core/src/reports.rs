@@ -197,6 +197,10 @@ pub struct ReportRecord {
     pub attributes: BTreeMap<String, Vec<String>>,
     /// Resolves to the report's id at `tokens/{token}`.
     pub token: String,
+    /// When the citizen filed it, for a report that was held for triage
+    /// and routed later (its `report_filed` is written at routing time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_at: Option<String>,
 }
 
 /// A status change or note on a report.
@@ -331,36 +335,10 @@ pub fn check_input(service: &Service, input: &ReportInput) -> Result<(), ReportE
     Ok(())
 }
 
-/// File a report about `scheme`: check it, route it by the scope rule of
-/// the service's component, and open the response obligations the choice
-/// rules set for the role it is routed to.
-pub fn file(
-    arr: &Arrangement,
-    scheme: &SchemeState,
-    input: &ReportInput,
-    token: &str,
-    now: OffsetDateTime,
-) -> Result<(String, Vec<EventBody>), ReportError> {
-    let service = service(arr, &input.service_code).ok_or_else(|| {
-        ReportError::NotFound(format!("service_code {} was not found", input.service_code))
-    })?;
-    check_input(&service, input)?;
-    if !scheme
-        .components
-        .iter()
-        .any(|c| c.kind == service.component)
-    {
-        return Err(ReportError::NotFound(format!(
-            "scheme {} has no {} to report about",
-            scheme.id, service.group
-        )));
-    }
-    let mut counter = scheme.counter;
-    let mut next_id = |prefix: &str| {
-        counter += 1;
-        format!("{}-{prefix}{counter}", scheme.id)
-    };
-    let report = next_id("r");
+/// The public record of a report, before it has a scheme: the service's
+/// component and the role the scope rule routes it to, and the cleaned
+/// fields. Contact details are not part of it.
+fn record_of(service: &Service, input: &ReportInput, token: &str) -> ReportRecord {
     let clean = |s: &Option<String>| {
         s.as_ref()
             .map(|s| s.trim().to_string())
@@ -380,30 +358,167 @@ pub fn file(
         })
         .filter(|(_, v)| !v.is_empty())
         .collect();
+    ReportRecord {
+        service_code: service.code.clone(),
+        service_name: service.name.clone(),
+        component: service.component.clone(),
+        domain: service.domain,
+        routed_to: service.routed_to.clone(),
+        routed_by: format!("components.{}", service.component),
+        lat: input.lat,
+        long: input.long,
+        address: clean(&input.address),
+        address_id: clean(&input.address_id),
+        description: clean(&input.description),
+        media_url: clean(&input.media_url),
+        attributes,
+        token: token.to_string(),
+        requested_at: None,
+    }
+}
+
+fn checked_service(arr: &Arrangement, input: &ReportInput) -> Result<Service, ReportError> {
+    let service = service(arr, &input.service_code).ok_or_else(|| {
+        ReportError::NotFound(format!("service_code {} was not found", input.service_code))
+    })?;
+    check_input(&service, input)?;
+    Ok(service)
+}
+
+/// File a report about `scheme`: check it, route it by the scope rule of
+/// the service's component, and open the response obligations the choice
+/// rules set for the role it is routed to.
+pub fn file(
+    arr: &Arrangement,
+    scheme: &SchemeState,
+    input: &ReportInput,
+    token: &str,
+    now: OffsetDateTime,
+) -> Result<(String, Vec<EventBody>), ReportError> {
+    let service = checked_service(arr, input)?;
+    file_record(arr, scheme, record_of(&service, input, token), now)
+}
+
+/// Hold a report that names no scheme its initiative can be sure of, for a
+/// partner to route (`route_held`). It is checked exactly as a filed one.
+pub fn hold(
+    arr: &Arrangement,
+    initiative: &str,
+    input: &ReportInput,
+    token: &str,
+) -> Result<EventBody, ReportError> {
+    let service = checked_service(arr, input)?;
+    Ok(EventBody::ReportHeld {
+        initiative: initiative.to_string(),
+        token: token.to_string(),
+        record: record_of(&service, input, token),
+    })
+}
+
+/// Whether `actor` may route held reports of an initiative under `arr`:
+/// whoever the rules let answer reports may also say which scheme one is
+/// about (routing decides no duty: the scope rule already named the role).
+pub fn may_route(arr: &Arrangement, actor: &Actor) -> Result<(), Refusal> {
+    let Some((action, _)) = response_action(arr) else {
+        return Err(Refusal {
+            rule: "input".into(),
+            message: format!(
+                "arrangement `{}` has no action that responds to reports",
+                arr.id()
+            ),
+            allowed_if: "add an action with records = \"response\" to the arrangement".into(),
+        });
+    };
+    let allowed = arr
+        .rules_for(action)
+        .filter(|r| r.deontic != Deontic::MustNot)
+        .any(|r| Arrangement::attribute_matches(r.attribute.as_ref(), &actor.positions));
+    if allowed {
+        return Ok(());
+    }
+    let who: Vec<String> = arr
+        .rules_for(action)
+        .filter(|r| r.deontic != Deontic::MustNot)
+        .map(|r| r.attribute.as_ref().clone())
+        .collect();
+    Err(Refusal {
+        rule: arr
+            .rules_for(action)
+            .next()
+            .map(|r| r.id.clone())
+            .unwrap_or_else(|| format!("lifecycle.{action}")),
+        message: format!(
+            "your positions ({}) do not allow you to route citizens' reports",
+            held(actor)
+        ),
+        allowed_if: format!(
+            "only those who may respond to reports ({}) or the platform administrator may route them",
+            who.join(" or ")
+        ),
+    })
+}
+
+/// Route a held report to `scheme`: it gets its id and its response
+/// obligations now (the routed role's clock starts when the report reaches
+/// it), and its `requested_at` stays the time the citizen filed it.
+pub fn route_held(
+    arr: &Arrangement,
+    scheme: &SchemeState,
+    record: &ReportRecord,
+    held_at: &str,
+    now: OffsetDateTime,
+) -> Result<(String, Vec<EventBody>), ReportError> {
+    if service(arr, &record.service_code).is_none() {
+        return Err(ReportError::NotFound(format!(
+            "service_code {} is no longer offered by this initiative's arrangement",
+            record.service_code
+        )));
+    }
+    let mut record = record.clone();
+    record.requested_at = Some(held_at.to_string());
+    let token = record.token.clone();
+    let (report, mut events) = file_record(arr, scheme, record, now)?;
+    events.insert(
+        1,
+        EventBody::ReportRouted {
+            token,
+            report: report.clone(),
+            scheme: scheme.id.clone(),
+        },
+    );
+    Ok((report, events))
+}
+
+fn file_record(
+    arr: &Arrangement,
+    scheme: &SchemeState,
+    record: ReportRecord,
+    now: OffsetDateTime,
+) -> Result<(String, Vec<EventBody>), ReportError> {
+    if !scheme.components.iter().any(|c| c.kind == record.component) {
+        return Err(ReportError::NotFound(format!(
+            "scheme {} has no {} to report about",
+            scheme.id,
+            record.component.replace('_', " ")
+        )));
+    }
+    let mut counter = scheme.counter;
+    let mut next_id = |prefix: &str| {
+        counter += 1;
+        format!("{}-{prefix}{counter}", scheme.id)
+    };
+    let report = next_id("r");
+    let routed_to = record.routed_to.clone();
     let mut events = vec![EventBody::ReportFiled {
         report: report.clone(),
         scheme: scheme.id.clone(),
-        record: ReportRecord {
-            service_code: service.code.clone(),
-            service_name: service.name.clone(),
-            component: service.component.clone(),
-            domain: service.domain,
-            routed_to: service.routed_to.clone(),
-            routed_by: format!("components.{}", service.component),
-            lat: input.lat,
-            long: input.long,
-            address: clean(&input.address),
-            address_id: clean(&input.address_id),
-            description: clean(&input.description),
-            media_url: clean(&input.media_url),
-            attributes,
-            token: token.to_string(),
-        },
+        record,
     }];
     if let Some((action, _)) = response_action(arr) {
-        for r in arr.rules_for(action).filter(|r| {
-            r.deontic == Deontic::Must && role_of(r.attribute.as_ref()) == service.routed_to
-        }) {
+        for r in arr
+            .rules_for(action)
+            .filter(|r| r.deontic == Deontic::Must && role_of(r.attribute.as_ref()) == routed_to)
+        {
             let Some(within) = r.within else { continue };
             events.push(EventBody::ObligationOpened {
                 obligation: next_id("o"),

@@ -21,7 +21,9 @@ mod web;
 pub use evidence::{EvidenceRow, PassageRow};
 pub use ledger::{AllocationRow, Reserve};
 pub use read::*;
-pub use reports::{Open311KeyRow, ReportContact, ReportFilter, ReportRow, ReportUpdateRow};
+pub use reports::{
+    HeldReportRow, Open311KeyRow, ReportContact, ReportFilter, ReportRow, ReportUpdateRow,
+};
 pub use web::PhotoRow;
 
 use std::str::FromStr;
@@ -49,6 +51,24 @@ pub enum StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A private row written in the same transaction as the events it belongs
+/// to (`Store::append_with`) but never part of them: not hashed, not
+/// public, not rebuilt (a rebuild keeps it, since it is no projection).
+#[derive(Debug, Clone)]
+pub enum SideRow {
+    /// A reporter's contact details, keyed by the report (or held report's
+    /// token) they came with; `via` is the API key's id, or `web` for the
+    /// public form.
+    ReportContact {
+        report: String,
+        contact: ReportContact,
+        via: String,
+    },
+    /// A held report's contact (kept under its token) now belongs to the
+    /// report it was routed as.
+    ContactRouted { token: String, report: String },
+}
 
 /// A connection to the database.
 #[derive(Clone)]
@@ -126,8 +146,29 @@ impl Store {
         at: &str,
         bodies: &[EventBody],
     ) -> Result<Vec<StoredEvent>> {
+        self.append_with(chain, expected_seq, actor, at, bodies, &[])
+            .await
+    }
+
+    /// `append`, also writing private rows that belong with the events but
+    /// must never be part of the public log (a reporter's contact details)
+    /// in the same transaction: both are written, or neither.
+    pub async fn append_with(
+        &self,
+        chain: &str,
+        expected_seq: i64,
+        actor: &str,
+        at: &str,
+        bodies: &[EventBody],
+        side: &[SideRow],
+    ) -> Result<Vec<StoredEvent>> {
         if bodies.is_empty() {
-            return Ok(vec![]);
+            if side.is_empty() {
+                return Ok(vec![]);
+            }
+            return Err(StoreError::Invalid(
+                "private rows are only written with the events they belong to".into(),
+            ));
         }
         let _guard = match self {
             Store::Sqlite(_, lock) => Some(lock.lock().await),
@@ -168,6 +209,20 @@ impl Store {
                 project::apply!(&mut tx, chain, at, body);
                 prev = e.hash.clone();
                 sealed.push(e);
+            }
+            for row in side {
+                match row {
+                    SideRow::ReportContact { report, contact: c, via } => {
+                        sqlx::query("INSERT INTO report_contacts (report_id, email, first_name, last_name, phone, device_id, account_id, api_key_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                            .bind(report).bind(&c.email).bind(&c.first_name).bind(&c.last_name).bind(&c.phone).bind(&c.device_id).bind(&c.account_id).bind(via).bind(at)
+                            .execute(&mut *tx).await?;
+                    }
+                    SideRow::ContactRouted { token, report } => {
+                        sqlx::query("UPDATE report_contacts SET report_id = $1 WHERE report_id = $2")
+                            .bind(report).bind(token)
+                            .execute(&mut *tx).await?;
+                    }
+                }
             }
             sqlx::query("UPDATE chain_heads SET seq = $1, hash = $2 WHERE chain = $3").bind(seq).bind(&prev).bind(chain).execute(&mut *tx).await?;
             tx.commit().await?;

@@ -24,6 +24,7 @@ pub(crate) const PROJECTIONS: &[&str] = &[
     "reports",
     "report_updates",
     "scorecard_rounds",
+    "held_reports",
 ];
 
 /// Each projection with its columns and a total order, for comparing a
@@ -260,6 +261,23 @@ pub(crate) const PROJECTION_COLUMNS: &[(&str, &[&str], &str)] = &[
         ],
         "id",
     ),
+    (
+        "held_reports",
+        &[
+            "token",
+            "initiative_id",
+            "service_code",
+            "service_name",
+            "component",
+            "routed_to",
+            "record",
+            "held_at",
+            "report_id",
+            "scheme_id",
+            "routed_at",
+        ],
+        "token",
+    ),
 ];
 
 macro_rules! apply {
@@ -411,8 +429,27 @@ macro_rules! apply {
                         sqlx::query("INSERT INTO reports (id, initiative_id, scheme_id, service_code, service_name, component, routed_to, agency_id, status, status_notes, description, address, address_id, latitude, longitude, media_url, token, requested_at, updated_at, updates) \
                                      VALUES ($1, $2, $3, $4, $5, $6, $7, (SELECT organisation_id FROM initiative_partners WHERE initiative_id = $2 AND role = $7), 'open', NULL, $8, $9, $10, $11, $12, $13, $14, $15, $15, 0)")
                             .bind(report).bind(chain).bind(scheme).bind(&r.service_code).bind(&r.service_name).bind(&r.component).bind(&r.routed_to)
-                            .bind(&r.description).bind(&r.address).bind(&r.address_id).bind(r.lat).bind(r.long).bind(&r.media_url).bind(&r.token).bind(at)
+                            .bind(&r.description).bind(&r.address).bind(&r.address_id).bind(r.lat).bind(r.long).bind(&r.media_url).bind(&r.token)
+                            // A report routed after triage was requested when it was held.
+                            .bind(r.requested_at.as_deref().unwrap_or(at))
                             .execute(&mut **tx).await?;
+                        if r.requested_at.is_some() {
+                            sqlx::query("UPDATE reports SET updated_at = $1 WHERE id = $2").bind(at).bind(report).execute(&mut **tx).await?;
+                        }
+                    }
+                    E::ReportHeld { initiative, token, record: r } => {
+                        let json = serde_json::to_string(r).map_err(|e| $crate::StoreError::Invalid(e.to_string()))?;
+                        sqlx::query("INSERT INTO held_reports (token, initiative_id, service_code, service_name, component, routed_to, record, held_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                            .bind(token).bind(initiative).bind(&r.service_code).bind(&r.service_name).bind(&r.component).bind(&r.routed_to).bind(json).bind(at)
+                            .execute(&mut **tx).await?;
+                    }
+                    E::ReportRouted { token, report, scheme } => {
+                        let done = sqlx::query("UPDATE held_reports SET report_id = $1, scheme_id = $2, routed_at = $3 WHERE token = $4 AND report_id IS NULL")
+                            .bind(report).bind(scheme).bind(at).bind(token)
+                            .execute(&mut **tx).await?;
+                        if done.rows_affected() != 1 {
+                            return Err($crate::StoreError::Invalid(format!("event `report_routed` names token {token}, which is not a held report")));
+                        }
                     }
                     E::ReportUpdated { report, update: u, .. } => {
                         sqlx::query("UPDATE reports SET status = $1, status_notes = COALESCE($2, status_notes), updated_at = $3, updates = updates + 1 WHERE id = $4")

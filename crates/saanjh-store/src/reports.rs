@@ -34,6 +34,27 @@ pub struct ReportRow {
     pub requested_at: String,
     pub updated_at: String,
     pub updates: i64,
+    /// The deadline of the routed role's response duty (the first
+    /// obligation opened for the report, not an escalation), if the rules
+    /// set one: Open311's `expected_datetime`.
+    pub expected_at: Option<String>,
+}
+
+/// A report held for triage, and what it was routed as once it was.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct HeldReportRow {
+    pub token: String,
+    pub initiative_id: String,
+    pub service_code: String,
+    pub service_name: String,
+    pub component: String,
+    pub routed_to: String,
+    /// The report's public record (JSON of `ReportRecord`).
+    pub record: String,
+    pub held_at: String,
+    pub report_id: Option<String>,
+    pub scheme_id: Option<String>,
+    pub routed_at: Option<String>,
 }
 
 /// One status change or note.
@@ -85,7 +106,10 @@ pub struct Open311KeyRow {
 }
 
 const REPORT_COLUMNS: &str = "r.id, r.initiative_id, r.scheme_id, r.service_code, r.service_name, r.component, r.routed_to, r.agency_id, o.name AS agency, \
-     r.status, r.status_notes, r.description, r.address, r.address_id, r.latitude, r.longitude, r.media_url, r.token, r.requested_at, r.updated_at, r.updates";
+     r.status, r.status_notes, r.description, r.address, r.address_id, r.latitude, r.longitude, r.media_url, r.token, r.requested_at, r.updated_at, r.updates, \
+     (SELECT MIN(ob.due_at) FROM obligations ob WHERE ob.stage = 'report:' || r.id AND ob.escalated_from IS NULL) AS expected_at";
+
+const HELD_COLUMNS: &str = "token, initiative_id, service_code, service_name, component, routed_to, record, held_at, report_id, scheme_id, routed_at";
 
 impl Store {
     pub async fn report(&self, id: &str) -> Result<Option<ReportRow>> {
@@ -97,10 +121,41 @@ impl Store {
         )
     }
 
-    /// The report a token stands for.
-    pub async fn report_id_by_token(&self, token: &str) -> Result<Option<String>> {
+    /// What a token stands for: `Some(Some(id))` a report, `Some(None)` a
+    /// report still held for triage, `None` no such token.
+    pub async fn report_id_by_token(&self, token: &str) -> Result<Option<Option<String>>> {
         let row: Option<(String,)> = dispatch!(self, pool => sqlx::query_as("SELECT id FROM reports WHERE token = $1").bind(token).fetch_optional(pool).await?);
-        Ok(row.map(|r| r.0))
+        if let Some((id,)) = row {
+            return Ok(Some(Some(id)));
+        }
+        Ok(self.held_report(token).await?.map(|h| h.report_id))
+    }
+
+    pub async fn held_report(&self, token: &str) -> Result<Option<HeldReportRow>> {
+        let sql = format!("SELECT {HELD_COLUMNS} FROM held_reports WHERE token = $1");
+        Ok(
+            dispatch!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(token).fetch_optional(pool).await?),
+        )
+    }
+
+    /// Reports of an initiative still waiting to be routed, oldest first.
+    pub async fn held_reports(&self, initiative: &str) -> Result<Vec<HeldReportRow>> {
+        let sql = format!(
+            "SELECT {HELD_COLUMNS} FROM held_reports WHERE initiative_id = $1 AND report_id IS NULL ORDER BY held_at, token"
+        );
+        Ok(
+            dispatch!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(initiative).fetch_all(pool).await?),
+        )
+    }
+
+    /// An initiative's reports, newest first, at most `limit`.
+    pub async fn initiative_reports(&self, initiative: &str, limit: i64) -> Result<Vec<ReportRow>> {
+        let sql = format!(
+            "SELECT {REPORT_COLUMNS} FROM reports r LEFT JOIN organisations o ON o.id = r.agency_id WHERE r.initiative_id = $1 ORDER BY r.requested_at DESC, r.id DESC LIMIT $2"
+        );
+        Ok(
+            dispatch!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(initiative).bind(limit).fetch_all(pool).await?),
+        )
     }
 
     /// Reports matching `filter`, newest first, at most `filter.limit`.
@@ -183,20 +238,6 @@ impl Store {
         Ok(
             dispatch!(self, pool => sqlx::query_as("SELECT routed_to, status FROM reports WHERE scheme_id = $1").bind(scheme).fetch_all(pool).await?),
         )
-    }
-
-    /// Keep a report's contact details, apart from the event log.
-    pub async fn add_report_contact(
-        &self,
-        report: &str,
-        c: &ReportContact,
-        api_key_id: &str,
-        at: &str,
-    ) -> Result<()> {
-        dispatch!(self, pool => sqlx::query("INSERT INTO report_contacts (report_id, email, first_name, last_name, phone, device_id, account_id, api_key_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-            .bind(report).bind(&c.email).bind(&c.first_name).bind(&c.last_name).bind(&c.phone).bind(&c.device_id).bind(&c.account_id).bind(api_key_id).bind(at)
-            .execute(pool).await.map(|_| ())?);
-        Ok(())
     }
 
     /// Whether a report has any contact detail on file (the detail itself is

@@ -184,6 +184,130 @@ async fn a_failing_event_rolls_back_the_whole_append() {
     }
 }
 
+/// A report on scheme s1 (of `initiative_events`), as its event.
+fn report_filed(report: &str, token: &str) -> EventBody {
+    EventBody::ReportFiled {
+        report: report.into(),
+        scheme: "s1".into(),
+        record: saanjh_core::reports::ReportRecord {
+            service_code: "blocked_lane_sewer".into(),
+            service_name: "blocked lane sewer".into(),
+            component: "lane_sewer".into(),
+            domain: Domain::Internal,
+            routed_to: "community".into(),
+            routed_by: "components.lane_sewer".into(),
+            lat: Some(33.6),
+            long: Some(73.0),
+            address: Some("Street 7".into()),
+            address_id: None,
+            description: Some("The manhole overflows.".into()),
+            media_url: None,
+            attributes: BTreeMap::new(),
+            token: token.into(),
+            requested_at: None,
+        },
+    }
+}
+
+fn contact_of(report: &str, email: &str) -> saanjh_store::SideRow {
+    saanjh_store::SideRow::ReportContact {
+        report: report.into(),
+        contact: saanjh_store::ReportContact {
+            email: Some(email.into()),
+            ..Default::default()
+        },
+        via: "k1".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_reports_contact_is_written_with_its_events_or_not_at_all() {
+    for (store, _dir) in stores().await {
+        store
+            .append(REGISTRY_CHAIN, 0, "admin", AT, &registry_events())
+            .await
+            .unwrap();
+        store
+            .append("i1", 0, "p1", AT, &initiative_events())
+            .await
+            .unwrap();
+        let head = store.head("i1").await.unwrap().0;
+        // Both, in one transaction.
+        store
+            .append_with(
+                "i1",
+                head,
+                "open311:k1",
+                AT,
+                &[report_filed("s1-r1", "t1")],
+                &[contact_of("s1-r1", "a@example.org")],
+            )
+            .await
+            .unwrap();
+        assert!(store.report("s1-r1").await.unwrap().is_some());
+        assert_eq!(store.report_contact_count().await.unwrap(), 1);
+        // A contact row that cannot be written (its report already has one)
+        // takes the events down with it: neither is kept.
+        let head = store.head("i1").await.unwrap().0;
+        let failed = store
+            .append_with(
+                "i1",
+                head,
+                "open311:k1",
+                AT,
+                &[report_filed("s1-r2", "t2")],
+                &[contact_of("s1-r1", "b@example.org")],
+            )
+            .await;
+        assert!(failed.is_err());
+        assert_eq!(store.head("i1").await.unwrap().0, head);
+        assert!(store.report("s1-r2").await.unwrap().is_none());
+        assert_eq!(store.report_contact_count().await.unwrap(), 1);
+        // Events that cannot be written take the contact down with them.
+        let failed = store
+            .append_with(
+                "i1",
+                head,
+                "open311:k1",
+                AT,
+                &[report_filed("s1-r1", "t3")],
+                &[contact_of("s1-r3", "c@example.org")],
+            )
+            .await;
+        assert!(failed.is_err());
+        assert_eq!(store.head("i1").await.unwrap().0, head);
+        assert_eq!(store.report_contact_count().await.unwrap(), 1);
+        // A stale head is a conflict before anything is written.
+        let stale = store
+            .append_with(
+                "i1",
+                head - 1,
+                "open311:k1",
+                AT,
+                &[report_filed("s1-r4", "t4")],
+                &[contact_of("s1-r4", "d@example.org")],
+            )
+            .await;
+        assert!(matches!(stale, Err(StoreError::Conflict(_))));
+        assert_eq!(store.report_contact_count().await.unwrap(), 1);
+        // A private row never goes alone.
+        assert!(
+            store
+                .append_with(
+                    "i1",
+                    head,
+                    "x",
+                    AT,
+                    &[],
+                    &[contact_of("s1-r5", "e@example.org")]
+                )
+                .await
+                .is_err()
+        );
+        assert_eq!(store.report_contact_count().await.unwrap(), 1);
+    }
+}
+
 #[tokio::test]
 async fn the_database_refuses_to_edit_or_delete_events() {
     for (store, _dir) in stores().await {

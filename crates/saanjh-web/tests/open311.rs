@@ -37,6 +37,7 @@ struct App {
 struct Res {
     status: u16,
     content_type: String,
+    retry_after: Option<String>,
     text: String,
     json: Value,
 }
@@ -81,11 +82,17 @@ impl App {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
+        let retry_after = res
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let text = res.text().await.expect("body");
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
         Res {
             status,
             content_type,
+            retry_after,
             text,
             json,
         }
@@ -488,7 +495,8 @@ async fn reports_are_routed_by_scope_rules_and_answered(app: App) {
         .as_str()
         .expect("id")
         .to_string();
-    let token = r.json[0]["token"].as_str().expect("token").to_string();
+    // Routed at once, so an id and no token: one or the other, never both.
+    assert_eq!(r.json[0].get("token"), None, "{}", r.text);
     assert!(
         r.json[0]["service_notice"]
             .as_str()
@@ -514,6 +522,7 @@ async fn reports_are_routed_by_scope_rules_and_answered(app: App) {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(r.text.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<service_requests><request><service_request_id>"), "{}", r.text);
+    assert!(!r.text.contains("<token>"), "{}", r.text);
     let external = xml_text(&r.text, "service_request_id").expect("id");
 
     // The route and the response duty are on the scheme's timeline.
@@ -557,6 +566,8 @@ async fn reports_are_routed_by_scope_rules_and_answered(app: App) {
     assert_eq!(one.json[0]["service_code"], "blocked_lane_sewer");
     assert_eq!(one.json[0]["lat"], 29.5301);
     assert_eq!(one.json[0]["requested_datetime"], "2026-01-05T09:00:00Z");
+    // expected_datetime is the routed role's response deadline.
+    assert_eq!(one.json[0]["expected_datetime"], "2026-01-12T09:00:00Z");
     let one = app
         .get(&format!("/open311/v2/requests/{external}.xml"))
         .await;
@@ -565,16 +576,9 @@ async fn reports_are_routed_by_scope_rules_and_answered(app: App) {
         Some("Lodhran TMA")
     );
     assert_eq!(xml_text(&one.text, "status").as_deref(), Some("open"));
-    // The token resolves to the id.
-    let t = app.get(&format!("/open311/v2/tokens/{token}.json")).await;
     assert_eq!(
-        t.json,
-        json!([{ "service_request_id": internal, "token": token }])
-    );
-    let t = app.get(&format!("/open311/v2/tokens/{token}.xml")).await;
-    assert_eq!(
-        xml_text(&t.text, "service_request_id"),
-        Some(internal.clone())
+        xml_text(&one.text, "expected_datetime").as_deref(),
+        Some("2026-01-12T09:00:00Z")
     );
 
     // Only the rules' positions answer; the treasurer is refused by rule.
@@ -708,6 +712,155 @@ async fn reports_are_routed_by_scope_rules_and_answered(app: App) {
     );
 }
 both!(reports_are_routed_by_scope_rules_and_answered);
+
+async fn unroutable_reports_wait_for_triage_under_a_token(app: App) {
+    let l = lane(&app).await;
+    // A second lane of the initiative also has a lane sewer: a report that
+    // does not say which lane it is about cannot be routed at once.
+    let s = app
+        .api_ok(
+            &format!("/initiatives/{}/schemes", l.initiative),
+            Some(&l.manager),
+            json!({ "name": "Street 9", "components": [{ "kind": "lane_sewer" }] }),
+        )
+        .await;
+    let street9 = s["scheme"].as_str().expect("scheme").to_string();
+    let contacts = app.contacts().await;
+    let mut fields = blocked_lane(&l.key);
+    fields.push(("email", "resident@example.org"));
+    let r = app.form("/open311/v2/requests.json", &fields).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // A token and no id: one or the other, never both.
+    assert_eq!(r.json[0].get("service_request_id"), None, "{}", r.text);
+    let token = r.json[0]["token"].as_str().expect("token").to_string();
+    assert!(
+        r.json[0]["service_notice"].as_str().is_some_and(
+            |n| n.contains(&l.lane_org) && n.contains("waits for a partner to route it")
+        ),
+        "{}",
+        r.text
+    );
+    assert_eq!(app.contacts().await, contacts + 1, "the contact is kept");
+    let r = app
+        .form("/open311/v2/requests.xml", &blocked_lane(&l.key))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(
+        r.text.starts_with(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<service_requests><request><token>"
+        ),
+        "{}",
+        r.text
+    );
+    assert!(!r.text.contains("service_request_id"), "{}", r.text);
+    let other = xml_text(&r.text, "token").expect("token");
+
+    // The token is known; its id is not yet.
+    let t = app.get(&format!("/open311/v2/tokens/{token}.json")).await;
+    assert_eq!(t.status, 200, "{}", t.text);
+    assert_eq!(
+        t.json,
+        json!([{ "service_request_id": null, "token": token }])
+    );
+    let t = app.get(&format!("/open311/v2/tokens/{token}.xml")).await;
+    assert!(
+        t.text.contains(&format!(
+            "<request><service_request_id/><token>{token}</token></request>"
+        )),
+        "{}",
+        t.text
+    );
+    // Not a service request yet, so not listed as one.
+    let list = app.get("/open311/v2/requests.json").await;
+    assert_eq!(list.json, json!([]), "{}", list.text);
+    // Partners see what waits for triage, never who reported it.
+    let held = app
+        .get(&format!(
+            "/api/v1/initiatives/{}/reports/held",
+            l.initiative
+        ))
+        .await;
+    assert_eq!(held.status, 200, "{}", held.text);
+    assert_eq!(held.json.as_array().map(Vec::len), Some(2), "{}", held.text);
+    assert_eq!(held.json[0]["routed_to"], "community");
+    assert!(!held.text.contains("resident@example.org"));
+
+    // Routing is for those the rules let answer reports: not the treasurer.
+    app.clock.advance(Duration::days(2));
+    let route = |who: &str, token: &str, scheme: &str| {
+        let (who, token, scheme) = (who.to_string(), token.to_string(), scheme.to_string());
+        let app = &app;
+        async move {
+            app.api(
+                &format!("/reports/held/{token}/route"),
+                Some(&who),
+                json!({ "scheme": scheme }),
+            )
+            .await
+        }
+    };
+    let no = route(&l.treasurer, &token, &street9).await;
+    assert_eq!(no.status, 403, "{}", no.text);
+    assert_eq!(no.json["rule"], "lane-answers-reports");
+    let no = route(&l.organiser, &token, "no-such-scheme").await;
+    assert_eq!(no.status, 404, "{}", no.text);
+    let no = route(&l.organiser, "no-such-token", &street9).await;
+    assert_eq!(no.status, 404, "{}", no.text);
+
+    // The NGO organiser routes it to Street 9: it has its id now, and the
+    // lane manager's week to respond starts now.
+    let r = route(&l.organiser, &token, &street9).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let id = r.json["service_request_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    assert!(id.starts_with(&street9), "{id}");
+    let t = app.get(&format!("/open311/v2/tokens/{token}.json")).await;
+    assert_eq!(
+        t.json,
+        json!([{ "service_request_id": id, "token": token }])
+    );
+    let t = app.get(&format!("/open311/v2/tokens/{token}.xml")).await;
+    assert_eq!(xml_text(&t.text, "service_request_id"), Some(id.clone()));
+    let one = app.get(&format!("/open311/v2/requests/{id}.json")).await;
+    assert_eq!(one.json[0]["requested_datetime"], "2026-01-05T09:00:00Z");
+    assert_eq!(one.json[0]["updated_datetime"], "2026-01-07T09:00:00Z");
+    assert_eq!(one.json[0]["expected_datetime"], "2026-01-14T09:00:00Z");
+    assert_eq!(one.json[0]["agency_responsible"], l.lane_org);
+    assert_eq!(
+        scheme_events(&app, &street9, "report_routed").await.len(),
+        1
+    );
+    assert_eq!(
+        app.contacts().await,
+        contacts + 2,
+        "no contact lost or doubled"
+    );
+    // Once only.
+    let again = route(&l.organiser, &token, &l.scheme).await;
+    assert_eq!(again.status, 409, "{}", again.text);
+    // The platform administrator may route too.
+    let r = route(&app.admin, &other, &l.scheme).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let held = app
+        .get(&format!(
+            "/api/v1/initiatives/{}/reports/held",
+            l.initiative
+        ))
+        .await;
+    assert_eq!(held.json, json!([]));
+    // Naming the scheme in address_id routes at once.
+    let mut fields = blocked_lane(&l.key);
+    fields.push(("address_id", &street9));
+    let r = app.form("/open311/v2/requests.json", &fields).await;
+    assert!(r.json[0]["service_request_id"].is_string(), "{}", r.text);
+    // Rebuilding the projections from the log gives the same rows.
+    let live = app.state.store.projection_dump().await.expect("dump");
+    app.state.store.rebuild().await.expect("rebuild");
+    assert_eq!(app.state.store.projection_dump().await.expect("dump"), live);
+}
+both!(unroutable_reports_wait_for_triage_under_a_token);
 
 async fn bad_input_changes_nothing(app: App) {
     let l = lane(&app).await;
@@ -1070,6 +1223,13 @@ async fn keys_are_the_admins_and_rate_limited(app: App) {
             )
             .await;
         assert_open311_error(&r, 429, xml, "2 requests a minute");
+        // When to come back, in whole seconds (one report's worth of the rate).
+        let wait: u64 = r
+            .retry_after
+            .as_deref()
+            .and_then(|v| v.parse().ok())
+            .expect("a Retry-After header in seconds");
+        assert!((1..=30).contains(&wait), "Retry-After {wait}");
     }
     assert_eq!(app.head(&l.initiative).await, head);
     // Another key is not held back by it.

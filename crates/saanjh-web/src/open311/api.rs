@@ -5,6 +5,10 @@
 //! - `POST /reports/{id}/responses` — a partner's position acknowledges,
 //!   works on or closes a citizen report, as the arrangement's rules allow;
 //!   `GET /reports/{id}/updates` — the report's public history;
+//! - `GET /initiatives/{id}/reports/held` — reports waiting for triage
+//!   (no contact details), `POST /reports/held/{token}/route` — a partner
+//!   who may answer reports (or the platform administrator) says which
+//!   scheme a held report is about, and it gets its id;
 //! - scorecards: `POST|GET /schemes/{id}/scorecards` (open a round; results
 //!   over rounds as JSON, or CSV with `?format=csv`),
 //!   `GET /schemes/{id}/scorecards/chart` (an SVG chart), `GET
@@ -33,6 +37,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_key, list_keys))
         .routes(routes!(respond_to_report))
+        .routes(routes!(held_reports))
+        .routes(routes!(route_held))
         .routes(routes!(report_updates))
         .routes(routes!(open_round, scheme_scorecards))
         .routes(routes!(scorecard_chart))
@@ -112,6 +118,93 @@ async fn respond_to_report(
     let person = caller.person()?.to_string();
     let events = o311::respond(&state, &id, &person, input).await?;
     Ok(Json(Events { events }))
+}
+
+/// A report waiting for triage: what was reported and where, never who.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HeldView {
+    pub token: String,
+    pub service_code: String,
+    pub service_name: String,
+    pub component: String,
+    /// The partner role the scope rules route it to.
+    pub routed_to: String,
+    pub held_at: String,
+    pub description: Option<String>,
+    pub address: Option<String>,
+    pub lat: Option<f64>,
+    pub long: Option<f64>,
+}
+
+impl HeldView {
+    pub fn of(h: saanjh_store::HeldReportRow) -> Result<HeldView, ApiError> {
+        let r: saanjh_core::reports::ReportRecord = serde_json::from_str(&h.record)
+            .map_err(|e| ApiError::internal(format!("held report {}: {e}", h.token)))?;
+        Ok(HeldView {
+            token: h.token,
+            service_code: h.service_code,
+            service_name: h.service_name,
+            component: h.component,
+            routed_to: h.routed_to,
+            held_at: h.held_at,
+            description: r.description,
+            address: r.address,
+            lat: r.lat,
+            long: r.long,
+        })
+    }
+}
+
+#[utoipa::path(get, path = "/initiatives/{id}/reports/held", tag = "open311", params(("id" = String, Path, description = "the initiative")),
+    responses((status = 200, body = Vec<HeldView>), (status = 404, body = Problem)))]
+async fn held_reports(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Vec<HeldView>>, ApiError> {
+    if state.store.initiative(&id).await?.is_none() {
+        return Err(ApiError::not_found(format!("no initiative `{id}`")));
+    }
+    let rows = state.store.held_reports(&id).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(HeldView::of)
+            .collect::<Result<_, _>>()?,
+    ))
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteInput {
+    /// The scheme (of the report's initiative) the report is about.
+    pub scheme: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Routed {
+    pub service_request_id: String,
+    pub events: Vec<EventView>,
+}
+
+#[utoipa::path(post, path = "/reports/held/{token}/route", tag = "open311", params(("token" = String, Path, description = "the token the report was filed under")),
+    request_body = RouteInput,
+    responses((status = 200, body = Routed), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn route_held(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(token): ApiPath<String>,
+    ApiJson(input): ApiJson<RouteInput>,
+) -> Result<Json<Routed>, ApiError> {
+    let user = caller.user()?;
+    let person = if user.is_admin != 0 {
+        None
+    } else {
+        Some(caller.person()?.to_string())
+    };
+    let (id, events) = o311::route_report(&state, &token, &input.scheme, person.as_deref()).await?;
+    Ok(Json(Routed {
+        service_request_id: id,
+        events,
+    }))
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

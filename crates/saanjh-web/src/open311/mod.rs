@@ -27,9 +27,18 @@
 //! exceeds its rate); bad input writes nothing. Reports may be anonymous;
 //! email, phone and names are kept apart and never shown.
 //!
-//! Deviation, deliberate: every service is `realtime`, so a POST answers
-//! with the `service_request_id`; it also returns the report's `token`, so
-//! that `tokens/{token}` can be followed by a client that kept only that.
+//! A POST answers with one or the other, as the specification says: the
+//! `service_request_id` of a report routed at once (its scheme is certain:
+//! `address_id` names it, or only one scheme of the initiative has the
+//! service's component), else a `token` under which the report waits for a
+//! partner to route it (`POST /api/v1/reports/held/{token}/route`, or the
+//! initiative's reports page); `tokens/{token}` then gives the id, empty
+//! until it is known. Services are listed as `realtime` since most reports
+//! are routed at once; clients must accept either answer.
+//!
+//! Rate limits are per key and per process (token buckets in memory): with
+//! several app processes behind a balancer a key gets its rate from each.
+//! A key over its rate gets 429 with the error array and `Retry-After`.
 
 pub mod api;
 mod doc;
@@ -454,12 +463,22 @@ async fn post_request(state: &AppState, p: &Params) -> Result<Node, Open311Error
     }
     // The rate is checked after the key, before anything is looked up.
     service::check_rate(&key)?;
-    let filed = service::file_report(state, &key, new).await?;
+    let filed = service::file_report(state, service::Channel::Key(&key), new).await?;
+    // One or the other, never both: the id of a report routed at once, or
+    // the token of one held for triage.
+    let handle = match (filed.id, filed.token) {
+        (Some(id), _) => ("service_request_id", Node::text(id)),
+        (None, Some(token)) => ("token", Node::text(token)),
+        (None, None) => {
+            return Err(Open311Error::from(crate::ApiError::internal(
+                "a filed report has neither id nor token",
+            )));
+        }
+    };
     Ok(Node::List(
         "request",
         vec![Node::Object(vec![
-            ("service_request_id", Node::text(filed.id)),
-            ("token", Node::text(filed.token)),
+            handle,
             ("service_notice", Node::text(filed.notice)),
             ("account_id", Node::opt(filed.account_id)),
         ])],
@@ -490,7 +509,7 @@ fn request_node(r: ReportRow) -> Node {
         ("service_notice", Node::text(notice)),
         ("requested_datetime", Node::text(r.requested_at)),
         ("updated_datetime", Node::text(r.updated_at)),
-        ("expected_datetime", Node::Text(None)),
+        ("expected_datetime", Node::opt(r.expected_at)),
         ("address", Node::opt(r.address)),
         ("address_id", Node::opt(r.address_id)),
         ("zipcode", Node::Text(None)),
@@ -562,6 +581,8 @@ async fn token(State(state): State<AppState>, Path(file): Path<String>) -> Respo
         )));
     };
     let r = async {
+        // A held report's token is known but has no id yet: the id is
+        // given empty until a partner routes it.
         let id = state
             .store
             .report_id_by_token(tok)
@@ -570,7 +591,7 @@ async fn token(State(state): State<AppState>, Path(file): Path<String>) -> Respo
         Ok(Node::List(
             "request",
             vec![Node::Object(vec![
-                ("service_request_id", Node::text(id)),
+                ("service_request_id", Node::opt(id)),
                 ("token", Node::text(tok)),
             ])],
         ))

@@ -14,7 +14,7 @@ use saanjh_core::engine::{self, Actor, SchemeState};
 use saanjh_core::event::{EventBody, StoredEvent};
 use saanjh_core::reports::{self, ReportError, ReportInput, ReportState, ReportStatus};
 use saanjh_core::scorecard::{self, ActionInput, GroupScores, RoundRecord, RoundState};
-use saanjh_store::{Open311KeyRow, ReportContact, StoreError};
+use saanjh_store::{Open311KeyRow, ReportContact, SideRow, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -105,7 +105,12 @@ async fn back_off(attempt: usize) {
 /// as new as the head the append is checked against. A macro rather than a
 /// function taking an async closure, whose futures would not be `Send`.
 macro_rules! decide_and_append {
-    ($state:expr, $chain:expr, $actor:expr, $decide:block) => {{
+    ($state:expr, $chain:expr, $actor:expr, $decide:block) => {
+        decide_and_append!($state, $chain, $actor, $decide, Vec::new())
+    };
+    // `$side` (evaluated after `$decide`, so it may use what the decision
+    // found) gives private rows written in the same transaction.
+    ($state:expr, $chain:expr, $actor:expr, $decide:block, $side:expr) => {{
         let mut result: Result<Vec<StoredEvent>, ApiError> =
             Err(StoreError::Conflict($chain.to_string()).into());
         // Writers of one chain in this process take turns, so that many
@@ -116,10 +121,11 @@ macro_rules! decide_and_append {
         for attempt in 0..MAX_ATTEMPTS {
             let (head, _) = $state.store.head($chain).await?;
             let events: Vec<EventBody> = $decide;
+            let side: Vec<SideRow> = $side;
             let at = engine::rfc3339($state.clock.now());
             match $state
                 .store
-                .append($chain, head, $actor, &at, &events)
+                .append_with($chain, head, $actor, &at, &events, &side)
                 .await
             {
                 Err(StoreError::Conflict(_)) => back_off(attempt).await,
@@ -253,14 +259,40 @@ pub struct NewReport {
     pub contact: ReportContact,
 }
 
-/// What the client is told after filing.
+/// Who files a report: a client with an Open311 key, or a citizen on the
+/// public form (no key; the page is rate-limited per address instead).
+#[derive(Debug, Clone, Copy)]
+pub enum Channel<'a> {
+    Key(&'a Open311KeyRow),
+    Page,
+}
+
+impl Channel<'_> {
+    /// The event's actor: reports are filed by a channel, never by a person.
+    fn actor(&self) -> String {
+        match self {
+            Channel::Key(k) => format!("open311:{}", k.id),
+            Channel::Page => "web:report-form".into(),
+        }
+    }
+    fn via(&self) -> String {
+        match self {
+            Channel::Key(k) => k.id.clone(),
+            Channel::Page => "web".into(),
+        }
+    }
+}
+
+/// What the client is told after filing: the report's id when it was
+/// routed at once, else the token under which it waits for triage (the
+/// spec's "one or the other").
 #[derive(Debug, Clone, Serialize)]
 pub struct Filed {
-    pub id: String,
-    pub token: String,
+    pub id: Option<String>,
+    pub token: Option<String>,
     pub notice: String,
     pub account_id: Option<String>,
-    pub scheme: String,
+    pub scheme: Option<String>,
     pub initiative: String,
 }
 
@@ -329,16 +361,18 @@ async fn initiative_for(
     }
 }
 
-/// The scheme a report is about: the one named by `address_id` when it
-/// names a scheme of the initiative, else the newest scheme of the
-/// initiative that has the service's component.
+/// The scheme a report is about, when that is certain: the one named by
+/// `address_id` (which must have the service's component), else the only
+/// scheme of the initiative that has the component. `None` when several
+/// have it: the report is held for a partner to route, rather than guessed
+/// onto one. When none has it there is nothing to route it to (404).
 async fn scheme_for(
     state: &AppState,
     initiative: &str,
     component: &str,
     group: &str,
     address_id: Option<&str>,
-) -> Result<String, Open311Error> {
+) -> Result<Option<String>, Open311Error> {
     let schemes = state.store.scheme_states(initiative).await?;
     let has = |json: &str| {
         serde_json::from_str::<SchemeState>(json)
@@ -349,29 +383,34 @@ async fn scheme_for(
         && let Some((id, _, json)) = schemes.iter().find(|(id, _, _)| id == a)
     {
         if has(json) {
-            return Ok(id.clone());
+            return Ok(Some(id.clone()));
         }
         return Err(Open311Error::not_found(format!(
             "scheme {a} has no component of kind {component} ({group}) to report about"
         )));
     }
-    schemes
+    let mut with: Vec<&String> = schemes
         .iter()
-        .find(|(_, _, json)| has(json))
-        .map(|(id, _, _)| id.clone())
-        .ok_or_else(|| {
-            Open311Error::not_found(format!(
-                "no scheme of jurisdiction {initiative} has a component of kind {component} ({group}) to report about"
-            ))
-        })
+        .filter(|(_, _, json)| has(json))
+        .map(|(id, _, _)| id)
+        .collect();
+    match with.len() {
+        0 => Err(Open311Error::not_found(format!(
+            "no scheme of jurisdiction {initiative} has a component of kind {component} ({group}) to report about"
+        ))),
+        1 => Ok(with.pop().cloned()),
+        _ => Ok(None),
+    }
 }
 
-/// File a report for the client holding `key`: check it, find its
-/// initiative and scheme, let the core route it and open its response
-/// obligations, append; then keep the contact details apart.
+/// File a report through `channel`: check it, find its initiative and
+/// scheme, let the core route it and open its response obligations, and
+/// append the events with the reporter's contact details (kept apart from
+/// the events, written in the same transaction). A report whose scheme is
+/// not certain is held for triage under a token instead.
 pub async fn file_report(
     state: &AppState,
-    key: &Open311KeyRow,
+    channel: Channel<'_>,
     new: NewReport,
 ) -> Result<Filed, Open311Error> {
     if new.input.service_code.trim().is_empty() {
@@ -402,32 +441,68 @@ pub async fn file_report(
     )
     .await?;
     let token = uuid::Uuid::now_v7().simple().to_string();
+    let actor = channel.actor();
+    let contact = |report: &str| {
+        vec![SideRow::ReportContact {
+            report: report.to_string(),
+            contact: new.contact.clone(),
+            via: channel.via(),
+        }]
+    };
+    let agency = match state.store.partners(&init.id).await?.get(&svc.routed_to) {
+        Some(org) => state.store.organisation(org).await?.map(|o| o.name),
+        None => None,
+    }
+    .unwrap_or_else(|| svc.routed_to.clone());
+    let Some(scheme_id) = scheme_id else {
+        decide_and_append!(
+            state,
+            &init.id,
+            &actor,
+            { vec![reports::hold(&arr, &init.id, &new.input, &token)?] },
+            contact(&token)
+        )?;
+        return Ok(Filed {
+            id: None,
+            token: Some(token),
+            notice: format!(
+                "The {} is {agency}'s under this initiative's arrangement; the report does not say which scheme it is about, so it waits for a partner to route it. Follow it at tokens/{{token}}.",
+                svc.group
+            ),
+            account_id: new.contact.account_id.clone(),
+            scheme: None,
+            initiative: init.id,
+        });
+    };
     let mut report_id = String::new();
-    let actor = format!("open311:{}", key.id);
-    let stored = decide_and_append!(state, &init.id, &actor, {
-        let (_, s) = state
-            .store
-            .scheme(&scheme_id)
-            .await?
-            .ok_or_else(|| Open311Error::not_found(format!("no scheme {scheme_id}")))?;
-        let (id, events) = reports::file(&arr, &s, &new.input, &token, state.clock.now())?;
-        report_id = id;
-        events
-    })?;
-    let at = stored
-        .first()
-        .map(|e| e.at.clone())
-        .unwrap_or_else(|| engine::rfc3339(state.clock.now()));
-    state
-        .store
-        .add_report_contact(&report_id, &new.contact, &key.id, &at)
-        .await?;
-    let agency = state
-        .store
-        .report(&report_id)
-        .await?
-        .and_then(|r| r.agency)
-        .unwrap_or_else(|| svc.routed_to.clone());
+    let stored = decide_and_append!(
+        state,
+        &init.id,
+        &actor,
+        {
+            let (_, s) = state
+                .store
+                .scheme(&scheme_id)
+                .await?
+                .ok_or_else(|| Open311Error::not_found(format!("no scheme {scheme_id}")))?;
+            let (id, events) = reports::file(&arr, &s, &new.input, &token, state.clock.now())?;
+            report_id = id;
+            events
+        },
+        contact(&report_id)
+    )?;
+    Ok(Filed {
+        notice: routed_notice(&arr, &svc.group, &agency, &stored),
+        id: Some(report_id),
+        token: None,
+        account_id: new.contact.account_id.clone(),
+        scheme: Some(scheme_id),
+        initiative: init.id,
+    })
+}
+
+/// "Sent to …; the lane manager must respond by …." from the stored events.
+fn routed_notice(arr: &Arrangement, group: &str, agency: &str, stored: &[StoredEvent]) -> String {
     let due: Vec<String> = stored
         .iter()
         .filter_map(|e| match e.body() {
@@ -439,21 +514,83 @@ pub async fn file_report(
         })
         .collect();
     let mut notice = format!(
-        "Sent to {agency}, which is responsible for the {} under this scheme's arrangement",
-        svc.group
+        "Sent to {agency}, which is responsible for the {group} under this scheme's arrangement"
     );
     if !due.is_empty() {
         notice.push_str(&format!("; {}", due.join("; ")));
     }
     notice.push('.');
-    Ok(Filed {
-        id: report_id,
-        token,
-        notice,
-        account_id: new.contact.account_id.clone(),
-        scheme: scheme_id,
-        initiative: init.id,
-    })
+    notice
+}
+
+/// Route a held report (by its token) to a scheme of its initiative, as a
+/// partner whom the rules let answer reports, or as the platform
+/// administrator (`person` = None). Returns the report's new id.
+pub async fn route_report(
+    state: &AppState,
+    token: &str,
+    scheme: &str,
+    person: Option<&str>,
+) -> Result<(String, Vec<EventView>), ApiError> {
+    let held = state
+        .store
+        .held_report(token)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no report held under token `{token}`")))?;
+    let (init, arr, s) = service::resolve(state, scheme).await?;
+    if s.is_none() {
+        return Err(ApiError::not_found(format!("no scheme `{scheme}`")));
+    }
+    if init.id != held.initiative_id {
+        return Err(ApiError::unprocessable(format!(
+            "scheme `{scheme}` is not in the report's initiative `{}`",
+            held.initiative_id
+        )));
+    }
+    let record: reports::ReportRecord = serde_json::from_str(&held.record)
+        .map_err(|e| ApiError::internal(format!("held report {token}: {e}")))?;
+    let actor_name = person
+        .map(str::to_string)
+        .unwrap_or_else(|| "platform-admin".to_string());
+    let mut report_id = String::new();
+    let stored =
+        decide_and_append!(
+            state,
+            &init.id,
+            &actor_name,
+            {
+                let held = state.store.held_report(token).await?.ok_or_else(|| {
+                    ApiError::not_found(format!("no report held under `{token}`"))
+                })?;
+                if let Some(id) = held.report_id {
+                    return Err(ApiError::conflict(format!(
+                        "the report held under this token was already routed as {id}"
+                    )));
+                }
+                if let Some(p) = person {
+                    let actor = actor_of(state, &init.id, p).await?;
+                    reports::may_route(&arr, &actor).map_err(refusal)?;
+                }
+                let (_, s) = state
+                    .store
+                    .scheme(scheme)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found(format!("no scheme `{scheme}`")))?;
+                let (id, events) =
+                    reports::route_held(&arr, &s, &record, &held.held_at, state.clock.now())
+                        .map_err(|e| match e {
+                            ReportError::Invalid(m) => ApiError::unprocessable(m),
+                            ReportError::NotFound(m) => ApiError::unprocessable(m),
+                        })?;
+                report_id = id;
+                events
+            },
+            vec![SideRow::ContactRouted {
+                token: token.to_string(),
+                report: report_id.clone(),
+            }]
+        )?;
+    Ok((report_id, stored.iter().map(EventView::from).collect()))
 }
 
 /// A response to a report, as the JSON API takes it.
@@ -759,7 +896,7 @@ pub async fn seed_reports(state: &AppState) -> Result<Seeded, ApiError> {
                         ..ReportContact::default()
                     },
                 };
-                let filed = match file_report(state, &key_row, new).await {
+                let filed = match file_report(state, Channel::Key(&key_row), new).await {
                     Ok(f) => f,
                     Err(e) => {
                         return Err(ApiError::internal(format!(
@@ -802,7 +939,7 @@ pub async fn seed_reports(state: &AppState) -> Result<Seeded, ApiError> {
                 for (status, note) in steps {
                     respond(
                         state,
-                        &filed.id,
+                        filed.id.as_deref().unwrap_or_default(),
                         &person,
                         NewResponse {
                             status: status.to_string(),
