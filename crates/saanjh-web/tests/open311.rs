@@ -31,6 +31,8 @@ struct App {
     state: AppState,
     clock: Arc<ManualClock>,
     admin: String,
+    /// API token → username, to sign the same person in on the pages.
+    usernames: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 #[derive(Debug)]
@@ -69,6 +71,7 @@ impl App {
             state,
             clock,
             admin: String::new(),
+            usernames: Default::default(),
         };
         app.admin = app.login("admin", ADMIN_PASSWORD).await;
         app
@@ -188,7 +191,12 @@ impl App {
             json!({ "username": username, "password": PASSWORD, "person_id": p }),
         )
         .await;
-        self.login(&username, PASSWORD).await
+        let token = self.login(&username, PASSWORD).await;
+        self.usernames
+            .lock()
+            .expect("usernames")
+            .insert(token.clone(), username);
+        token
     }
     async fn key(&self, name: &str, rate: Option<i64>) -> String {
         let b = self
@@ -1568,3 +1576,404 @@ async fn report_facts_reach_rule_conditions(app: App) {
     assert_eq!(generic.status, 422, "{}", generic.text);
 }
 both!(report_facts_reach_rule_conditions);
+
+// ── The pages (HTML, no JavaScript) ──
+
+/// A browser without JavaScript: no redirects followed, cookies by hand.
+struct Browser {
+    http: reqwest::Client,
+    root: String,
+}
+
+struct Page {
+    status: u16,
+    location: String,
+    cookies: Vec<String>,
+    html: String,
+}
+
+impl Browser {
+    fn new(app: &App) -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            root: app.root.clone(),
+        }
+    }
+    async fn done(res: reqwest::Response) -> Page {
+        let h = res.headers();
+        let location = h
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let cookies = h
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|c| c.split(';').next())
+            .map(str::to_string)
+            .collect();
+        Page {
+            status: res.status().as_u16(),
+            location,
+            cookies,
+            html: res.text().await.expect("body"),
+        }
+    }
+    async fn get(&self, path: &str, cookie: &str) -> Page {
+        let mut r = self.http.get(format!("{}{path}", self.root));
+        if !cookie.is_empty() {
+            r = r.header("cookie", cookie);
+        }
+        Self::done(r.send().await.expect("GET")).await
+    }
+    async fn post(&self, path: &str, cookie: &str, fields: &[(&str, &str)]) -> Page {
+        let mut r = self
+            .http
+            .post(format!("{}{path}", self.root))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(encode(fields));
+        if !cookie.is_empty() {
+            r = r.header("cookie", cookie);
+        }
+        Self::done(r.send().await.expect("POST")).await
+    }
+    /// Sign in through the login form as the person behind an API token.
+    async fn sign_in(&self, app: &App, token: &str) -> String {
+        let username = app
+            .usernames
+            .lock()
+            .expect("usernames")
+            .get(token)
+            .cloned()
+            .expect("a user made by App::actor");
+        let page = self.get("/login", "").await;
+        let pre = page
+            .cookies
+            .iter()
+            .find(|c| c.starts_with("saanjh_pre="))
+            .cloned()
+            .expect("pre-session cookie");
+        let value = pre.trim_start_matches("saanjh_pre=").to_string();
+        let r = self
+            .post(
+                "/login",
+                &pre,
+                &[
+                    ("username", &username),
+                    ("password", PASSWORD),
+                    ("csrf", &value),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.html);
+        r.cookies
+            .into_iter()
+            .find(|c| c.starts_with("saanjh_session="))
+            .expect("session cookie")
+    }
+}
+
+/// The value of a page's first CSRF field.
+fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    html[at..].split('"').next().unwrap_or("").to_string()
+}
+
+async fn report_and_scorecard_pages(app: App) {
+    let l = lane(&app).await;
+    let web = Browser::new(&app);
+
+    // A citizen finds the form from the scheme page and reports, anonymously.
+    let scheme_page = web.get(&format!("/schemes/{}", l.scheme), "").await;
+    assert!(
+        scheme_page
+            .html
+            .contains(&format!("href=\"/schemes/{}/report\"", l.scheme))
+    );
+    let form = web.get(&format!("/schemes/{}/report", l.scheme), "").await;
+    assert_eq!(form.status, 200, "{}", form.html);
+    assert!(form.html.contains("value=\"blocked_lane_sewer\""));
+    assert!(form.html.contains("value=\"trunk_sewer_overflow\""));
+    let cookie = form
+        .cookies
+        .iter()
+        .find(|c| c.starts_with("saanjh_report="))
+        .cloned()
+        .expect("the form's cookie");
+    let token = csrf_of(&form.html);
+    let report = |csrf: String, description: String| {
+        let cookie = cookie.clone();
+        let path = format!("/schemes/{}/report", l.scheme);
+        let web = &web;
+        async move {
+            web.post(
+                &path,
+                &cookie,
+                &[
+                    ("csrf", &csrf),
+                    ("service_code", "blocked_lane_sewer"),
+                    ("attribute[manhole_overflowing]", "yes"),
+                    // Another service's question, left empty, is ignored.
+                    ("attribute[water_in_houses]", ""),
+                    ("description", &description),
+                    ("address", "outside house 12"),
+                    ("name", "Rukhsana Private"),
+                    ("email", "rukhsana@example.org"),
+                    ("phone", "0300 1234567"),
+                ],
+            )
+            .await
+        }
+    };
+    let head = app.head(&l.initiative).await;
+    let contacts = app.contacts().await;
+    // A forged form, and bad input, change nothing.
+    let forged = report("forged".into(), "x".into()).await;
+    assert_eq!(forged.status, 403, "{}", forged.html);
+    let long = report(token.clone(), "x".repeat(4001)).await;
+    assert_eq!(long.status, 422, "{}", long.html);
+    assert!(long.html.contains("at most 4000"), "{}", long.html);
+    assert_eq!(app.head(&l.initiative).await, head);
+    assert_eq!(app.contacts().await, contacts);
+    let filed = report(token.clone(), "The manhole overflows every morning.".into()).await;
+    assert_eq!(filed.status, 303, "{}", filed.html);
+    let id = filed
+        .location
+        .strip_prefix("/reports/")
+        .and_then(|r| r.strip_suffix("?done=1"))
+        .expect("sent to the report's page")
+        .to_string();
+    assert_eq!(app.contacts().await, contacts + 1);
+
+    // The public page: status, route, deadline; nobody's name or number.
+    let public = web.get(&format!("/reports/{id}"), "").await;
+    assert_eq!(public.status, 200, "{}", public.html);
+    for says in [
+        "id=\"status\">open<",
+        &l.lane_org,
+        "components.lane_sewer",
+        "2026-01-12",
+        "The manhole overflows every morning.",
+    ] {
+        assert!(public.html.contains(says), "{says}: {}", public.html);
+    }
+    for private in ["Rukhsana", "rukhsana@example.org", "0300"] {
+        assert!(!public.html.contains(private), "{private} is shown");
+    }
+    assert!(!public.html.contains("form-respond"));
+
+    // Only those the rules let answer see the response form.
+    let treasurer = web.sign_in(&app, &l.treasurer).await;
+    let p = web.get(&format!("/reports/{id}"), &treasurer).await;
+    assert!(!p.html.contains("form-respond"));
+    let manager = web.sign_in(&app, &l.manager).await;
+    let p = web.get(&format!("/reports/{id}"), &manager).await;
+    assert!(p.html.contains("form-respond"), "{}", p.html);
+    let csrf = csrf_of(&p.html);
+    let path = format!("/reports/{id}/respond");
+    let forged = web
+        .post(
+            &path,
+            &manager,
+            &[("csrf", "nope"), ("status", "acknowledged")],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    let r = web
+        .post(
+            &path,
+            &manager,
+            &[
+                ("csrf", &csrf),
+                ("status", "in_progress"),
+                ("note", "A sweeper comes on Monday."),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.html);
+    let public = web.get(&format!("/reports/{id}"), "").await;
+    assert!(
+        public.html.contains("id=\"status\">in progress<"),
+        "{}",
+        public.html
+    );
+    assert!(public.html.contains("A sweeper comes on Monday."));
+    // The response met the lane manager's duty.
+    let met = scheme_events(&app, &l.scheme, "obligation_met").await;
+    assert_eq!(met.len(), 1);
+
+    // The initiative's list; in Urdu too.
+    let list = web
+        .get(&format!("/initiatives/{}/reports", l.initiative), "")
+        .await;
+    assert_eq!(list.status, 200);
+    assert!(list.html.contains(&format!("href=\"/reports/{id}\"")));
+    let ur = web
+        .get(&format!("/initiatives/{}/reports", l.initiative), "lang=ur")
+        .await;
+    assert!(ur.html.contains("dir=\"rtl\"") && ur.html.contains("شہریوں کی شکایات"));
+
+    // A report that does not say which lane waits; a partner routes it.
+    let s9 = app
+        .api_ok(
+            &format!("/initiatives/{}/schemes", l.initiative),
+            Some(&l.manager),
+            json!({ "name": "Street 9", "components": [{ "kind": "lane_sewer" }] }),
+        )
+        .await;
+    let street9 = s9["scheme"].as_str().expect("scheme").to_string();
+    let held = app
+        .form("/open311/v2/requests.json", &blocked_lane(&l.key))
+        .await;
+    let token = held.json[0]["token"].as_str().expect("token").to_string();
+    let list = web
+        .get(&format!("/initiatives/{}/reports", l.initiative), "")
+        .await;
+    assert!(list.html.contains("One report does not say which scheme"));
+    assert!(
+        !list.html.contains(&format!("route-{token}")),
+        "the public cannot route"
+    );
+    let organiser = web.sign_in(&app, &l.organiser).await;
+    let list = web
+        .get(
+            &format!("/initiatives/{}/reports", l.initiative),
+            &organiser,
+        )
+        .await;
+    assert!(
+        list.html.contains(&format!("id=\"route-{token}\"")),
+        "{}",
+        list.html
+    );
+    let r = web
+        .post(
+            &format!("/initiatives/{}/reports/route", l.initiative),
+            &organiser,
+            &[
+                ("csrf", &csrf_of(&list.html)),
+                ("token", &token),
+                ("scheme", &street9),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.html);
+    let t = app.get(&format!("/open311/v2/tokens/{token}.json")).await;
+    assert!(
+        t.json[0]["service_request_id"]
+            .as_str()
+            .is_some_and(|i| i.starts_with(&street9)),
+        "{}",
+        t.text
+    );
+
+    // Scorecards: the public sees results; the organiser holds the round.
+    let sc = format!("/schemes/{}/scorecards", l.scheme);
+    let p = web.get(&sc, "").await;
+    assert_eq!(p.status, 200);
+    assert!(p.html.contains("id=\"no-rounds\"") && !p.html.contains("form-open-round"));
+    let p = web.get(&sc, &treasurer).await;
+    assert!(
+        !p.html.contains("form-open-round"),
+        "the treasurer may not hold one"
+    );
+    let p = web.get(&sc, &organiser).await;
+    assert!(p.html.contains("form-open-round"));
+    let csrf = csrf_of(&p.html);
+    let r = web
+        .post(
+            &format!("{sc}/open"),
+            &organiser,
+            &[
+                ("csrf", &csrf),
+                ("service", "the lane sewer"),
+                ("held_on", "2026-01-04"),
+                (
+                    "criteria",
+                    "flow: the sewer flows after rain\ncleanliness: the lane is kept clean",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.html);
+    let round = app
+        .state
+        .store
+        .scorecard_rounds(&l.scheme)
+        .await
+        .expect("rounds")[0]
+        .id
+        .clone();
+    for (group, party, flow, clean) in [
+        ("women", "users", "2, 3, 3", "2 2"),
+        ("men", "users", "4,4", "3"),
+        ("providers", "providers", "5", "4"),
+    ] {
+        let r = web
+            .post(
+                &format!("/scorecards/{round}/scores"),
+                &organiser,
+                &[
+                    ("csrf", &csrf),
+                    ("group", group),
+                    ("party", party),
+                    ("score[flow]", flow),
+                    ("score[cleanliness]", clean),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{group}: {}", r.html);
+    }
+    // A score outside 1–5 is refused and changes nothing.
+    let head = app.head(&l.initiative).await;
+    let bad = web
+        .post(
+            &format!("/scorecards/{round}/scores"),
+            &organiser,
+            &[
+                ("csrf", &csrf),
+                ("group", "elders"),
+                ("party", "users"),
+                ("score[flow]", "9"),
+            ],
+        )
+        .await;
+    assert!(bad.status == 422 || bad.status == 400, "{}", bad.html);
+    assert_eq!(app.head(&l.initiative).await, head);
+    let r = web
+        .post(
+            &format!("/scorecards/{round}/actions"),
+            &organiser,
+            &[
+                ("csrf", &csrf),
+                ("action", "Clean the collector every Friday"),
+                ("position", "community.lane_manager"),
+                ("due", "2026-02-01"),
+                ("criterion", "cleanliness"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.html);
+    let p = web.get(&sc, "").await;
+    // Flow: men 4.0, providers 5.0, women 2.7 (groups in name order); users
+    // 3.3 (the mean of the groups' means, 8/3 and 4), gap -1.7.
+    for says in [
+        "<bdi>women</bdi>",
+        "<td class=\"n\">4.0</td><td class=\"n\">5.0</td><td class=\"n\">2.7</td><td class=\"n\">3.3</td><td class=\"n\">5.0</td><td class=\"n\">-1.7</td>",
+        "<svg",
+        "Clean the collector every Friday",
+        "lane manager",
+        "scorecards?format=csv",
+    ] {
+        assert!(p.html.contains(says), "{says}: {}", p.html);
+    }
+    assert!(
+        !p.html.contains(&format!("scores-{round}")),
+        "scoring closes with the actions"
+    );
+}
+both!(report_and_scorecard_pages);

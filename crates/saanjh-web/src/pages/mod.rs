@@ -19,6 +19,7 @@ mod charts;
 mod ctx;
 mod forms;
 mod public;
+mod reports;
 mod signed;
 mod views;
 
@@ -86,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/users", post(admin::user))
         .route("/admin/initiatives", post(admin::initiative))
         .route("/assets/{name}", get(asset))
+        .merge(reports::routes())
         .layer(axum::Extension(config))
         .layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024))
         .layer(CompressionLayer::new())
