@@ -71,9 +71,11 @@ pub struct SchemeState {
     /// Ids of the households in the register.
     #[serde(default)]
     pub household_ids: BTreeSet<String>,
-    /// Ledger entries by id, in posting order of their ids.
+    /// What the scheme's ledger entries add up to (never the entries
+    /// themselves: those are events, and rows in the store's
+    /// `ledger_entries`).
     #[serde(default)]
-    pub ledger: BTreeMap<String, crate::ledger::LedgerLine>,
+    pub books: crate::ledger::Books,
     /// Meeting id → meeting.
     pub meetings: BTreeMap<String, Meeting>,
     /// Action → times performed.
@@ -583,8 +585,7 @@ pub fn decide(
                 ));
             };
             let s = scheme.ok_or_else(|| refuse("input", "a ledger entry needs a scheme", ""))?;
-            crate::ledger::check_entry(arr, &init.ledger, s, k, input, now.date())
-                .map_err(|m| refuse("input", m, "correct the entry"))?;
+            crate::ledger::check_entry(arr, &init.ledger, s, k, input, now.date())?;
         }
         // Responses and scorecards belong to one report or round, which
         // the generic act cannot name; they have their own decisions
@@ -890,8 +891,7 @@ pub fn decide(
         if let (Some(k), Some(input)) = (action.records, &act.entry)
             && k.is_ledger()
         {
-            let line = crate::ledger::check_entry(arr, &init.ledger, s, k, input, now.date())
-                .map_err(|m| refuse("input", m, "correct the entry"))?;
+            let line = crate::ledger::check_entry(arr, &init.ledger, s, k, input, now.date())?;
             events.push(EventBody::LedgerEntryPosted {
                 entry: next_id("e"),
                 scheme: s.id.clone(),
@@ -1172,7 +1172,7 @@ pub fn apply(state: Option<SchemeState>, event: &EventBody, at: &str) -> Option<
                 components: components.clone(),
                 households: 0,
                 household_ids: BTreeSet::new(),
-                ledger: BTreeMap::new(),
+                books: Default::default(),
                 meetings: BTreeMap::new(),
                 done: BTreeMap::new(),
                 signatures: vec![],
@@ -1240,7 +1240,7 @@ pub fn apply(state: Option<SchemeState>, event: &EventBody, at: &str) -> Option<
         EventBody::ScorecardOpened { round, .. } => bump(round),
         EventBody::LedgerEntryPosted { entry, line, .. } => {
             bump(entry);
-            s.ledger.insert(entry.clone(), line.clone());
+            s.books.post(line);
         }
         EventBody::EstimateSet { estimates, .. } => {
             for c in &mut s.components {

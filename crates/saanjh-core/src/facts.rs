@@ -59,7 +59,7 @@ impl KeyDomain {
 
 /// Where a condition is evaluated: on a scheme (choice rules) or on an
 /// organisation applying to fill a partner role (boundary rules).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scope {
     Scheme,
     Boundary,
@@ -363,6 +363,33 @@ pub fn compile(source: &str, scope: Scope) -> Result<Program, ConditionError> {
     Ok(program)
 }
 
+/// Compiled conditions, by source and scope. An arrangement's conditions
+/// are a small fixed set evaluated on every act, so each is parsed and
+/// checked once per process rather than once per evaluation. Bounded: a
+/// process that is handed many arrangements starts the cache afresh.
+type ProgramCache = std::sync::Mutex<std::collections::HashMap<(String, Scope), Arc<Program>>>;
+static PROGRAMS: std::sync::OnceLock<ProgramCache> = std::sync::OnceLock::new();
+const PROGRAM_CACHE_LIMIT: usize = 4096;
+
+fn compiled(source: &str, scope: Scope) -> Result<Arc<Program>, ConditionError> {
+    let cache = PROGRAMS.get_or_init(Default::default);
+    let key = (source.to_string(), scope);
+    if let Ok(map) = cache.lock()
+        && let Some(p) = map.get(&key)
+    {
+        return Ok(p.clone());
+    }
+    // Errors are not cached: they are rare and carry their own message.
+    let program = Arc::new(compile(source, scope)?);
+    if let Ok(mut map) = cache.lock() {
+        if map.len() >= PROGRAM_CACHE_LIMIT {
+            map.clear();
+        }
+        map.insert(key, program.clone());
+    }
+    Ok(program)
+}
+
 fn parse_message(e: &cel::ParseErrors) -> String {
     e.errors
         .iter()
@@ -381,7 +408,7 @@ pub fn evaluate(
     scope: Scope,
     strict: bool,
 ) -> Result<bool, ConditionError> {
-    let program = compile(source, scope)?;
+    let program = compiled(source, scope)?;
     let mut ctx = Context::default();
     let mut objects: BTreeMap<&str, BTreeMap<&str, Fact>> = BTreeMap::new();
     for decl in catalogue().filter(|d| d.scope == scope) {

@@ -49,6 +49,8 @@ struct Lane {
     scheme: SchemeState,
     posted: Vec<PostedEntry>,
     register: Vec<HouseholdRef>,
+    /// Receipt numbers other schemes of the initiative have booked.
+    elsewhere: BTreeSet<String>,
 }
 
 impl Lane {
@@ -106,6 +108,7 @@ impl Lane {
             scheme,
             posted: vec![],
             register,
+            elsewhere: BTreeSet::new(),
         }
     }
 
@@ -125,6 +128,7 @@ impl Lane {
             entry: Some(entry),
             ..Act::default()
         };
+        self.init = self.init_now();
         let facts = ledger::facts_for(&self.arr, &self.scheme);
         let d = engine::decide(
             &self.arr,
@@ -152,6 +156,7 @@ impl Lane {
                     scheme: scheme.clone(),
                     posted_at: at.clone(),
                     line: line.clone(),
+                    reversed_by: None,
                 });
             }
             self.scheme = engine::apply(Some(self.scheme.clone()), e, &at).expect("scheme");
@@ -159,9 +164,33 @@ impl Lane {
         Ok(id)
     }
 
+    /// The initiative with what the store would answer about its ledger:
+    /// receipts in use in the initiative and the entries an act may name.
+    fn init_now(&self) -> InitiativeState {
+        let mut init = self.init.clone();
+        let room = std::mem::take(&mut init.ledger.release_room);
+        init.ledger = ledger::InitiativeLedger::from_entries(
+            self.posted
+                .iter()
+                .map(|e| (e.id.as_str(), e.scheme.as_str(), &e.line)),
+        );
+        init.ledger.release_room = room;
+        init.ledger.receipts.extend(self.elsewhere.iter().cloned());
+        init
+    }
+
     fn post(&mut self, kind: &str, entry: EntryInput) -> String {
         self.try_post(kind, entry.clone())
             .unwrap_or_else(|e| panic!("{kind} {entry:?} refused: {e}"))
+    }
+
+    /// The entries as the store lists them: reversals linked, in
+    /// statement order.
+    fn entries(&self) -> Vec<PostedEntry> {
+        let mut entries = self.posted.clone();
+        statement::link_reversals(&mut entries);
+        statement::sort_entries(&mut entries);
+        entries
     }
 
     fn ledger(&self) -> SchemeLedger {
@@ -171,7 +200,8 @@ impl Lane {
             stage: self.scheme.stage.clone(),
             components: self.scheme.components.clone(),
             households: self.register.clone(),
-            entries: self.posted.clone(),
+            books: self.scheme.books.clone(),
+            entries: self.entries(),
         }
     }
 }
@@ -210,7 +240,7 @@ fn a_receipt_number_is_unique_within_the_initiative_not_just_the_scheme() {
         "{again}"
     );
     // Another lane of the same initiative already booked R-2: the store says so.
-    lane.init.ledger.receipts.insert("R-2".into());
+    lane.elsewhere.insert("R-2".into());
     let other = lane
         .try_post("contribution", from_household(2, 1500, "R-2"))
         .unwrap_err();
@@ -233,7 +263,7 @@ fn a_reversed_entry_gives_its_receipt_back_for_the_corrected_entry() {
     let t = ledger::totals(&lane.scheme);
     assert_eq!(t["community"].paid, 1_500_00);
     assert_eq!(
-        ledger::live_receipts(lane.scheme.ledger.iter().map(|(k, v)| (k.as_str(), v))),
+        ledger::live_receipts(lane.posted.iter().map(|e| (e.id.as_str(), &e.line))),
         BTreeSet::from(["R-1".to_string()])
     );
     let twice = lane
@@ -321,6 +351,7 @@ fn a_role_that_puts_in_more_than_its_share_and_pledge_is_shown_as_overpaid() {
                 role: "council".into(),
                 amount: Some(*amount),
                 receipt: Some(format!("CHQ-{i}")),
+                component: Some("works".into()),
                 ..EntryInput::default()
             },
         );
@@ -407,7 +438,7 @@ fn a_statement_lists_receipts_and_dates_and_its_totals_are_the_sums_of_its_entri
             payee: Some("Rafiq mason".into()),
             purpose: Some("pipes".into()),
             component: Some("lane_sewer".into()),
-            ..cash("community", 2_000, "V-1")
+            ..cash("community", 1_200, "V-1")
         },
     );
     let s = statement::for_scheme(&lane.arr, &lane.ledger(), &Viewer::Public).unwrap();
@@ -447,7 +478,7 @@ fn a_statement_lists_receipts_and_dates_and_its_totals_are_the_sums_of_its_entri
             .find(|c| c.component == "lane_sewer")
             .unwrap()
             .spent,
-        Money(2_000_00)
+        Money(1_200_00)
     );
     let government = s.roles.iter().find(|r| r.role == "government").unwrap();
     assert_eq!(
@@ -469,11 +500,13 @@ fn an_initiative_statement_keeps_each_schemes_arrears_apart() {
     b.post("contribution", from_household(1, 1_000, "R-2"));
     let mut lb = b.ledger();
     lb.id = "s2".into();
+    let entries: Vec<PostedEntry> = a.entries().into_iter().chain(b.entries()).collect();
     let s = statement::for_initiative(
         &a.arr,
         "i1",
         "Fauji Colony",
         &[a.ledger(), lb],
+        &entries,
         &Viewer::Public,
     )
     .unwrap();
@@ -593,6 +626,7 @@ fn a_release_beyond_what_the_allocation_has_left_is_refused() {
             role: "council".into(),
             amount: Some(1_882_000_00),
             receipt: Some("CHQ-1".into()),
+            component: Some("works".into()),
             ..EntryInput::default()
         },
     );
@@ -609,6 +643,7 @@ fn a_release_beyond_what_the_allocation_has_left_is_refused() {
                 role: "council".into(),
                 amount: Some(1_882_000_00),
                 receipt: Some("CHQ-2".into()),
+                component: Some("works".into()),
                 ..EntryInput::default()
             },
         )
@@ -627,6 +662,7 @@ fn a_release_beyond_what_the_allocation_has_left_is_refused() {
                 role: "council".into(),
                 amount: Some(1_00),
                 receipt: Some("CHQ-3".into()),
+                component: Some("works".into()),
                 on: Some("2026-07-01".into()),
                 ..EntryInput::default()
             },
@@ -646,7 +682,7 @@ fn import(lane: &Lane, csv: &str) -> Result<import::ImportPlan, Vec<import::RowE
     };
     import::prepare(
         &lane.arr,
-        &lane.init,
+        &lane.init_now(),
         &schemes,
         &registers,
         &treasurer,
@@ -788,8 +824,9 @@ enum Op {
     Pledge(usize, i64),
     Pay(usize, i64),
     Labour(usize, i64, i64),
-    Release(i64),
-    Spend(i64),
+    /// A release for lane_sewer (false) or paving (true).
+    Release(bool, i64),
+    Spend(bool, i64),
     Reverse(usize),
 }
 
@@ -798,18 +835,24 @@ fn op() -> impl Strategy<Value = Op> {
         (0usize..6, 1i64..5_000_00).prop_map(|(h, a)| Op::Pledge(h, a)),
         (0usize..6, 1i64..5_000_00).prop_map(|(h, a)| Op::Pay(h, a)),
         (0usize..6, 1i64..10, 1i64..1_000_00).prop_map(|(h, q, r)| Op::Labour(h, q, r)),
-        (1i64..20_000_00).prop_map(Op::Release),
-        (1i64..8_000_00).prop_map(Op::Spend),
+        (any::<bool>(), 1i64..20_000_00).prop_map(|(p, a)| Op::Release(p, a)),
+        (any::<bool>(), 1i64..8_000_00).prop_map(|(p, a)| Op::Spend(p, a)),
         (0usize..40).prop_map(Op::Reverse),
     ]
 }
 
 fn run(ops: &[Op]) -> Lane {
+    run_on(built_in("component-sharing.toml"), ops)
+}
+
+fn run_on(arr: Arrangement, ops: &[Op]) -> Lane {
     let mut lane = Lane::new(
         "component-sharing.toml",
         &[("lane_sewer", 9_000_00), ("paving", 30_000_00)],
         6,
     );
+    lane.arr = arr;
+    let component = |paving: &bool| Some(if *paving { "paving" } else { "lane_sewer" }.to_string());
     for (i, op) in ops.iter().enumerate() {
         let receipt = Some(format!("R-{i}"));
         let hh = |h: &usize| Some(format!("s1-h{}", h + 1));
@@ -844,22 +887,24 @@ fn run(ops: &[Op]) -> Lane {
                     ..EntryInput::default()
                 },
             ),
-            Op::Release(a) => lane.try_post(
+            Op::Release(p, a) => lane.try_post(
                 "release",
                 EntryInput {
                     role: "government".into(),
                     amount: Some(*a),
                     receipt,
+                    component: component(p),
                     ..EntryInput::default()
                 },
             ),
-            Op::Spend(a) => lane.try_post(
+            Op::Spend(p, a) => lane.try_post(
                 "expenditure",
                 EntryInput {
-                    role: "community".into(),
+                    role: if *p { "government" } else { "community" }.into(),
                     amount: Some(*a),
                     receipt,
                     payee: Some("mason".into()),
+                    component: component(p),
                     ..EntryInput::default()
                 },
             ),
@@ -921,7 +966,7 @@ proptest! {
             let ev = EventBody::LedgerEntryPosted { entry: e.id.clone(), scheme: e.scheme.clone(), line: e.line.clone() };
             again.scheme = engine::apply(Some(again.scheme.clone()), &ev, &at).unwrap();
         }
-        prop_assert_eq!(&again.scheme.ledger, &lane.scheme.ledger);
+        prop_assert_eq!(&again.scheme.books, &lane.scheme.books);
         prop_assert_eq!(ledger::totals(&again.scheme), ledger::totals(&lane.scheme));
         again.posted = lane.posted.clone();
         prop_assert_eq!(
@@ -947,4 +992,254 @@ proptest! {
             prop_assert!(h.overpaid.0 == 0 || h.outstanding.0 == 0);
         }
     }
+}
+
+/// Per component, from the entries alone (not the ledger's running
+/// figures): released, spent, and the community's cash contributions.
+fn component_sums(lane: &Lane) -> (BTreeMap<String, (i64, i64)>, i64) {
+    let reversed: BTreeSet<&str> = lane
+        .posted
+        .iter()
+        .filter_map(|e| e.line.reverses.as_deref())
+        .collect();
+    let mut by: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    let mut cash = 0;
+    for e in lane
+        .posted
+        .iter()
+        .filter(|e| e.line.kind != "reversal" && !reversed.contains(e.id.as_str()))
+    {
+        let l = &e.line;
+        match (l.kind.as_str(), &l.component) {
+            ("release", Some(c)) => by.entry(c.clone()).or_default().0 += l.amount,
+            ("expenditure", Some(c)) => by.entry(c.clone()).or_default().1 += l.amount,
+            ("contribution", _) if l.means == Means::Cash && l.role == "community" => {
+                cash += l.amount
+            }
+            _ => {}
+        }
+    }
+    (by, cash)
+}
+
+fn component_sharing_with(spending: &str) -> Arrangement {
+    let src = BUILT_IN_ARRANGEMENTS
+        .iter()
+        .find(|(n, _)| *n == "component-sharing.toml")
+        .unwrap()
+        .1;
+    // The built-in's spending rules replaced by `spending`.
+    let start = src.find("[spending.house_connections]").unwrap();
+    let end = src.find("# ── Lifecycle").unwrap();
+    let text = format!("{}{spending}\n{}", &src[..start], &src[end..]);
+    Arrangement::parse(&text).unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// An expenditure never takes a component beyond what was released for
+    /// it unless a rule says so: under the built-in component-sharing rules
+    /// the lane sewer may also spend the community's cash contributions,
+    /// paving only its releases.
+    #[test]
+    fn spending_stays_within_releases_unless_a_rule_allows_more(ops in proptest::collection::vec(op(), 0..40)) {
+        let lane = run(&ops);
+        let (by, cash) = component_sums(&lane);
+        let (rel, spent) = by.get("paving").copied().unwrap_or_default();
+        prop_assert!(spent <= rel, "paving: spent {} > released {}", spent, rel);
+        let (rel, spent) = by.get("lane_sewer").copied().unwrap_or_default();
+        prop_assert!(spent - rel <= cash.max(0), "lane sewer: spent {} beyond released {} and cash {}", spent, rel, cash);
+    }
+
+    /// With no spending rule at all, every component spends only its
+    /// releases, whatever the community collected.
+    #[test]
+    fn without_a_rule_spending_never_exceeds_releases(ops in proptest::collection::vec(op(), 0..40)) {
+        let lane = run_on(component_sharing_with(""), &ops);
+        let (by, _) = component_sums(&lane);
+        for (c, (rel, spent)) in by {
+            prop_assert!(spent <= rel, "{}: spent {} > released {}", c, spent, rel);
+        }
+    }
+
+    /// An overspend allowance lets spending run ahead of releases by that
+    /// share of the estimate, and no further.
+    #[test]
+    fn an_overspend_allowance_is_a_ceiling(ops in proptest::collection::vec(op(), 0..40)) {
+        let lane = run_on(component_sharing_with("[spending.paving]\noverspend = \"10%\"\n"), &ops);
+        let (by, _) = component_sums(&lane);
+        let (rel, spent) = by.get("paving").copied().unwrap_or_default();
+        prop_assert!(spent - rel <= 3_000_00, "paving: spent {} against released {} + 10% of Rs 30,000", spent, rel);
+        let (rel, spent) = by.get("lane_sewer").copied().unwrap_or_default();
+        prop_assert!(spent <= rel);
+    }
+}
+
+#[test]
+fn spending_beyond_a_release_is_refused_naming_the_component_and_the_figures() {
+    let mut lane = Lane::new(
+        "component-sharing.toml",
+        &[("lane_sewer", 150_000_00), ("paving", 400_000_00)],
+        3,
+    );
+    let spend = |amount: i64, receipt: &str| EntryInput {
+        role: "government".into(),
+        amount: Some(amount),
+        receipt: Some(receipt.into()),
+        payee: Some("TMA contractor".into()),
+        component: Some("paving".into()),
+        ..EntryInput::default()
+    };
+    let nothing = lane
+        .try_post("expenditure", spend(1_00, "W-0"))
+        .unwrap_err();
+    assert!(
+        nothing.contains("on the street paving after the sewer"),
+        "{nothing}"
+    );
+    let release = lane.post(
+        "release",
+        EntryInput {
+            role: "government".into(),
+            amount: Some(1_50_000_00),
+            receipt: Some("TMA-1".into()),
+            component: Some("paving".into()),
+            ..EntryInput::default()
+        },
+    );
+    lane.post("expenditure", spend(1_00_000_00, "W-1"));
+    let more = lane
+        .try_post("expenditure", spend(60_000_00, "W-2"))
+        .unwrap_err();
+    assert!(
+        more.contains("this expenditure of Rs 60,000 on the street paving after the sewer is more than there is to spend on it: Rs 1,50,000 has been released for the street paving after the sewer and Rs 1,00,000 already spent"),
+        "{more}"
+    );
+    // Taking the release back would leave the spending unfunded.
+    let back = lane
+        .try_post(
+            "reversal",
+            EntryInput {
+                role: "government".into(),
+                reverses: Some(release),
+                ..EntryInput::default()
+            },
+        )
+        .unwrap_err();
+    assert!(
+        back.contains("reversing this release of Rs 1,50,000"),
+        "{back}"
+    );
+    // The rest of the release may be spent, to the paisa.
+    lane.post("expenditure", spend(50_000_00, "W-3"));
+    // The refusal names the spending rule and says what would allow it.
+    let act = Act {
+        action: lane.action_for("expenditure"),
+        entry: Some(spend(1, "W-4")),
+        ..Act::default()
+    };
+    let r = engine::decide(
+        &lane.arr,
+        &lane.init_now(),
+        Some(&lane.scheme),
+        "",
+        &everyone(&lane.arr),
+        &act,
+        NOW,
+        &ledger::facts_for(&lane.arr, &lane.scheme),
+    )
+    .unwrap_err();
+    assert_eq!(r.rule, "spending.paving");
+    assert!(
+        r.allowed_if
+            .contains("release money for the street paving after the sewer first"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn the_lane_spends_what_its_households_collected_without_a_release() {
+    let mut lane = Lane::new("component-sharing.toml", &[("lane_sewer", 4_500_00)], 3);
+    for h in 1..=3 {
+        lane.post("contribution", from_household(h, 1500, &format!("R-{h}")));
+    }
+    let spend = |amount: i64, receipt: &str| EntryInput {
+        role: "community".into(),
+        amount: Some(amount),
+        receipt: Some(receipt.into()),
+        payee: Some("Pak Cement".into()),
+        component: Some("lane_sewer".into()),
+        ..EntryInput::default()
+    };
+    lane.post("expenditure", spend(4_000_00, "V-1"));
+    let over = lane
+        .try_post("expenditure", spend(501_00, "V-2"))
+        .unwrap_err();
+    assert!(
+        over.contains("Rs 500 of the lane organisation's own contributions is not yet spent"),
+        "{over}"
+    );
+    // Taking back a contribution that has been spent is refused too.
+    let paid = lane.posted[0].id.clone();
+    let back = lane
+        .try_post(
+            "reversal",
+            EntryInput {
+                role: "community".into(),
+                reverses: Some(paid),
+                ..EntryInput::default()
+            },
+        )
+        .unwrap_err();
+    assert!(back.contains("take away money already spent"), "{back}");
+}
+
+#[test]
+fn spending_rules_are_checked_and_explained() {
+    let words = saanjh_core::arrangement::explain(&built_in("component-sharing.toml")).to_text();
+    assert!(
+        words.contains("Money spent on the lane sewer may not exceed what has been released for it, plus what the lane organisation contributed in cash and has not yet spent."),
+        "{words}"
+    );
+    assert!(
+        words.contains("Money spent on the street paving after the sewer may not exceed what has been released for it."),
+        "{words}"
+    );
+    let src = BUILT_IN_ARRANGEMENTS
+        .iter()
+        .find(|(n, _)| *n == "component-sharing.toml")
+        .unwrap()
+        .1;
+    let bad = src
+        .replace("[spending.collector_sewer]", "[spending.drains]")
+        .replace(
+            "contributions_of = [\"community\"]\nexplain = \"The lane pays for its sewer",
+            "contributions_of = [\"residents\"]\noverspend = \"ten\"\nexplain = \"The lane pays for its sewer",
+        );
+    let errors = Arrangement::parse(&bad).unwrap_err();
+    let line_of = |needle: &str| bad.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    assert!(
+        errors.iter().any(|d| d.line == line_of("[spending.drains]")
+            && d.message.contains("not a component kind")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|d| d.line == line_of("\"residents\"") && d.message.contains("not a partner role")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|d| d.line == line_of("overspend = \"ten\"") && d.message.contains("percentage")),
+        "{errors:?}"
+    );
+    let unknown = src.replace(
+        "[spending.lane_sewer]\n",
+        "[spending.lane_sewer]\nborrow = true\n",
+    );
+    assert!(
+        Arrangement::parse(&unknown).is_err(),
+        "unknown keys in [spending] are errors"
+    );
 }

@@ -136,6 +136,23 @@ impl World {
             self.scheme = engine::apply(self.scheme.take(), e, &at);
             self.log.push((e.clone(), at.clone()));
         }
+        // The store answers what a ledger entry is checked against beyond
+        // its scheme (receipts in use, a reversal's target); so does this.
+        let posted: Vec<(String, String, ledger::LedgerLine)> = self
+            .log
+            .iter()
+            .filter_map(|(e, _)| match e {
+                EventBody::LedgerEntryPosted {
+                    entry,
+                    scheme,
+                    line,
+                } => Some((entry.clone(), scheme.clone(), line.clone())),
+                _ => None,
+            })
+            .collect();
+        self.init.ledger = ledger::InitiativeLedger::from_entries(
+            posted.iter().map(|(i, s, l)| (i.as_str(), s.as_str(), l)),
+        );
         // The store keeps the initiative's executing schemes; so does this.
         if let Some(s) = &self.scheme {
             if self.arr.is_executing(&s.stage) {
@@ -1621,6 +1638,9 @@ mod random {
     fn names_a_rule(arr: &Arrangement, r: &Refusal) -> bool {
         r.rule == "input"
             || r.rule
+                .strip_prefix("spending.")
+                .is_some_and(|c| c == "*" || arr.file.components.contains_key(c))
+            || r.rule
                 .strip_prefix("lifecycle.")
                 .is_some_and(|a| arr.action(a).is_some())
             || r.rule
@@ -1899,7 +1919,7 @@ mod random {
                     // A ledger entry for ledger acts: an amount up to the
                     // estimate, a fresh receipt (sometimes a reused one), and
                     // for a reversal one of the scheme's entries.
-                    let entries: Vec<&String> = w.state().ledger.keys().collect();
+                    let entries: Vec<&String> = w.init.ledger.entries.keys().collect();
                     a.entry = Some(EntryInput {
                         role: roles[(meeting as usize / 5) % roles.len()].clone(),
                         amount: (name != "reverse_entry").then(|| {

@@ -7,10 +7,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use saanjh_core::arrangement::Arrangement;
+use saanjh_core::engine::SchemeState;
 use saanjh_core::ledger::budget::{self, FinancialYear, YearFigures, YearMovements};
 use saanjh_core::ledger::figures::HouseholdRef;
 use saanjh_core::ledger::statement::{PostedEntry, SchemeLedger};
-use saanjh_core::ledger::{InitiativeLedger, LedgerLine, Means, parse_date};
+use saanjh_core::ledger::{Books, InitiativeLedger, KnownEntry, LedgerLine, Means, parse_date};
 use saanjh_core::model::Component;
 use serde::Serialize;
 
@@ -19,11 +20,7 @@ use crate::{Result, Store, StoreError, dispatch};
 /// The number at the end of an entry id (`…-e12` → 12): posting order
 /// within a scheme.
 pub(crate) fn entry_number(id: &str) -> i64 {
-    id.rsplit('-')
-        .next()
-        .map(|t| t.trim_start_matches(|c: char| c.is_ascii_alphabetic()))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
+    saanjh_core::ledger::statement::entry_number(id)
 }
 
 pub(crate) fn means_text(m: Means) -> &'static str {
@@ -34,7 +31,7 @@ pub(crate) fn means_text(m: Means) -> &'static str {
     }
 }
 
-fn means_of(s: &str) -> Means {
+pub(crate) fn means_of(s: &str) -> Means {
     match s {
         "labour" => Means::Labour,
         "materials" => Means::Materials,
@@ -55,6 +52,7 @@ struct EntryRow {
     scheme_id: String,
     posted_at: String,
     kind: String,
+    effect_kind: String,
     role: String,
     amount: i64,
     means: String,
@@ -67,6 +65,8 @@ struct EntryRow {
     purpose: Option<String>,
     reverses: Option<String>,
     on_date: String,
+    n: i64,
+    reversed_by: Option<String>,
 }
 
 impl EntryRow {
@@ -74,10 +74,13 @@ impl EntryRow {
         // `on` is stored resolved; give it back only where it differs from
         // the posting day, as the entry itself did.
         let on = (self.posted_at.get(..10) != Some(self.on_date.as_str())).then_some(self.on_date);
+        // The row's effect kind is what a reversal cancels.
+        let reversed_kind = (self.kind == "reversal").then_some(self.effect_kind);
         PostedEntry {
             id: self.id,
             scheme: self.scheme_id,
             posted_at: self.posted_at,
+            reversed_by: self.reversed_by,
             line: LedgerLine {
                 kind: self.kind,
                 role: self.role,
@@ -92,20 +95,76 @@ impl EntryRow {
                 purpose: self.purpose,
                 reverses: self.reverses,
                 on,
+                reversed_kind,
             },
+        }
+    }
+
+    fn cursor(&self) -> EntryCursor {
+        EntryCursor {
+            on_date: self.on_date.clone(),
+            posted_at: self.posted_at.clone(),
+            scheme_id: self.scheme_id.clone(),
+            n: self.n,
         }
     }
 }
 
-const ENTRY_COLUMNS: &str = "id, scheme_id, posted_at, kind, role, amount, means, quantity, rate, household, receipt, component, payee, purpose, reverses, on_date";
+const ENTRY_COLUMNS: &str = "e.id, e.scheme_id, e.posted_at, e.kind, e.effect_kind, e.role, e.amount, e.means, e.quantity, e.rate, e.household, e.receipt, e.component, e.payee, e.purpose, e.reverses, e.on_date, e.n, \
+    (SELECT r.id FROM ledger_entries r WHERE r.reverses = e.id LIMIT 1) AS reversed_by";
 
-/// The part of a stored scheme state a statement needs. Deserialising only
-/// these fields skips the (possibly long) ledger map without building it.
-#[derive(serde::Deserialize)]
-struct SchemeHead {
-    name: String,
-    stage: String,
-    components: Vec<Component>,
+/// Where a page of a statement's entries starts: just after the entry with
+/// these keys, in statement order (the day it happened, then posting).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryCursor {
+    pub on_date: String,
+    pub posted_at: String,
+    pub scheme_id: String,
+    pub n: i64,
+}
+
+impl EntryCursor {
+    /// An opaque token for a URL.
+    pub fn encode(&self) -> String {
+        hex::encode(format!(
+            "{}\u{1f}{}\u{1f}{}\u{1f}{}",
+            self.on_date, self.posted_at, self.scheme_id, self.n
+        ))
+    }
+
+    pub fn decode(token: &str) -> Option<EntryCursor> {
+        let bytes = hex::decode(token.trim()).ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let mut parts = text.split('\u{1f}');
+        let c = EntryCursor {
+            on_date: parts.next()?.to_string(),
+            posted_at: parts.next()?.to_string(),
+            scheme_id: parts.next()?.to_string(),
+            n: parts.next()?.parse().ok()?,
+        };
+        parts.next().is_none().then_some(c)
+    }
+}
+
+/// Which entries of a statement to read: after `after`, at most `limit`
+/// (all when `None`).
+#[derive(Debug, Clone, Default)]
+pub struct EntryPage {
+    pub after: Option<EntryCursor>,
+    pub limit: Option<u64>,
+}
+
+impl EntryPage {
+    pub fn all() -> EntryPage {
+        EntryPage::default()
+    }
+}
+
+/// Whose entries a statement page lists.
+#[derive(Debug, Clone, Copy)]
+pub enum EntryScope<'a> {
+    Scheme(&'a str),
+    Initiative(&'a str),
 }
 
 /// An allocation as stored.
@@ -135,99 +194,195 @@ pub struct Reserve {
 }
 
 impl Store {
-    /// Everything a statement needs about one scheme, and its initiative.
-    pub async fn scheme_ledger(&self, scheme: &str) -> Result<Option<(String, SchemeLedger)>> {
+    /// One page of ledger entries of a scheme (or, with `initiative`, of
+    /// every scheme of an initiative), in statement order, and the cursor
+    /// of the next page when there is one.
+    pub async fn ledger_page(
+        &self,
+        scope: EntryScope<'_>,
+        page: &EntryPage,
+    ) -> Result<(Vec<PostedEntry>, Option<EntryCursor>)> {
+        let (column, id) = match scope {
+            EntryScope::Scheme(s) => ("scheme_id", s),
+            EntryScope::Initiative(i) => ("initiative_id", i),
+        };
+        let after = page.after.clone().unwrap_or(EntryCursor {
+            on_date: String::new(),
+            posted_at: String::new(),
+            scheme_id: String::new(),
+            n: i64::MIN,
+        });
+        // One more than asked for tells whether there is a next page.
+        let limit = page
+            .limit
+            .map(|l| (l as i64).saturating_add(1))
+            .unwrap_or(i64::MAX);
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM ledger_entries e WHERE e.{column} = $1 \
+             AND (e.on_date, e.posted_at, e.scheme_id, e.n) > ($2, $3, $4, $5) \
+             ORDER BY e.on_date, e.posted_at, e.scheme_id, e.n LIMIT $6"
+        );
+        let mut rows: Vec<EntryRow> = dispatch!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id).bind(&after.on_date).bind(&after.posted_at).bind(&after.scheme_id).bind(after.n).bind(limit)
+            .fetch_all(pool).await?);
+        let next = match page.limit {
+            Some(l) if rows.len() as u64 > l => {
+                rows.truncate(l as usize);
+                rows.last().map(EntryRow::cursor)
+            }
+            _ => None,
+        };
+        Ok((rows.into_iter().map(EntryRow::into_posted).collect(), next))
+    }
+
+    /// Everything a statement needs about one scheme — its figures, and the
+    /// page of its entries asked for — with its initiative and the cursor
+    /// of the next page.
+    pub async fn scheme_ledger(
+        &self,
+        scheme: &str,
+        page: &EntryPage,
+    ) -> Result<Option<(String, SchemeLedger, Option<EntryCursor>)>> {
+        let Some((initiative, mut ledger)) = self.scheme_figures(scheme).await? else {
+            return Ok(None);
+        };
+        let (entries, next) = self.ledger_page(EntryScope::Scheme(scheme), page).await?;
+        ledger.entries = entries;
+        Ok(Some((initiative, ledger, next)))
+    }
+
+    /// A scheme's register and running figures, without entries.
+    async fn scheme_figures(&self, scheme: &str) -> Result<Option<(String, SchemeLedger)>> {
         let row: Option<(String, String)> = dispatch!(self, pool => sqlx::query_as("SELECT initiative_id, state FROM schemes WHERE id = $1").bind(scheme).fetch_optional(pool).await?);
         let Some((initiative, state)) = row else {
             return Ok(None);
         };
-        let head: SchemeHead = serde_json::from_str(&state).map_err(|e| {
+        let st: SchemeState = serde_json::from_str(&state).map_err(|e| {
             StoreError::Invalid(format!("scheme {scheme}: stored state unreadable: {e}"))
         })?;
         let households = self.household_refs(scheme).await?;
-        let sql = format!(
-            "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE scheme_id = $1 ORDER BY n, id"
-        );
-        let entries: Vec<EntryRow> = dispatch!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(scheme).fetch_all(pool).await?);
         Ok(Some((
             initiative,
             SchemeLedger {
                 id: scheme.to_string(),
-                name: head.name,
-                stage: head.stage,
-                components: head.components,
+                name: st.name,
+                stage: st.stage,
+                components: st.components,
                 households,
-                entries: entries.into_iter().map(EntryRow::into_posted).collect(),
+                books: st.books,
+                entries: vec![],
             },
         )))
     }
 
     /// A statement's inputs for a scheme whose state the caller has already
-    /// read (the scheme page): households and entries only, two queries.
+    /// read (the scheme page): its register and every entry, in statement
+    /// order; the figures come from the state's `books`.
     pub async fn ledger_of(
         &self,
         scheme: &str,
         name: &str,
         stage: &str,
         components: &[Component],
+        books: &Books,
     ) -> Result<SchemeLedger> {
         let households = self.household_refs(scheme).await?;
-        let sql = format!(
-            "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE scheme_id = $1 ORDER BY n, id"
-        );
-        let entries: Vec<EntryRow> = dispatch!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(scheme).fetch_all(pool).await?);
+        let (entries, _) = self
+            .ledger_page(EntryScope::Scheme(scheme), &EntryPage::all())
+            .await?;
         Ok(SchemeLedger {
             id: scheme.to_string(),
             name: name.to_string(),
             stage: stage.to_string(),
             components: components.to_vec(),
             households,
-            entries: entries.into_iter().map(EntryRow::into_posted).collect(),
+            books: books.clone(),
+            entries,
         })
     }
 
-    /// Every scheme of an initiative, ready for its statement.
+    /// Every scheme of an initiative with its figures (no entries: see
+    /// `ledger_page`).
     pub async fn initiative_ledgers(&self, initiative: &str) -> Result<Vec<SchemeLedger>> {
         let ids: Vec<(String,)> = dispatch!(self, pool => sqlx::query_as("SELECT id FROM schemes WHERE initiative_id = $1 ORDER BY created_at, id").bind(initiative).fetch_all(pool).await?);
         let mut out = vec![];
         for (id,) in ids {
-            if let Some((_, l)) = self.scheme_ledger(&id).await? {
+            if let Some((_, l)) = self.scheme_figures(&id).await? {
                 out.push(l);
             }
         }
         Ok(out)
     }
 
-    /// Receipt numbers of unreversed entries in an initiative — all of them,
-    /// or only those among `only` (what one act or one file names).
+    /// Which of `only` are receipt numbers of unreversed entries in an
+    /// initiative.
     pub async fn live_receipts(
         &self,
         initiative: &str,
-        only: Option<&[String]>,
+        only: &[String],
     ) -> Result<BTreeSet<String>> {
-        let base = "SELECT e.receipt FROM ledger_entries e WHERE e.initiative_id = $1 AND e.receipt IS NOT NULL \
-                    AND NOT EXISTS (SELECT 1 FROM ledger_entries r WHERE r.reverses = e.id)";
-        let rows: Vec<(String,)> = match only {
-            None => {
-                dispatch!(self, pool => sqlx::query_as(base).bind(initiative).fetch_all(pool).await?)
-            }
-            Some([]) => vec![],
-            Some(list) => {
-                let mut rows = vec![];
-                for r in list {
-                    let sql = format!("{base} AND e.receipt = $2");
-                    let found: Vec<(String,)> = dispatch!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(initiative).bind(r).fetch_all(pool).await?);
-                    rows.extend(found);
+        let mut out = BTreeSet::new();
+        for chunk in only.chunks(400) {
+            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT e.receipt FROM ledger_entries e WHERE e.initiative_id = $1 AND e.receipt IN ({}) \
+                 AND NOT EXISTS (SELECT 1 FROM ledger_entries r WHERE r.reverses = e.id)",
+                marks.join(", ")
+            );
+            let rows: Vec<(String,)> = dispatch!(self, pool => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(initiative);
+                for r in chunk {
+                    q = q.bind(r);
                 }
-                rows
+                q.fetch_all(pool).await?
+            });
+            out.extend(rows.into_iter().map(|r| r.0));
+        }
+        Ok(out)
+    }
+
+    /// The entries of an initiative among `ids`, as an act naming them is
+    /// checked against them (a reversal's target).
+    pub async fn known_entries(
+        &self,
+        initiative: &str,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, KnownEntry>> {
+        let mut out = BTreeMap::new();
+        for id in ids {
+            let sql = format!(
+                "SELECT {ENTRY_COLUMNS} FROM ledger_entries e WHERE e.id = $1 AND e.initiative_id = $2"
+            );
+            let row: Option<EntryRow> = dispatch!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(initiative).fetch_optional(pool).await?);
+            if let Some(r) = row {
+                let p = r.into_posted();
+                out.insert(
+                    p.id.clone(),
+                    KnownEntry {
+                        scheme: p.scheme,
+                        reversed: p.reversed_by.is_some(),
+                        line: p.line,
+                    },
+                );
             }
-        };
-        Ok(rows.into_iter().map(|r| r.0).collect())
+        }
+        Ok(out)
+    }
+
+    /// The latest entries of a scheme that can still be reversed (not
+    /// reversals, not reversed), newest first: what a reversal form offers.
+    pub async fn reversible_entries(&self, scheme: &str, limit: i64) -> Result<Vec<PostedEntry>> {
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM ledger_entries e WHERE e.scheme_id = $1 AND e.kind <> 'reversal' \
+             AND NOT EXISTS (SELECT 1 FROM ledger_entries r WHERE r.reverses = e.id) ORDER BY e.n DESC LIMIT $2"
+        );
+        let rows: Vec<EntryRow> = dispatch!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(scheme).bind(limit).fetch_all(pool).await?);
+        Ok(rows.into_iter().map(EntryRow::into_posted).collect())
     }
 
     /// What the engine checks a ledger entry against beyond its scheme:
-    /// receipts already used in the initiative (only those in `receipts`
-    /// when given) and, where the arrangement declares a reserve, the room
+    /// which of `receipts` are already used in the initiative, the entries
+    /// among `entries` (a reversal's target) and, where the arrangement declares a reserve, the room
     /// left in it for each financial year — once any allocation is on
     /// record (before that, releases are recorded but not limited).
     pub async fn initiative_ledger(
@@ -235,10 +390,12 @@ impl Store {
         initiative: &str,
         arr: &Arrangement,
         today: time::Date,
-        receipts: Option<&[String]>,
+        receipts: &[String],
+        entries: &[String],
     ) -> Result<InitiativeLedger> {
         let mut out = InitiativeLedger {
             receipts: self.live_receipts(initiative, receipts).await?,
+            entries: self.known_entries(initiative, entries).await?,
             ..Default::default()
         };
         if let Some(r) = self.reserve_of(initiative, arr, today).await?

@@ -19,7 +19,7 @@ mod reports;
 mod web;
 
 pub use evidence::{EvidenceRow, PassageRow};
-pub use ledger::{AllocationRow, Reserve};
+pub use ledger::{AllocationRow, EntryCursor, EntryPage, EntryScope, Reserve};
 pub use read::*;
 pub use reports::{
     HeldReportRow, Open311KeyRow, ReportContact, ReportFilter, ReportRow, ReportUpdateRow,
@@ -191,6 +191,7 @@ impl Store {
                 return Err(StoreError::Conflict(chain.to_string()));
             }
             let mut sealed = Vec::with_capacity(bodies.len());
+            let mut schemes = project::SchemeCache::new();
             for body in bodies {
                 seq += 1;
                 let e = StoredEvent::seal(chain, seq, at, actor, body, &prev);
@@ -206,10 +207,12 @@ impl Store {
                     .bind(body.scheme())
                     .execute(&mut *tx)
                     .await?;
-                project::apply!(&mut tx, chain, at, body);
+                project::apply!(&mut tx, chain, at, body, &mut schemes);
                 prev = e.hash.clone();
                 sealed.push(e);
             }
+            // Each scheme the events touched is written once.
+            project::flush!(&mut tx, &mut schemes);
             for row in side {
                 match row {
                     SideRow::ReportContact { report, contact: c, via } => {
@@ -327,13 +330,15 @@ impl Store {
                 if rows.is_empty() {
                     break;
                 }
+                let mut schemes = project::SchemeCache::new();
                 for (id, chain, at, payload) in rows {
                     let body: EventBody = serde_json::from_str(&payload)
                         .map_err(|e| StoreError::Invalid(format!("event {id} on `{chain}` cannot be read: {e}")))?;
-                    project::apply!(&mut tx, &chain, &at, &body);
+                    project::apply!(&mut tx, &chain, &at, &body, &mut schemes);
                     last_id = id;
                     n += 1;
                 }
+                project::flush!(&mut tx, &mut schemes);
             }
             tx.commit().await?;
             Ok(n)

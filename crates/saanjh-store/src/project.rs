@@ -280,8 +280,42 @@ pub(crate) const PROJECTION_COLUMNS: &[(&str, &[&str], &str)] = &[
     ),
 ];
 
+/// A scheme's state while an append (or a page of a rebuild) is projected.
+pub(crate) struct CachedScheme {
+    pub state: saanjh_core::engine::SchemeState,
+    /// Whether its row exists (UPDATE) or is new (INSERT).
+    pub existed: bool,
+    pub chain: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+pub(crate) type SchemeCache = std::collections::HashMap<String, CachedScheme>;
+
+/// Write the cached scheme states, each once, and empty the cache.
+macro_rules! flush {
+    ($tx:expr, $cache:expr) => {{
+        let tx = $tx;
+        let cache: &mut $crate::project::SchemeCache = $cache;
+        for (id, c) in cache.drain() {
+            let next = &c.state;
+            let json = serde_json::to_string(next).map_err(|e| $crate::StoreError::Invalid(e.to_string()))?;
+            if c.existed {
+                sqlx::query("UPDATE schemes SET name = $1, stage = $2, estimate = $3, updated_at = $4, state = $5 WHERE id = $6")
+                    .bind(&next.name).bind(&next.stage).bind(next.estimate()).bind(&c.updated_at).bind(&json).bind(&id)
+                    .execute(&mut **tx).await?;
+            } else {
+                sqlx::query("INSERT INTO schemes (id, initiative_id, name, stage, estimate, created_at, updated_at, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                    .bind(&id).bind(&c.chain).bind(&next.name).bind(&next.stage).bind(next.estimate()).bind(&c.created_at).bind(&c.updated_at).bind(&json)
+                    .execute(&mut **tx).await?;
+            }
+        }
+    }};
+}
+pub(crate) use flush;
+
 macro_rules! apply {
-    ($tx:expr, $chain:expr, $at:expr, $body:expr) => {{
+    ($tx:expr, $chain:expr, $at:expr, $body:expr, $cache:expr) => {{
         use saanjh_core::event::EventBody as E;
         let tx = $tx;
         let chain: &str = $chain;
@@ -324,30 +358,52 @@ macro_rules! apply {
                 }
             }
             other => {
-                if let Some(scheme_id) = other.scheme() {
-                    // Scheme state is a fold of the scheme's events (core's `apply`).
-                    let current: Option<(String,)> = sqlx::query_as("SELECT state FROM schemes WHERE id = $1")
-                        .bind(scheme_id).fetch_optional(&mut **tx).await?;
-                    let state = match current {
-                        Some((json,)) => Some(serde_json::from_str::<saanjh_core::engine::SchemeState>(&json)
-                            .map_err(|e| $crate::StoreError::Invalid(format!("scheme {scheme_id}: stored state unreadable: {e}")))?),
-                        None => None,
-                    };
-                    let existed = state.is_some();
-                    if let Some(next) = saanjh_core::engine::apply(state, other, at) {
-                        let json = serde_json::to_string(&next).map_err(|e| $crate::StoreError::Invalid(e.to_string()))?;
-                        if existed {
-                            sqlx::query("UPDATE schemes SET name = $1, stage = $2, estimate = $3, updated_at = $4, state = $5 WHERE id = $6")
-                                .bind(&next.name).bind(&next.stage).bind(next.estimate()).bind(at).bind(&json).bind(scheme_id)
-                                .execute(&mut **tx).await?;
-                        } else {
-                            sqlx::query("INSERT INTO schemes (id, initiative_id, name, stage, estimate, created_at, updated_at, state) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)")
-                                .bind(scheme_id).bind(chain).bind(&next.name).bind(&next.stage).bind(next.estimate()).bind(at).bind(&json)
-                                .execute(&mut **tx).await?;
-                        }
-                    } else {
-                        return Err($crate::StoreError::Invalid(format!("event `{}` names scheme {scheme_id}, which does not exist", other.kind())));
+                // A reversal recorded before reversals carried what they
+                // cancel: fill that in from its target's row, so the running
+                // figures (and the row below) undo exactly what it did.
+                let enriched: Option<E> = match other {
+                    E::LedgerEntryPosted { entry, scheme, line } if line.kind == "reversal" && line.reversed_kind.is_none() => {
+                        let target: Option<(String, String, Option<i64>, Option<i64>, Option<String>, Option<String>)> = match &line.reverses {
+                            Some(t) => sqlx::query_as("SELECT kind, means, quantity, rate, household, component FROM ledger_entries WHERE id = $1")
+                                .bind(t).fetch_optional(&mut **tx).await?,
+                            None => None,
+                        };
+                        target.map(|(kind, means, quantity, rate, household, component)| {
+                            let mut l = line.clone();
+                            l.reversed_kind = Some(kind);
+                            l.means = $crate::ledger::means_of(&means);
+                            l.quantity = quantity;
+                            l.rate = rate;
+                            l.household = household;
+                            l.component = component;
+                            E::LedgerEntryPosted { entry: entry.clone(), scheme: scheme.clone(), line: l }
+                        })
                     }
+                    _ => None,
+                };
+                let other: &E = enriched.as_ref().unwrap_or(other);
+                if let Some(scheme_id) = other.scheme() {
+                    // Scheme state is a fold of the scheme's events (core's
+                    // `apply`), kept in memory for the whole append (or page
+                    // of a rebuild) and written once at its end (`flush!`).
+                    let cache: &mut $crate::project::SchemeCache = $cache;
+                    if !cache.contains_key(scheme_id) {
+                        let current: Option<(String,)> = sqlx::query_as("SELECT state FROM schemes WHERE id = $1")
+                            .bind(scheme_id).fetch_optional(&mut **tx).await?;
+                        if let Some((json,)) = current {
+                            let st = serde_json::from_str::<saanjh_core::engine::SchemeState>(&json)
+                                .map_err(|e| $crate::StoreError::Invalid(format!("scheme {scheme_id}: stored state unreadable: {e}")))?;
+                            cache.insert(scheme_id.to_string(), $crate::project::CachedScheme { state: st, existed: true, chain: chain.to_string(), created_at: String::new(), updated_at: at.to_string() });
+                        }
+                    }
+                    let (state, existed, created_at) = match cache.remove(scheme_id) {
+                        Some(c) => (Some(c.state), c.existed, c.created_at),
+                        None => (None, false, at.to_string()),
+                    };
+                    let Some(next) = saanjh_core::engine::apply(state, other, at) else {
+                        return Err($crate::StoreError::Invalid(format!("event `{}` names scheme {scheme_id}, which does not exist", other.kind())));
+                    };
+                    cache.insert(scheme_id.to_string(), $crate::project::CachedScheme { state: next, existed, chain: chain.to_string(), created_at, updated_at: at.to_string() });
                 }
                 match other {
                     // Qualitative evidence (issue 8).

@@ -1,19 +1,26 @@
-//! Ledger benchmarks (issue 3), on a fresh SQLite file (WAL,
-//! synchronous=FULL, as `saanjh serve` runs it):
+//! Ledger benchmarks (issue 3) on SQLite (a fresh file, WAL,
+//! synchronous=FULL, as `saanjh serve` runs it) or PostgreSQL (an empty
+//! database given by URL):
 //!
 //! 1. single entries through the JSON API: sequential `POST
-//!    /schemes/{id}/acts`, on a fresh scheme and on one that already holds
-//!    many entries;
-//! 2. the batch path: a CSV register through `POST
-//!    /initiatives/{id}/ledger/import` (one append);
-//! 3. raw inserts into the same store: sealed `ledger_entry_posted` events
-//!    and their `ledger_entries` rows written with plain SQL in one
-//!    transaction — no rules, no decisions, no scheme-state fold per event;
-//! 4. the statement of a scheme with N entries (made by 3): built in the
-//!    store and core, and end to end over HTTP as JSON and CSV.
+//!    /schemes/{id}/acts`, on a fresh scheme and on schemes that already
+//!    hold 10,000 and 100,000 entries;
+//! 2. the batch path: CSV registers through `POST
+//!    /initiatives/{id}/ledger/import` (one append each), on a fresh scheme
+//!    and on the 100,000-entry scheme;
+//! 3. raw inserts into the same store: sealed `ledger_entry_posted` events,
+//!    their `ledger_entries` rows and the chain head, with plain SQL and no
+//!    rules or decisions — one transaction per entry (the reference for
+//!    single entries, same durability), and many entries in one transaction
+//!    (the reference for an import; the scheme's folded state is written
+//!    once at the end). The large schemes of 1 are made this way;
+//! 4. the statement of the 100,000-entry scheme: built in the store and
+//!    core (first page, and every entry), and over HTTP as JSON (the
+//!    default page) and CSV (every entry, streamed).
 //!
-//! `cargo run --release -p saanjh-web --example ledger_bench -- [N] [SINGLE] [IMPORT]`
-//! (defaults 100000 500 1000), or `bash bench/ledger/run.sh`.
+//! `cargo run --release -p saanjh-web --example ledger_bench -- [N] [SINGLE] [IMPORT] [DATABASE_URL]`
+//! (defaults 100000 300 1000, a temporary SQLite file), or
+//! `bash bench/ledger/run.sh` (both backends).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,7 +30,7 @@ use saanjh_core::event::{EventBody, StoredEvent};
 use saanjh_core::ledger::LedgerLine;
 use saanjh_core::ledger::statement::Viewer;
 use saanjh_core::model::{Gender, OrgKind};
-use saanjh_store::Store;
+use saanjh_store::{EntryPage, Store};
 use saanjh_web::service::{
     self, NewInitiative, NewMembership, NewOrganisation, NewPerson, NewUser,
 };
@@ -39,11 +46,9 @@ struct Setup {
     token: String,
     treasurer: String,
     initiative: String,
-    url: String,
 }
 
-async fn setup(dir: &std::path::Path) -> Res<Setup> {
-    let url = format!("sqlite://{}", dir.join("bench.db").display());
+async fn setup(url: String) -> Res<Setup> {
     let store = Store::connect(&url).await?;
     let state = AppState::new(store, Arc::new(SystemClock));
     service::ensure_built_in_arrangements(&state)
@@ -162,7 +167,6 @@ async fn setup(dir: &std::path::Path) -> Res<Setup> {
         token,
         treasurer,
         initiative: init.id,
-        url,
     })
 }
 
@@ -219,19 +223,23 @@ async fn import(s: &Setup, scheme: &str, n: usize) -> Res<f64> {
     Ok(n as f64 / elapsed.as_secs_f64())
 }
 
-/// Raw inserts: `n` sealed events and their `ledger_entries` rows in one
-/// transaction with plain SQL, then the scheme's folded state written once.
-/// Entries per second (the fold and the state write are timed too).
-async fn raw(s: &Setup, scheme: &str, n: usize) -> Res<f64> {
-    let pool = sqlx::sqlite::SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(
-            s.url
-                .parse::<sqlx::sqlite::SqliteConnectOptions>()?
-                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-                .synchronous(sqlx::sqlite::SqliteSynchronous::Full),
-        )
-        .await?;
+/// Run `$body` with `$pool` bound to the store's pool, whichever backend.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            Store::Sqlite($pool, _) => $body,
+            Store::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Raw inserts of `n` contributions to `scheme`: sealed events, their
+/// `ledger_entries` rows and the chain head, with plain SQL — in one
+/// transaction (`per_tx = n`) with the scheme's folded state written once at
+/// the end, or one transaction per entry (`per_tx = 1`, the state not
+/// written: the reference for what an API posting must at least do).
+/// Entries per second.
+async fn raw(s: &Setup, scheme: &str, n: usize, per_tx: usize) -> Res<f64> {
     let (mut seq, mut prev) = s.state.store.head(&s.initiative).await?;
     let (_, mut st) = s.state.store.scheme(scheme).await?.ok_or("no scheme")?;
     let at = engine::rfc3339(time::OffsetDateTime::now_utc());
@@ -242,75 +250,71 @@ async fn raw(s: &Setup, scheme: &str, n: usize) -> Res<f64> {
         .await?
         .remove("community");
     let started = Instant::now();
-    let mut tx = pool.begin().await?;
-    for i in 0..n {
-        let entry = format!("{scheme}-e{}", st.counter + 1);
-        let line = LedgerLine {
-            kind: "contribution".into(),
-            role: "community".into(),
-            amount: 150_000,
-            means: Default::default(),
-            quantity: None,
-            rate: None,
-            household: None,
-            receipt: Some(format!("RAW-{i}")),
-            component: None,
-            payee: None,
-            purpose: None,
-            reverses: None,
-            on: None,
-        };
-        let body = EventBody::LedgerEntryPosted {
-            entry: entry.clone(),
-            scheme: scheme.to_string(),
-            line,
-        };
-        seq += 1;
-        let e = StoredEvent::seal(&s.initiative, seq, &at, &s.treasurer, &body, &prev);
-        sqlx::query("INSERT INTO events (chain, seq, at, actor, kind, payload, prev_hash, hash, scheme_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-            .bind(&e.chain)
-            .bind(e.seq)
-            .bind(&e.at)
-            .bind(&e.actor)
-            .bind(&e.kind)
-            .bind(&e.payload)
-            .bind(&e.prev_hash)
-            .bind(&e.hash)
-            .bind(scheme)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO ledger_entries (id, n, initiative_id, scheme_id, organisation_id, posted_at, on_date, fy, kind, effect_kind, role, amount, signed_amount, means, receipt) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, '2025-26', 'contribution', 'contribution', 'community', 150000, 150000, 'cash', $8)",
-        )
-        .bind(&entry)
-        .bind(st.counter + 1)
-        .bind(&s.initiative)
-        .bind(scheme)
-        .bind(&org)
-        .bind(&at)
-        .bind(&at[..10])
-        .bind(format!("RAW-{i}"))
-        .execute(&mut *tx)
-        .await?;
-        prev = e.hash;
-        st = engine::apply(Some(st), &body, &at).ok_or("fold")?;
+    let mut done = 0;
+    while done < n {
+        let batch = per_tx.min(n - done);
+        on_pool!(&s.state.store, pool => {
+            let mut tx = pool.begin().await?;
+            for i in done..done + batch {
+                let number = st.counter + 1;
+                let entry = format!("{scheme}-e{number}");
+                let receipt = format!("RAW-{scheme}-{i}");
+                let line = LedgerLine {
+                    kind: "contribution".into(),
+                    role: "community".into(),
+                    amount: 150_000,
+                    means: Default::default(),
+                    quantity: None,
+                    rate: None,
+                    household: None,
+                    receipt: Some(receipt.clone()),
+                    component: None,
+                    payee: None,
+                    purpose: None,
+                    reverses: None,
+                    on: None,
+                    reversed_kind: None,
+                };
+                let body = EventBody::LedgerEntryPosted {
+                    entry: entry.clone(),
+                    scheme: scheme.to_string(),
+                    line,
+                };
+                seq += 1;
+                let e = StoredEvent::seal(&s.initiative, seq, &at, &s.treasurer, &body, &prev);
+                sqlx::query("INSERT INTO events (chain, seq, at, actor, kind, payload, prev_hash, hash, scheme_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                    .bind(&e.chain).bind(e.seq).bind(&e.at).bind(&e.actor).bind(&e.kind).bind(&e.payload).bind(&e.prev_hash).bind(&e.hash).bind(scheme)
+                    .execute(&mut *tx).await?;
+                sqlx::query(
+                    "INSERT INTO ledger_entries (id, n, initiative_id, scheme_id, organisation_id, posted_at, on_date, fy, kind, effect_kind, role, amount, signed_amount, means, receipt) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, '2025-26', 'contribution', 'contribution', 'community', 150000, 150000, 'cash', $8)",
+                )
+                .bind(&entry).bind(number).bind(&s.initiative).bind(scheme).bind(&org).bind(&at).bind(&at[..10]).bind(&receipt)
+                .execute(&mut *tx).await?;
+                prev = e.hash;
+                st = engine::apply(Some(st), &body, &at).ok_or("fold")?;
+            }
+            if per_tx > 1 {
+                let json = serde_json::to_string(&st)?;
+                sqlx::query("UPDATE schemes SET state = $1, updated_at = $2 WHERE id = $3")
+                    .bind(&json).bind(&at).bind(scheme).execute(&mut *tx).await?;
+            }
+            sqlx::query("UPDATE chain_heads SET seq = $1, hash = $2 WHERE chain = $3")
+                .bind(seq).bind(&prev).bind(&s.initiative).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        done += batch;
     }
-    let json = serde_json::to_string(&st)?;
-    sqlx::query("UPDATE schemes SET state = $1, updated_at = $2 WHERE id = $3")
-        .bind(&json)
-        .bind(&at)
-        .bind(scheme)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("UPDATE chain_heads SET seq = $1, hash = $2 WHERE chain = $3")
-        .bind(seq)
-        .bind(&prev)
-        .bind(&s.initiative)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(n as f64 / started.elapsed().as_secs_f64())
+    let rate = n as f64 / started.elapsed().as_secs_f64();
+    if per_tx == 1 {
+        // Leave the scheme's state as the events say, for later postings.
+        let json = serde_json::to_string(&st)?;
+        on_pool!(&s.state.store, pool => {
+            sqlx::query("UPDATE schemes SET state = $1, updated_at = $2 WHERE id = $3")
+                .bind(&json).bind(&at).bind(scheme).execute(pool).await?;
+        });
+    }
+    Ok(rate)
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -319,17 +323,28 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 async fn statement_times(s: &Setup, scheme: &str) -> Res<()> {
-    let mut build = vec![];
+    let mut first = vec![];
+    let mut whole = vec![];
     let mut json_http = vec![];
     let mut csv_http = vec![];
     let mut size = (0, 0);
     for _ in 0..3 {
         let t = Instant::now();
-        let st = ledger_api::statement_for(&s.state, scheme, &Viewer::Public)
+        let page = EntryPage {
+            after: None,
+            limit: Some(ledger_api::DEFAULT_PAGE),
+        };
+        let st = ledger_api::statement_for(&s.state, scheme, &Viewer::Public, &page)
             .await
             .map_err(|e| e.to_string())?;
-        build.push(t.elapsed());
+        first.push(t.elapsed());
         assert!(st.totals.entries > 0);
+        let t = Instant::now();
+        let all = ledger_api::statement_for(&s.state, scheme, &Viewer::Public, &EntryPage::all())
+            .await
+            .map_err(|e| e.to_string())?;
+        whole.push(t.elapsed());
+        assert_eq!(all.entries.len() as u64, all.totals.entries);
         let t = Instant::now();
         let body = s
             .http
@@ -352,8 +367,10 @@ async fn statement_times(s: &Setup, scheme: &str) -> Res<()> {
     }
     let entries = s.state.store.ledger_entry_count(scheme).await?;
     println!(
-        "statement of a scheme with {entries} entries: built in {:.0} ms (store + core); GET JSON {:.0} ms ({:.1} MB), GET CSV {:.0} ms ({:.1} MB) — medians of 3",
-        median(build).as_secs_f64() * 1e3,
+        "statement of a scheme with {entries} entries (medians of 3): first page of {} built in {:.0} ms, every entry built in {:.0} ms (store + core); GET JSON (first page) {:.0} ms ({:.2} MB); GET CSV (every entry, streamed) {:.0} ms ({:.1} MB)",
+        ledger_api::DEFAULT_PAGE,
+        median(first).as_secs_f64() * 1e3,
+        median(whole).as_secs_f64() * 1e3,
         median(json_http).as_secs_f64() * 1e3,
         size.0 as f64 / 1e6,
         median(csv_http).as_secs_f64() * 1e3,
@@ -364,37 +381,60 @@ async fn statement_times(s: &Setup, scheme: &str) -> Res<()> {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Res<()> {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
+    let raw_args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<usize> = raw_args.iter().filter_map(|a| a.parse().ok()).collect();
     let n = args.first().copied().unwrap_or(100_000);
-    let n_single = args.get(1).copied().unwrap_or(500);
+    let n_single = args.get(1).copied().unwrap_or(300);
     let n_import = args.get(2).copied().unwrap_or(1_000);
     let dir = tempfile::tempdir()?;
-    let s = setup(dir.path()).await?;
+    let url = raw_args
+        .iter()
+        .find(|a| a.contains("://"))
+        .cloned()
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let s = setup(url).await?;
+    println!("backend: {}", s.state.store.backend());
 
     let fresh = new_scheme(&s, "single, fresh").await?;
     let rate = single(&s, &fresh, n_single, "S").await?;
     println!("single entries over HTTP, fresh scheme: {n_single} in sequence, {rate:.0} entries/s");
 
-    let imported = new_scheme(&s, "import").await?;
-    let rate = import(&s, &imported, n_import).await?;
-    println!("import of a {n_import}-row CSV register over HTTP (one append): {rate:.0} rows/s");
-
-    let big = new_scheme(&s, "raw").await?;
-    let rate = raw(&s, &big, n).await?;
+    let raw_single = new_scheme(&s, "raw, one per transaction").await?;
+    let rate_raw1 = raw(&s, &raw_single, n_single, 1).await?;
     println!(
-        "raw inserts (sealed events + ledger_entries rows, one transaction, state folded once): {n} at {rate:.0} entries/s"
+        "raw inserts, one transaction per entry (event + ledger row + chain head): {n_single} at {rate_raw1:.0} entries/s"
     );
 
-    statement_times(&s, &big).await?;
+    for prior in [10_000usize, n] {
+        let grown = new_scheme(&s, &format!("single, {prior} prior")).await?;
+        let built = raw(&s, &grown, prior, 5_000).await?;
+        let rate = single(&s, &grown, n_single, &format!("G{prior}")).await?;
+        println!(
+            "single entries over HTTP on a scheme already holding {prior} entries: {rate:.0} entries/s (the {prior} made by raw inserts in transactions of 5000 at {built:.0} entries/s)"
+        );
+        if prior == n {
+            let rate = import(&s, &grown, n_import).await?;
+            println!(
+                "import of a {n_import}-row CSV register into that scheme ({} entries already): {rate:.0} rows/s",
+                prior + n_single
+            );
+            statement_times(&s, &grown).await?;
+        }
+    }
 
-    let grown = new_scheme(&s, "single, grown").await?;
-    raw(&s, &grown, 10_000).await?;
-    let rate = single(&s, &grown, 100, "G").await?;
+    for rows in [n_import, 10 * n_import] {
+        let imported = new_scheme(&s, &format!("import {rows}")).await?;
+        let rate = import(&s, &imported, rows).await?;
+        println!(
+            "import of a {rows}-row CSV register over HTTP into a fresh scheme (one append): {rate:.0} rows/s"
+        );
+    }
+
+    let big = new_scheme(&s, "raw, one transaction").await?;
+    let rate = raw(&s, &big, 10 * n_import, 10 * n_import).await?;
     println!(
-        "single entries over HTTP on a scheme already holding 10000 entries: {rate:.1} entries/s"
+        "raw inserts, one transaction ({} entries, state folded and written once): {rate:.0} entries/s",
+        10 * n_import
     );
 
     let report = s.state.store.verify(Some(&s.initiative)).await?;

@@ -649,7 +649,9 @@ async fn show_scheme(
         out["open_obligations"] = serde_json::to_value(&s.open_obligations).unwrap_or(Value::Null);
     }
     if v.sees(&arr, "ledger") {
-        out["ledger"] = serde_json::to_value(&s.ledger).unwrap_or(Value::Null);
+        // The running figures; the entries themselves are in the (paged)
+        // statement, `/statements/{id}`.
+        out["ledger"] = serde_json::to_value(&s.books).unwrap_or(Value::Null);
         out["ledger_facts"] = json!(saanjh_core::ledger::totals(&s));
     }
     Ok(Json(out))

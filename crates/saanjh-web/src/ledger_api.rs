@@ -28,7 +28,7 @@ use saanjh_core::ledger::import;
 use saanjh_core::ledger::statement::{self, Statement, Viewer};
 use saanjh_core::ledger::{Money, figures::HouseholdRef};
 use saanjh_core::model::OrgKind;
-use saanjh_store::StoreError;
+use saanjh_store::{EntryCursor, EntryPage, EntryScope, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -87,33 +87,61 @@ pub async fn viewer_for_person(
     })
 }
 
+/// The largest page of entries a JSON statement returns, and the page it
+/// returns when none is asked for. Figures and totals are always complete.
+pub const MAX_PAGE: u64 = 10_000;
+pub const DEFAULT_PAGE: u64 = 1_000;
+
 /// The statement of a scheme or an initiative (by either id), as `viewer`
 /// may see it, with the reserve behind its releases where there is one.
+/// Its figures cover every entry; its `entries` are the page asked for.
 pub async fn statement_for(
     state: &AppState,
     id: &str,
     viewer: &Viewer,
+    page: &EntryPage,
 ) -> Result<Statement, ApiError> {
+    Ok(statement_parts(state, id, viewer, page).await?.0)
+}
+
+/// A statement, and what a stream of its remaining entries needs: whose
+/// entries, the register that names their houses, and the next cursor.
+async fn statement_parts(
+    state: &AppState,
+    id: &str,
+    viewer: &Viewer,
+    page: &EntryPage,
+) -> Result<(Statement, Vec<HouseholdRef>, Option<EntryCursor>), ApiError> {
     let (init, arr, scheme) = service::resolve(state, id).await?;
     let hidden = |why: String| match viewer {
         Viewer::Public => ApiError::unauthenticated(format!("{why}; sign in")),
         Viewer::Holding(_) => ApiError::forbidden(why),
     };
-    let mut s = match scheme {
+    let (mut s, register, next) = match scheme {
         Some(_) => {
-            let (_, ledger) = state
+            let (_, ledger, next) = state
                 .store
-                .scheme_ledger(id)
+                .scheme_ledger(id, page)
                 .await?
                 .ok_or_else(|| ApiError::not_found(format!("no scheme `{id}`")))?;
-            statement::for_scheme(&arr, &ledger, viewer).map_err(hidden)?
+            let s = statement::for_scheme(&arr, &ledger, viewer).map_err(hidden)?;
+            (s, ledger.households, next)
         }
         None => {
             let ledgers = state.store.initiative_ledgers(&init.id).await?;
-            statement::for_initiative(&arr, &init.id, &init.name, &ledgers, viewer)
-                .map_err(hidden)?
+            let (entries, next) = state
+                .store
+                .ledger_page(EntryScope::Initiative(&init.id), page)
+                .await?;
+            let s =
+                statement::for_initiative(&arr, &init.id, &init.name, &ledgers, &entries, viewer)
+                    .map_err(hidden)?;
+            let register = ledgers.into_iter().flat_map(|l| l.households).collect();
+            (s, register, next)
         }
     };
+    s.entries_page.limit = page.limit;
+    s.entries_page.next_cursor = next.as_ref().map(EntryCursor::encode);
     if let Some(r) = state
         .store
         .reserve_of(&init.id, &arr, state.clock.now().date())
@@ -121,7 +149,96 @@ pub async fn statement_for(
     {
         s.budget = r.years;
     }
-    Ok(s)
+    Ok((s, register, next))
+}
+
+/// The whole statement as CSV, written as it is read: the header, every
+/// entry a page at a time, then the figures — so a statement of 100,000
+/// entries never sits in memory as one string. A database error part-way
+/// ends the response early (the figures rows, which come last, are then
+/// missing, so a cut-off file is recognisable).
+pub async fn statement_csv_stream(
+    state: &AppState,
+    id: &str,
+    viewer: &Viewer,
+) -> Result<axum::body::Body, ApiError> {
+    const CHUNK: u64 = 5_000;
+    let first = EntryPage {
+        after: None,
+        limit: Some(CHUNK),
+    };
+    let (s, register, next) = statement_parts(state, id, viewer, &first).await?;
+    let scope = match s.scope.as_str() {
+        "scheme" => (true, s.id.clone()),
+        _ => (false, s.id.clone()),
+    };
+    let names = s.names_shown;
+    let mut head = statement::csv_header();
+    head.push_str(&statement::csv_entries(&s.entries));
+    let figures = statement::csv_figures(&s);
+    enum Step {
+        Head,
+        Entries(EntryCursor),
+        Figures,
+        Done,
+    }
+    let start = Step::Head;
+    let store = state.store.clone();
+    let stream = futures_util::stream::unfold(
+        (start, next, head, figures),
+        move |(step, next, head, figures)| {
+            let store = store.clone();
+            let register = register.clone();
+            let scope = scope.clone();
+            async move {
+                match step {
+                    Step::Head => {
+                        let step = match next.clone() {
+                            Some(c) => Step::Entries(c),
+                            None => Step::Figures,
+                        };
+                        Some((
+                            Ok::<String, std::io::Error>(head),
+                            (step, None, String::new(), figures),
+                        ))
+                    }
+                    Step::Entries(after) => {
+                        let page = EntryPage {
+                            after: Some(after),
+                            limit: Some(CHUNK),
+                        };
+                        let who = if scope.0 {
+                            EntryScope::Scheme(&scope.1)
+                        } else {
+                            EntryScope::Initiative(&scope.1)
+                        };
+                        match store.ledger_page(who, &page).await {
+                            Ok((entries, next)) => {
+                                let rows = statement::csv_entries(&statement::render_entries(
+                                    &entries, &register, names,
+                                ));
+                                let step = match next {
+                                    Some(c) => Step::Entries(c),
+                                    None => Step::Figures,
+                                };
+                                Some((Ok(rows), (step, None, String::new(), figures)))
+                            }
+                            Err(e) => Some((
+                                Err(std::io::Error::other(e.to_string())),
+                                (Step::Done, None, String::new(), String::new()),
+                            )),
+                        }
+                    }
+                    Step::Figures => Some((
+                        Ok(figures),
+                        (Step::Done, None, String::new(), String::new()),
+                    )),
+                    Step::Done => None,
+                }
+            }
+        },
+    );
+    Ok(axum::body::Body::from_stream(stream))
 }
 
 /// What an import posted.
@@ -175,9 +292,16 @@ pub async fn import_csv(
             .await?;
         let mut init_state = service::initiative_state(state, initiative, &arr).await?;
         let now = state.clock.now();
+        // Only the receipt numbers the file names are looked up.
         init_state.ledger = state
             .store
-            .initiative_ledger(initiative, &arr, now.date(), None)
+            .initiative_ledger(
+                initiative,
+                &arr,
+                now.date(),
+                &import::receipts_named(csv),
+                &[],
+            )
             .await?;
         let actor = Actor {
             person: person.to_string(),
@@ -375,30 +499,65 @@ pub async fn set_allocation(
 
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct FormatParam {
-    /// `json` (default) or `csv`.
+pub struct StatementParams {
+    /// `json` (default) or `csv`. CSV is always the whole statement.
     pub format: Option<String>,
+    /// JSON (and the printable page): how many entries to list, 0 to
+    /// 10000 (default 1000 for JSON, all for the printable page). The
+    /// figures and totals always cover every entry.
+    pub limit: Option<u64>,
+    /// The `entries_page.next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl StatementParams {
+    fn page(&self, default: Option<u64>) -> Result<EntryPage, ApiError> {
+        let limit = match self.limit {
+            Some(l) if l > MAX_PAGE => {
+                return Err(ApiError::bad_request(format!(
+                    "limit {l}: at most {MAX_PAGE} entries a page; follow `next_cursor` for the rest, or ask for the CSV"
+                )));
+            }
+            Some(l) => Some(l),
+            None => default,
+        };
+        let after = match self.cursor.as_deref() {
+            None | Some("") => None,
+            Some(c) => Some(EntryCursor::decode(c).ok_or_else(|| {
+                ApiError::bad_request(
+                    "cursor: not a cursor this server gave; use `entries_page.next_cursor` of the previous page",
+                )
+            })?),
+        };
+        Ok(EntryPage { after, limit })
+    }
 }
 
 /// The public statement of a scheme or an initiative: who contributed
 /// what, who still owes what, what was spent on what, with receipt numbers
-/// and dates; household names only where the information rules allow.
-#[utoipa::path(get, path = "/statements/{id}", tag = "ledger", params(("id" = String, Path, description = "a scheme or initiative id"), FormatParam),
-    responses((status = 200, body = Object, description = "the statement (JSON) or text/csv"), (status = 401, body = Problem), (status = 404, body = Problem)))]
+/// and dates; household names only where the information rules allow. As
+/// JSON the entry list is paged (`limit`, `cursor`; `entries_page` says
+/// where the page is); the figures always cover every entry. As CSV it is
+/// the whole statement, streamed.
+#[utoipa::path(get, path = "/statements/{id}", tag = "ledger", params(("id" = String, Path, description = "a scheme or initiative id"), StatementParams),
+    responses((status = 200, body = Object, description = "the statement (JSON) or text/csv"), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
 async fn statement_handler(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-    ApiQuery(q): ApiQuery<FormatParam>,
+    ApiQuery(q): ApiQuery<StatementParams>,
 ) -> Result<Response, ApiError> {
     let (init, arr, _) = service::resolve(&state, &id).await?;
     let viewer = viewer_of(&state, &caller, &init.id, &arr).await?;
-    let s = statement_for(&state, &id, &viewer).await?;
     match q.format.as_deref().unwrap_or("json") {
-        "json" => Ok(Json(s).into_response()),
+        "json" => {
+            let page = q.page(Some(DEFAULT_PAGE))?;
+            let s = statement_for(&state, &id, &viewer, &page).await?;
+            Ok(Json(s).into_response())
+        }
         "csv" => Ok((
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-            statement::to_csv(&s),
+            statement_csv_stream(&state, &id, &viewer).await?,
         )
             .into_response()),
         other => Err(ApiError::bad_request(format!(
@@ -407,17 +566,20 @@ async fn statement_handler(
     }
 }
 
-/// The statement as a printable page for the notice board.
-#[utoipa::path(get, path = "/statements/{id}/print", tag = "ledger", params(("id" = String, Path, description = "a scheme or initiative id")),
-    responses((status = 200, content_type = "text/html", description = "a printable page"), (status = 401, body = Problem), (status = 404, body = Problem)))]
+/// The statement as a printable page for the notice board (every entry
+/// unless `limit` is given; then a link leads to the next page).
+#[utoipa::path(get, path = "/statements/{id}/print", tag = "ledger", params(("id" = String, Path, description = "a scheme or initiative id"), StatementParams),
+    responses((status = 200, content_type = "text/html", description = "a printable page"), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
 async fn printable_statement(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<StatementParams>,
 ) -> Result<Response, ApiError> {
     let (init, arr, _) = service::resolve(&state, &id).await?;
     let viewer = viewer_of(&state, &caller, &init.id, &arr).await?;
-    let s = statement_for(&state, &id, &viewer).await?;
+    let page = q.page(None)?;
+    let s = statement_for(&state, &id, &viewer, &page).await?;
     let printed = state.clock.now().date().to_string();
     Ok((
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -646,6 +808,22 @@ pub fn statement_html(s: &Statement, printed: &str) -> String {
             rs(e.amount)
         ));
     }
-    h.push_str("</table><p>Entries are never changed or deleted: a mistake is corrected by a reversal that names the entry it cancels. Check this statement against the event log with <code>saanjh verify</code>.</p></body></html>");
+    h.push_str("</table>");
+    let p = &s.entries_page;
+    if p.returned < p.total {
+        h.push_str(&format!(
+            "<p>This page lists {} of the {} entries.",
+            p.returned, p.total
+        ));
+        if let Some(c) = &p.next_cursor {
+            h.push_str(&format!(
+                " <a href=\"?limit={}&amp;cursor={}\">Next entries</a>.",
+                p.limit.unwrap_or(p.returned),
+                esc(c)
+            ));
+        }
+        h.push_str(" The figures above cover every entry.</p>");
+    }
+    h.push_str("<p>Entries are never changed or deleted: a mistake is corrected by a reversal that names the entry it cancels. Check this statement against the event log with <code>saanjh verify</code>.</p></body></html>");
     h
 }

@@ -614,13 +614,18 @@ pub async fn act(
         let now = state.clock.now();
         let at = engine::rfc3339(now);
         // What a ledger entry is checked against beyond its scheme: the
-        // receipt it names, if already used in the initiative, and the room
-        // left in the reserve (issue 3).
+        // receipt it names, if already used in the initiative, the entry a
+        // reversal cancels, and the room left in the reserve (issue 3).
         let mut init_state = init_state;
         let receipts: Vec<String> = act.entry.iter().filter_map(|e| e.receipt.clone()).collect();
+        let targets: Vec<String> = act
+            .entry
+            .iter()
+            .filter_map(|e| e.reverses.clone())
+            .collect();
         init_state.ledger = state
             .store
-            .initiative_ledger(&init.id, &arr, now.date(), Some(&receipts))
+            .initiative_ledger(&init.id, &arr, now.date(), &receipts, &targets)
             .await?;
         let mut events = vec![];
         let mut scheme = scheme;

@@ -583,7 +583,7 @@ async fn releases_never_exceed_the_allocation(app: App) {
         &scheme,
         &official,
         "record_release",
-        json!({ "role": "council", "amount": 1_00, "receipt": "CHQ-0" }),
+        json!({ "role": "council", "amount": 1_00, "receipt": "CHQ-0", "component": "works" }),
     )
     .await;
     // Only administrators record budgets; only public organisations hold them.
@@ -596,11 +596,11 @@ async fn releases_never_exceed_the_allocation(app: App) {
         &scheme,
         &official,
         "record_release",
-        json!({ "role": "council", "amount": 1_882_000_00, "receipt": "CHQ-1" }),
+        json!({ "role": "council", "amount": 1_882_000_00, "receipt": "CHQ-1", "component": "works" }),
     )
     .await;
     let before = app.head(&initiative).await;
-    let r = app.act(&scheme, &official, json!({ "action": "record_release", "entry": { "role": "council", "amount": 1_882_000_00, "receipt": "CHQ-2" } })).await;
+    let r = app.act(&scheme, &official, json!({ "action": "record_release", "entry": { "role": "council", "amount": 1_882_000_00, "receipt": "CHQ-2", "component": "works" } })).await;
     assert_eq!(r.status, 422, "{}", r.text);
     assert!(
         r.text.contains("more than the Rs 11,17,999 left"),
@@ -639,3 +639,303 @@ async fn releases_never_exceed_the_allocation(app: App) {
     rebuild_equals_live(&app).await;
 }
 both!(releases_never_exceed_the_allocation);
+
+/// Spending on a component stays within what was released for it unless
+/// the arrangement's spending rules allow more: the government's paving
+/// only from its releases, the lane's sewer also from what its households
+/// paid. A refusal (409, a rule not met, like any other rule's) names the
+/// component and the figures in lakh grouping, and writes nothing.
+async fn spending_stays_within_releases(app: App) {
+    let l = lane(&app, 2).await;
+    let spend = |amount: i64, receipt: &str| json!({ "action": "record_expenditure", "entry": { "role": "government", "amount": amount, "receipt": receipt, "payee": "TMA contractor", "purpose": "paving", "component": "paving" } });
+    let before = app.head(&l.initiative).await;
+    let r = app.act(&l.scheme, &l.municipal, spend(1_00, "W-0")).await;
+    assert_eq!(r.status, 409, "a rule refuses it: {}", r.text);
+    assert_eq!(r.body["rule"], "spending.paving");
+    assert!(
+        r.text
+            .contains("Rs 0 has been released for the street paving after the sewer"),
+        "{}",
+        r.text
+    );
+    let release = app.entry(&l.scheme, &l.municipal, "record_release", json!({ "role": "government", "amount": 1_50_000_00, "receipt": "TMA-1", "component": "paving" })).await;
+    app.entry(&l.scheme, &l.municipal, "record_expenditure", json!({ "role": "government", "amount": 1_00_000_00, "receipt": "W-1", "payee": "TMA contractor", "component": "paving" })).await;
+    let before_over = app.head(&l.initiative).await;
+    let r = app
+        .act(&l.scheme, &l.municipal, spend(60_000_00, "W-2"))
+        .await;
+    assert_eq!(r.status, 409, "a rule refuses it: {}", r.text);
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("this expenditure of Rs 60,000 on the street paving after the sewer is more than there is to spend on it: Rs 1,50,000 has been released for the street paving after the sewer and Rs 1,00,000 already spent"),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.body["allowed_if"]
+            .as_str()
+            .unwrap()
+            .contains("release money for"),
+        "{}",
+        r.text
+    );
+    // Taking the release back would leave the spending unfunded.
+    let r = app.act(&l.scheme, &l.municipal, json!({ "action": "reverse_entry", "entry": { "role": "government", "reverses": release } })).await;
+    assert_eq!(r.status, 409, "a rule refuses it: {}", r.text);
+    assert_eq!(
+        app.head(&l.initiative).await,
+        before_over,
+        "refusals wrote nothing"
+    );
+    assert!(before < before_over);
+    // The lane spends what its households paid, with no release at all.
+    for (i, h) in l.households.iter().enumerate() {
+        app.entry(&l.scheme, &l.treasurer, "record_contribution", json!({ "role": "community", "amount": 1_500_00, "household": h, "receipt": format!("R-{i}") })).await;
+    }
+    app.entry(&l.scheme, &l.manager, "record_expenditure", json!({ "role": "community", "amount": 3_000_00, "receipt": "V-1", "payee": "Pak Cement", "component": "lane_sewer" })).await;
+    let r = app.act(&l.scheme, &l.manager, json!({ "action": "record_expenditure", "entry": { "role": "community", "amount": 1, "receipt": "V-2", "payee": "Pak Cement", "component": "lane_sewer" } })).await;
+    assert_eq!(r.status, 409, "a rule refuses it: {}", r.text);
+    assert_eq!(r.body["rule"], "spending.lane_sewer");
+    let s = app
+        .get(&format!("/statements/{}", l.scheme), None)
+        .await
+        .body;
+    let paving = s["spending"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["component"] == "paving")
+        .unwrap();
+    assert_eq!(money(&paving["released"]), 1_50_000_00);
+    assert_eq!(money(&paving["spent"]), 1_00_000_00);
+    rebuild_equals_live(&app).await;
+}
+both!(spending_stays_within_releases);
+
+/// A long statement is paged: every page carries the complete figures, the
+/// pages together list every entry exactly once in statement order, and the
+/// CSV is the whole statement.
+async fn a_long_statement_is_paged(app: App) {
+    let l = lane(&app, 3).await;
+    let n = 57;
+    let mut csv = String::from("household,role,amount,receipt,date\n");
+    let mut expected = 0;
+    for i in 0..n {
+        // Dates out of posting order: the statement lists by date.
+        csv.push_str(&format!(
+            "{},community,{},R-{i},2025-11-{:02}\n",
+            1 + i % 3,
+            100 + i,
+            28 - (i % 27)
+        ));
+        expected += (100 + i) * 100;
+    }
+    let r = app
+        .send(
+            reqwest::Method::POST,
+            &format!(
+                "/initiatives/{}/ledger/import?scheme={}",
+                l.initiative, l.scheme
+            ),
+            Some(&l.treasurer),
+            Some((csv, "text/csv")),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let mut seen: Vec<Value> = vec![];
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/statements/{}?limit=10&cursor={c}", l.scheme),
+            None => format!("/statements/{}?limit=10", l.scheme),
+        };
+        let r = app.get(&path, None).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        pages += 1;
+        assert_eq!(
+            money(&role(&r.body, "community")["paid"]),
+            expected,
+            "figures cover every entry on every page"
+        );
+        assert_eq!(r.body["entries_page"]["total"], n);
+        let entries = r.body["entries"].as_array().unwrap();
+        assert!(entries.len() <= 10);
+        assert_eq!(r.body["entries_page"]["returned"], entries.len());
+        seen.extend(entries.iter().cloned());
+        match r.body["entries_page"]["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 6);
+    assert_eq!(seen.len() as i64, n);
+    let ids: std::collections::BTreeSet<&str> =
+        seen.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len() as i64, n, "no entry twice");
+    let dates: Vec<&str> = seen.iter().map(|e| e["date"].as_str().unwrap()).collect();
+    assert!(dates.windows(2).all(|w| w[0] <= w[1]), "by date: {dates:?}");
+    assert_eq!(
+        seen.iter().map(|e| money(&e["amount"])).sum::<i64>(),
+        expected
+    );
+    // The default page, and bad paging, answered clearly.
+    let all = app.get(&format!("/statements/{}", l.scheme), None).await;
+    assert_eq!(all.body["entries"].as_array().unwrap().len() as i64, n);
+    assert_eq!(all.body["entries_page"]["next_cursor"], Value::Null);
+    let r = app
+        .get(&format!("/statements/{}?limit=10001", l.scheme), None)
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    let r = app
+        .get(&format!("/statements/{}?cursor=nonsense", l.scheme), None)
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    // Totals only.
+    let r = app
+        .get(&format!("/statements/{}?limit=0", l.scheme), None)
+        .await;
+    assert_eq!(r.body["entries"].as_array().unwrap().len(), 0);
+    assert_eq!(money(&r.body["totals"]["received"]), expected);
+    // The initiative's statement pages the same way.
+    let r = app
+        .get(&format!("/statements/{}?limit=50", l.initiative), None)
+        .await;
+    assert_eq!(r.body["entries"].as_array().unwrap().len(), 50);
+    assert!(r.body["entries_page"]["next_cursor"].is_string());
+    // CSV: the whole statement, every entry once, then the figures.
+    let c = app
+        .get(&format!("/statements/{}?format=csv", l.scheme), None)
+        .await;
+    assert_eq!(c.status, 200);
+    let rows: Vec<&str> = c.text.lines().filter(|r| r.starts_with("entry,")).collect();
+    assert_eq!(rows.len() as i64, n);
+    assert!(
+        c.text.lines().last().unwrap().starts_with("total,"),
+        "figures come last"
+    );
+    // The printed page with a limit links to the rest.
+    let p = app
+        .get(&format!("/statements/{}/print?limit=20", l.scheme), None)
+        .await;
+    assert!(
+        p.text.contains("This page lists 20 of the 57 entries"),
+        "{}",
+        p.text
+    );
+    assert!(p.text.contains("Next entries"));
+}
+both!(a_long_statement_is_paged);
+
+/// Two treasurers reversing the same entry at the same moment: one
+/// reversal is posted, the other is told the entry is already reversed.
+async fn one_entry_is_reversed_once_however_many_try(app: App) {
+    let l = lane(&app, 1).await;
+    let entry = app
+        .entry(
+            &l.scheme,
+            &l.treasurer,
+            "record_contribution",
+            json!({ "role": "community", "amount": 1_500_00, "receipt": "R-1" }),
+        )
+        .await;
+    let mut tasks = vec![];
+    for token in [l.treasurer.clone(), l.manager.clone(), l.treasurer.clone()] {
+        let app = app.clone();
+        let scheme = l.scheme.clone();
+        let entry = entry.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let r = app.act(&scheme, &token, json!({ "action": "reverse_entry", "entry": { "role": "community", "reverses": entry } })).await;
+                if r.status != 409 {
+                    return (r.status, r.text);
+                }
+            }
+        }));
+    }
+    let mut outcomes = vec![];
+    for t in tasks {
+        outcomes.push(t.await.expect("task"));
+    }
+    outcomes.sort();
+    assert_eq!(
+        outcomes.iter().map(|o| o.0).collect::<Vec<_>>(),
+        [200, 422, 422]
+    );
+    assert!(
+        outcomes[1].1.contains("already been reversed"),
+        "{}",
+        outcomes[1].1
+    );
+    let s = app
+        .get(&format!("/statements/{}", l.scheme), None)
+        .await
+        .body;
+    assert_eq!(money(&role(&s, "community")["paid"]), 0);
+    assert_eq!(s["totals"]["entries"], 2);
+    // The receipt is free again for the corrected entry.
+    app.entry(
+        &l.scheme,
+        &l.treasurer,
+        "record_contribution",
+        json!({ "role": "community", "amount": 1_000_00, "receipt": "R-1" }),
+    )
+    .await;
+    rebuild_equals_live(&app).await;
+}
+both!(one_entry_is_reversed_once_however_many_try);
+
+/// A file whose header has a wrong column, or that repeats a receipt number
+/// already booked elsewhere in the initiative, changes nothing and says so.
+async fn an_import_with_a_wrong_column_or_a_used_receipt_changes_nothing(app: App) {
+    let l = lane(&app, 2).await;
+    let other = new_scheme(&app, &l.initiative, &l.manager).await;
+    app.entry(
+        &other,
+        &l.treasurer,
+        "record_contribution",
+        json!({ "role": "community", "amount": 1_500_00, "receipt": "R-77" }),
+    )
+    .await;
+    let path = format!(
+        "/initiatives/{}/ledger/import?scheme={}",
+        l.initiative, l.scheme
+    );
+    let before = app.head(&l.initiative).await;
+    for (file, says, line) in [
+        (
+            "household,role,amount,reciept,date\n1,community,1500,R-1,2025-11-02\n",
+            "unknown column `reciept`",
+            1,
+        ),
+        (
+            "household,role,amount,receipt,date\n1,community,1500,R-77,2025-11-02\n",
+            "`R-77` is already used",
+            2,
+        ),
+        (
+            "household,role,amount,receipt,date\n1,community,1500,R-1,2025-11-02\n2,community,1500,R-1,2025-11-02\n",
+            "also on line 2",
+            3,
+        ),
+    ] {
+        let r = app
+            .send(
+                reqwest::Method::POST,
+                &path,
+                Some(&l.treasurer),
+                Some((file.to_string(), "text/csv")),
+            )
+            .await;
+        assert_eq!(r.status, 422, "{}", r.text);
+        let errors = r.body["errors"].as_array().expect("errors");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e["line"] == line && e["message"].as_str().unwrap().contains(says)),
+            "{file}: {}",
+            r.text
+        );
+    }
+    assert_eq!(app.head(&l.initiative).await, before, "nothing written");
+}
+both!(an_import_with_a_wrong_column_or_a_used_receipt_changes_nothing);

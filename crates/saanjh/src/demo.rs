@@ -999,7 +999,10 @@ async fn water(d: &mut Demo) -> anyhow::Result<()> {
     d.days(25);
     d.act(&s, &engineer, json!({"action": "start_works"}))
         .await?;
-    d.act(&s, &director, json!({"action": "record_release", "entry": {"role": "utility", "amount": 18_300_000 * RS, "receipt": "WASA-ADP-0042", "purpose": "external and main system"}})).await?;
+    // One ADP release, booked per component it funds (spending on each is
+    // limited to what was released for it).
+    d.act(&s, &director, json!({"action": "record_release", "entry": {"role": "utility", "amount": 6_800_000 * RS, "receipt": "WASA-ADP-0042-A", "component": "distribution_mains", "purpose": "ADP release: distribution mains"}})).await?;
+    d.act(&s, &director, json!({"action": "record_release", "entry": {"role": "utility", "amount": 11_500_000 * RS, "receipt": "WASA-ADP-0042-B", "component": "main_system", "purpose": "ADP release: tube well, reservoir, transmission"}})).await?;
     for (n, h) in hh.iter().enumerate().take(20) {
         d.act(&s, &treasurer, json!({"action": "record_contribution", "entry": {"role": "community", "amount": 9_500 * RS, "household": h, "receipt": format!("WASCO-{:04}", n + 1)}})).await?;
     }

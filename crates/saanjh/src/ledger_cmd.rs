@@ -135,9 +135,15 @@ pub fn run(database: &str, cmd: Command) -> anyhow::Result<ExitCode> {
                 let viewer = ledger_api::viewer_for_person(&state, person.as_deref(), &init.id)
                     .await
                     .map_err(api)?;
-                let s = ledger_api::statement_for(&state, &id, &viewer)
-                    .await
-                    .map_err(api)?;
+                // The command prints the whole statement.
+                let s = ledger_api::statement_for(
+                    &state,
+                    &id,
+                    &viewer,
+                    &saanjh_store::EntryPage::all(),
+                )
+                .await
+                .map_err(api)?;
                 match format {
                     Format::Json => println!("{}", serde_json::to_string_pretty(&s)?),
                     Format::Csv => print!("{}", statement::to_csv(&s)),

@@ -636,6 +636,65 @@ pub(super) fn check(
         }
     }
 
+    // Spending rules (where money spent on a component may come from).
+    for (kind, rule) in &file.spending {
+        let head = format!("[spending.{kind}]");
+        let head = if kind == "*" {
+            "[spending.\"*\"]".to_string()
+        } else {
+            head
+        };
+        if kind != "*" && !file.components.contains_key(kind) {
+            c.err_top(
+                &head,
+                format!(
+                    "spending rule for `{kind}`, which is not a component kind ({})",
+                    file.components
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        }
+        for r in &rule.contributions_of {
+            if !file.partners.contains_key(r.as_ref()) {
+                c.err(
+                    r,
+                    format!(
+                        "contributions_of names `{}`, which is not a partner role ({})",
+                        r.as_ref(),
+                        join(&roles)
+                    ),
+                );
+            }
+        }
+        if let Some(o) = &rule.overspend
+            && let Err(e) = parse_percent(o.as_ref())
+        {
+            c.err(o, format!("overspend: {e}"));
+        }
+        if rule.contributions_of.is_empty() && rule.overspend.is_none() {
+            c.warn_top(
+                &head,
+                format!(
+                    "the spending rule for `{kind}` allows nothing beyond releases: give `contributions_of` or `overspend`, or remove it"
+                ),
+            );
+        }
+    }
+    if !file.spending.is_empty()
+        && !file
+            .actions
+            .values()
+            .any(|a| a.records == Some(RecordKind::Expenditure))
+    {
+        c.warn_top(
+            "[spending",
+            "spending rules are given but no action records an expenditure",
+        );
+    }
+
     // A position nobody's rule mentions is probably a mistake.
     let mentioned: BTreeSet<&str> = file
         .rules

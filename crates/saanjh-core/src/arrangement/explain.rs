@@ -178,6 +178,54 @@ fn visibility_words(f: &ArrangementFile, v: &Visibility) -> String {
     }
 }
 
+/// The spending side of the payoff rules, in words: one sentence per
+/// component, saying where the money spent on it may come from.
+fn spending_in_words(f: &ArrangementFile) -> Vec<String> {
+    let role_name = |r: &str| {
+        f.partners
+            .get(r)
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| r.to_string())
+    };
+    f.components
+        .iter()
+        .map(|(kind, c)| {
+            let rule = f.spending.get(kind).or_else(|| f.spending.get("*"));
+            let mut s = format!(
+                "Money spent on the {} may not exceed what has been released for it",
+                c.name
+            );
+            let Some(r) = rule else {
+                s.push('.');
+                return s;
+            };
+            let mut extra = vec![];
+            if !r.contributions_of.is_empty() {
+                let who: Vec<String> = r
+                    .contributions_of
+                    .iter()
+                    .map(|x| role_name(x.as_ref()))
+                    .collect();
+                extra.push(format!(
+                    "what the {} contributed in cash and has not yet spent",
+                    who.join(" and ")
+                ));
+            }
+            if let Some(o) = &r.overspend {
+                extra.push(format!("up to {} of its estimate beyond that", o.as_ref()));
+            }
+            if !extra.is_empty() {
+                s.push_str(&format!(", plus {}", extra.join(", and ")));
+            }
+            s.push('.');
+            if let Some(e) = &r.explain {
+                s.push_str(&format!(" ({e})"));
+            }
+            s
+        })
+        .collect()
+}
+
 /// The government side of the payoff rules, in words.
 fn reserve_in_words(f: &ArrangementFile, r: &ReserveRule) -> String {
     let f_name = f
@@ -329,6 +377,7 @@ pub fn explain(arr: &Arrangement) -> Explanation {
             })
         })
         .chain(f.reserve.as_ref().map(|r| reserve_in_words(f, r)))
+        .chain(spending_in_words(f))
         .collect();
     let mut lifecycle = vec![format!(
         "Stages: {}.",

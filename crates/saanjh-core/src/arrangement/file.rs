@@ -46,6 +46,31 @@ pub struct ArrangementFile {
     /// this arrangement's schemes, and whether it lapses at the year's end.
     #[serde(default)]
     pub reserve: Option<ReserveRule>,
+    /// Payoff rules on the spending side: where the money spent on a
+    /// component (key: its kind, or `"*"` for every component) may come
+    /// from beyond what was released for it. Without one, spending on a
+    /// component may not exceed its releases.
+    #[serde(default)]
+    pub spending: BTreeMap<String, SpendingRule>,
+}
+
+/// Where spending on a component may come from besides its releases
+/// (`ledger::spending`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpendingRule {
+    /// Partner roles whose own cash contributions (less refunds) may be
+    /// spent on the component without a release: a lane spends what its
+    /// households collected on its internal works.
+    #[serde(default)]
+    pub contributions_of: Vec<Spanned<String>>,
+    /// How far spending may run ahead of releases (and contributions), as a
+    /// share of the component's estimate, e.g. "10%": an advance the funder
+    /// has agreed to carry until its next release.
+    #[serde(default)]
+    pub overspend: Option<Spanned<String>>,
+    #[serde(default)]
+    pub explain: Option<String>,
 }
 
 /// The reserve a public partner sets aside each financial year (July–June)

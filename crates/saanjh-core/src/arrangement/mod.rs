@@ -138,6 +138,14 @@ impl Arrangement {
     }
 
     /// The component kinds in scope, with who delivers each.
+    /// The spending rule for a component kind: its own, else `"*"`.
+    pub fn spending_rule(&self, kind: &str) -> Option<&SpendingRule> {
+        self.file
+            .spending
+            .get(kind)
+            .or_else(|| self.file.spending.get("*"))
+    }
+
     pub fn components(&self) -> &BTreeMap<String, ComponentScope> {
         &self.file.components
     }

@@ -657,20 +657,20 @@ impl Tracker {
         let mut pay_events = vec![];
         for s in self.schemes.values() {
             registered += s.household_ids.len();
-            let mut net: BTreeMap<&str, i64> = BTreeMap::new();
             for e in self.scheme_entries(&s.id) {
-                if let Some(h) = &e.line.household
+                if e.line.household.is_some()
                     && sides.community_roles.contains(&e.line.role)
                     && matches!(e.line.kind.as_str(), "contribution" | "reversal")
                 {
-                    *net.entry(h.as_str()).or_default() += e.line.amount;
                     pay_events.push(e.seq);
                 }
             }
+            // What each household has paid, net of reversals and refunds:
+            // the scheme's own running figures.
             paying += s
                 .household_ids
                 .iter()
-                .filter(|h| net.get(h.as_str()).copied().unwrap_or(0) > 0)
+                .filter(|h| s.books.households.get(*h).is_some_and(|t| t.paid > 0))
                 .count();
         }
         out.push(ind(

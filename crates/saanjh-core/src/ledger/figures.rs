@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{LedgerLine, Money, RoleTotals, owed_for, share_of};
+use super::{Books, Money, RoleTotals, owed_for, share_of};
 use crate::arrangement::{Arrangement, ShareSpec, parse_percent};
 use crate::model::Component;
 
@@ -191,35 +191,11 @@ pub fn households(
     arr: &Arrangement,
     components: &[Component],
     register: &[HouseholdRef],
-    entries: &[(&str, &LedgerLine)],
+    books: &Books,
 ) -> Vec<HouseholdFigures> {
-    let by_id: BTreeMap<&str, &LedgerLine> = entries.iter().copied().collect();
-    let mut pledged: BTreeMap<&str, i64> = BTreeMap::new();
-    let mut paid: BTreeMap<&str, i64> = BTreeMap::new();
-    let mut role: Option<&str> = None;
-    for (_, line) in entries {
-        let (target, sign) = match (line.kind.as_str(), &line.reverses) {
-            ("reversal", Some(t)) => match by_id.get(t.as_str()) {
-                Some(t) => (*t, -1),
-                None => continue,
-            },
-            _ => (*line, 1),
-        };
-        let Some(h) = target.household.as_deref() else {
-            continue;
-        };
-        role.get_or_insert(target.role.as_str());
-        let amount = sign * target.amount;
-        match target.kind.as_str() {
-            "pledge" => *pledged.entry(h).or_default() += amount,
-            "contribution" => *paid.entry(h).or_default() += amount,
-            "refund" => *paid.entry(h).or_default() -= amount,
-            _ => {}
-        }
-    }
     // With no entry naming a household yet, the households' role is the one
     // that delivers the internal works (the community, in every built-in).
-    let role = role.map(str::to_string).or_else(|| {
+    let role = books.household_role.clone().or_else(|| {
         arr.file
             .components
             .values()
@@ -240,8 +216,8 @@ pub fn households(
     register
         .iter()
         .map(|h| {
-            let p = pledged.get(h.id.as_str()).copied().unwrap_or(0);
-            let got = paid.get(h.id.as_str()).copied().unwrap_or(0);
+            let t = books.households.get(&h.id).copied().unwrap_or_default();
+            let (p, got) = (t.pledged, t.paid);
             let due = if p > 0 { p } else { equal_part.0 };
             HouseholdFigures {
                 household: h.id.clone(),

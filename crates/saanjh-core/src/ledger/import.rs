@@ -187,6 +187,32 @@ pub fn prepare(
     }
 }
 
+/// The receipt numbers a file names (in its `receipt` column), read
+/// leniently: what a caller must look up before `prepare` checks the file.
+pub fn receipts_named(csv_text: &str) -> Vec<String> {
+    let text = csv_text.strip_prefix('\u{feff}').unwrap_or(csv_text);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let Ok(headers) = reader.headers() else {
+        return vec![];
+    };
+    let Some(col) = headers
+        .iter()
+        .position(|h| h.eq_ignore_ascii_case("receipt"))
+    else {
+        return vec![];
+    };
+    let set: BTreeSet<String> = reader
+        .records()
+        .filter_map(|r| r.ok())
+        .filter_map(|r| r.get(col).map(str::to_string))
+        .filter(|r| !r.is_empty())
+        .collect();
+    set.into_iter().collect()
+}
+
 fn parse(
     text: &str,
     default_scheme: Option<&str>,

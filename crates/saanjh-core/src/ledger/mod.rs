@@ -13,11 +13,21 @@
 //! - [`budget`]: the government side — allocations per financial year,
 //!   carry-forward of a reserve that does not lapse, room left to release;
 //! - [`import`]: a lane's paper register typed into a spreadsheet, checked as
-//!   a whole before anything is posted.
+//!   a whole before anything is posted;
+//! - [`spending`]: spending on a component within what was released for it,
+//!   unless the arrangement's `[spending]` rules say where else it may come
+//!   from.
+//!
+//! A scheme's state keeps only running figures ([`Books`]: per role, per
+//! component, per household), never the list of entries, so posting costs
+//! the same on the thousandth entry as on the first. What a decision needs
+//! about particular entries (a reversal's target, whether a receipt number is
+//! in use) the caller looks up and passes in [`InitiativeLedger`].
 
 pub mod budget;
 pub mod figures;
 pub mod import;
+pub mod spending;
 pub mod statement;
 
 use std::fmt;
@@ -27,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::arrangement::{Arrangement, RecordKind, ShareSpec, parse_percent};
-use crate::engine::SchemeState;
+use crate::engine::{Refusal, SchemeState};
 use crate::facts::{Fact, FactDecl, FactType, Facts, KeyDomain, Scope, Shape};
 use crate::model::Component;
 
@@ -39,13 +49,57 @@ pub struct InitiativeLedger {
     /// Receipt numbers carried by an entry, anywhere in the initiative, that
     /// has not been reversed. A receipt is unique within the initiative: two
     /// lanes' treasurers must not be able to book the same paper receipt.
-    /// The store may fill in only the receipts an act names.
+    /// The store fills in only the receipts an act (or a file) names.
     pub receipts: BTreeSet<String>,
+    /// Entries an act names (a reversal's target), by id, as posted. The
+    /// store fills in only those; an id not here is unknown.
+    pub entries: BTreeMap<String, KnownEntry>,
     /// For partner roles whose releases come out of a tracked allocation:
     /// financial year ("2025-26") → amount still free to release, in minor
     /// units. A role not listed here has no allocation on record, and its
     /// releases are not limited by one.
     pub release_room: BTreeMap<String, BTreeMap<String, i64>>,
+}
+
+/// An entry as the store knows it, for the checks of an act that names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownEntry {
+    pub scheme: String,
+    pub line: LedgerLine,
+    /// Whether a reversal already cancels it.
+    pub reversed: bool,
+}
+
+impl InitiativeLedger {
+    /// What the store would fill in, computed from a list of posted entries
+    /// `(id, scheme, line)`: every live receipt and every entry. For callers
+    /// that hold the entries in memory (tests, a file being checked).
+    pub fn from_entries<'a, I>(entries: I) -> InitiativeLedger
+    where
+        I: IntoIterator<Item = (&'a str, &'a str, &'a LedgerLine)> + Clone,
+    {
+        let reversed: BTreeSet<&str> = entries
+            .clone()
+            .into_iter()
+            .filter_map(|(_, _, l)| l.reverses.as_deref())
+            .collect();
+        let mut out = InitiativeLedger::default();
+        for (id, scheme, line) in entries {
+            let is_reversed = reversed.contains(id);
+            if !is_reversed && let Some(r) = &line.receipt {
+                out.receipts.insert(r.clone());
+            }
+            out.entries.insert(
+                id.to_string(),
+                KnownEntry {
+                    scheme: scheme.to_string(),
+                    line: line.clone(),
+                    reversed: is_reversed,
+                },
+            );
+        }
+        out
+    }
 }
 
 /// An amount in minor units of the initiative's currency.
@@ -280,10 +334,17 @@ pub struct LedgerLine {
     pub reverses: Option<String>,
     #[serde(default)]
     pub on: Option<String>,
+    /// For a reversal: the kind of the entry it cancels. A reversal also
+    /// carries its target's means, quantity, rate, household and component,
+    /// so that it undoes exactly what the target did to the running figures
+    /// without the target being looked up again. (Reversals recorded before
+    /// this field existed have it filled in by the store from their target.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reversed_kind: Option<String>,
 }
 
 /// Totals of one role's entries, net of reversals.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleTotals {
     pub pledged: i64,
     pub paid: i64,
@@ -292,10 +353,105 @@ pub struct RoleTotals {
     pub refunded: i64,
 }
 
-/// Net totals per role. A reversal subtracts exactly what the reversed
-/// entry added, so balances always equal the sum of their entries.
+/// Released and spent on one component, net of reversals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentTotals {
+    pub released: i64,
+    pub spent: i64,
+}
+
+/// One household's pledges and payments (contributions less refunds to
+/// it), net of reversals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HouseholdTotals {
+    pub pledged: i64,
+    pub paid: i64,
+}
+
+/// A scheme's running figures: what every entry so far adds up to. Kept in
+/// the scheme's state (a fold of its events), so its size depends on the
+/// number of roles, components and households, never on the number of
+/// entries. A reversal subtracts exactly what its target added.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Books {
+    /// Entries posted, reversals included.
+    pub entries: u64,
+    pub reversals: u64,
+    pub roles: BTreeMap<String, RoleTotals>,
+    /// Per role: cash contributed less cash refunded — money in hand that a
+    /// `[spending]` rule may let components spend without a release.
+    pub cash_in: BTreeMap<String, i64>,
+    pub components: BTreeMap<String, ComponentTotals>,
+    pub households: BTreeMap<String, HouseholdTotals>,
+    /// The role the first entry naming a household was made for.
+    pub household_role: Option<String>,
+}
+
+impl Books {
+    /// Add one posted entry to the figures.
+    pub fn post(&mut self, line: &LedgerLine) {
+        self.entries += 1;
+        let (kind, sign) = if line.kind == "reversal" {
+            self.reversals += 1;
+            match line.reversed_kind.as_deref() {
+                Some(k) => (k, -1),
+                // A reversal whose target is unknown changes nothing.
+                None => return,
+            }
+        } else {
+            (line.kind.as_str(), 1)
+        };
+        let amount = sign * line.amount;
+        let t = self.roles.entry(line.role.clone()).or_default();
+        match kind {
+            "pledge" => t.pledged += amount,
+            "contribution" => t.paid += amount,
+            "release" => t.released += amount,
+            "expenditure" => t.spent += amount,
+            "refund" => t.refunded += amount,
+            _ => {}
+        }
+        if line.means == Means::Cash {
+            match kind {
+                "contribution" => *self.cash_in.entry(line.role.clone()).or_default() += amount,
+                "refund" => *self.cash_in.entry(line.role.clone()).or_default() -= amount,
+                _ => {}
+            }
+        }
+        if let Some(c) = &line.component {
+            match kind {
+                "release" => self.components.entry(c.clone()).or_default().released += amount,
+                "expenditure" => self.components.entry(c.clone()).or_default().spent += amount,
+                _ => {}
+            }
+        }
+        if let Some(h) = &line.household {
+            if self.household_role.is_none() {
+                self.household_role = Some(line.role.clone());
+            }
+            let x = self.households.entry(h.clone()).or_default();
+            match kind {
+                "pledge" => x.pledged += amount,
+                "contribution" => x.paid += amount,
+                "refund" => x.paid -= amount,
+                _ => {}
+            }
+        }
+    }
+
+    /// The figures of a list of entries `(id, line)` in posting order.
+    pub fn of<'a>(lines: impl IntoIterator<Item = &'a LedgerLine>) -> Books {
+        let mut b = Books::default();
+        for l in lines {
+            b.post(l);
+        }
+        b
+    }
+}
+
+/// Net totals per role, from the scheme's running figures.
 pub fn totals(scheme: &SchemeState) -> BTreeMap<String, RoleTotals> {
-    totals_of(scheme.ledger.iter().map(|(id, l)| (id.as_str(), l)))
+    scheme.books.roles.clone()
 }
 
 /// `totals` over any set of `(entry id, line)`: a reversal whose target is
@@ -371,7 +527,7 @@ pub fn owed_for(arr: &Arrangement, components: &[Component]) -> BTreeMap<String,
 /// The ledger's facts for rule conditions.
 pub fn facts_for(arr: &Arrangement, scheme: &SchemeState) -> Facts {
     let mut f = Facts::default();
-    let totals = totals(scheme);
+    let totals = &scheme.books.roles;
     for (role, owed) in owed(arr, scheme) {
         let t = totals.get(&role).copied().unwrap_or_default();
         f.set_keyed("owed", &role, Fact::Int(owed.0));
@@ -388,10 +544,19 @@ pub fn facts_for(arr: &Arrangement, scheme: &SchemeState) -> Facts {
     f
 }
 
+fn input_refusal(message: impl Into<String>) -> Refusal {
+    Refusal {
+        rule: "input".into(),
+        message: message.into(),
+        allowed_if: "correct the entry".into(),
+    }
+}
+
 /// Validate a ledger entry against the scheme and the initiative, and turn
 /// it into a line. `today` dates an entry that gives no date of its own (it
-/// decides the financial year of a release). Errors are sentences for the
-/// person who typed the entry.
+/// decides the financial year of a release). A refusal's message is a
+/// sentence for the person who typed the entry; its rule is `input`, or
+/// `spending.<component>` when the money is not there to spend.
 pub fn check_entry(
     arr: &Arrangement,
     init: &InitiativeLedger,
@@ -399,9 +564,10 @@ pub fn check_entry(
     kind: RecordKind,
     input: &EntryInput,
     today: time::Date,
-) -> Result<LedgerLine, String> {
+) -> Result<LedgerLine, Refusal> {
+    let refuse = |m: String| Err(input_refusal(m));
     if !arr.file.partners.contains_key(&input.role) {
-        return Err(format!(
+        return refuse(format!(
             "`{}` is not a partner role of this arrangement ({})",
             input.role,
             arr.file
@@ -416,44 +582,50 @@ pub fn check_entry(
         (Some(a), None, None) => a,
         (None, Some(q), Some(r)) => {
             if q <= 0 || r <= 0 {
-                return Err("quantity and rate must both be more than zero".into());
+                return refuse("quantity and rate must both be more than zero".into());
             }
-            q.checked_mul(r).ok_or("quantity × rate is too large")?
+            match q.checked_mul(r) {
+                Some(a) => a,
+                None => return refuse("quantity × rate is too large".into()),
+            }
         }
         (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-            return Err("give either an amount, or a quantity and a rate, not both".into());
+            return refuse("give either an amount, or a quantity and a rate, not both".into());
         }
         _ => {
             if kind == RecordKind::Reversal {
                 0
             } else {
-                return Err("give an amount (in paisa), or a quantity and a rate".into());
+                return refuse("give an amount (in paisa), or a quantity and a rate".into());
             }
         }
     };
     if kind != RecordKind::Reversal && amount <= 0 {
-        return Err("an amount must be more than zero; to correct an entry, reverse it".into());
+        return refuse("an amount must be more than zero; to correct an entry, reverse it".into());
     }
     if input.means != Means::Cash && kind != RecordKind::Contribution {
-        return Err("only contributions can be made in labour or materials".into());
+        return refuse("only contributions can be made in labour or materials".into());
     }
     if input.means != Means::Cash && (input.quantity.is_none() || input.rate.is_none()) {
-        return Err(
+        return refuse(
             "labour and materials are recorded as a quantity (days or units) and a rate".into(),
         );
     }
     if let Some(h) = &input.household
         && !scheme.household_ids.contains(h)
     {
-        return Err(format!("household `{h}` is not in this scheme's register"));
+        return refuse(format!("household `{h}` is not in this scheme's register"));
     }
     if let Some(c) = &input.component
         && !scheme.components.iter().any(|x| &x.kind == c)
     {
-        return Err(format!("`{c}` is not a component of this scheme"));
+        return refuse(format!("`{c}` is not a component of this scheme"));
     }
     let on = match &input.on {
-        Some(on) => parse_date(on).ok_or_else(|| format!("`{on}` is not a date (YYYY-MM-DD)"))?,
+        Some(on) => match parse_date(on) {
+            Some(d) => d,
+            None => return refuse(format!("`{on}` is not a date (YYYY-MM-DD)")),
+        },
         None => today,
     };
     let is_cash = matches!(
@@ -464,90 +636,34 @@ pub fn check_entry(
             | RecordKind::Refund
     ) && input.means == Means::Cash;
     match &input.receipt {
-        Some(r) if r.trim().is_empty() => return Err("a receipt number cannot be blank".into()),
+        Some(r) if r.trim().is_empty() => return refuse("a receipt number cannot be blank".into()),
         // A reversed entry gives its receipt back: the corrected entry is
         // posted against the same paper receipt.
-        Some(r) if init.receipts.contains(r) || live_receipt_in(scheme, r) => {
-            return Err(format!(
+        Some(r) if init.receipts.contains(r) => {
+            return refuse(format!(
                 "receipt number `{r}` is already used in this initiative"
             ));
         }
-        None if is_cash => return Err("a cash entry needs its receipt number".into()),
+        None if is_cash => return refuse("a cash entry needs its receipt number".into()),
         _ => {}
     }
-    let mut amount = amount;
-    match kind {
-        RecordKind::Reversal => {
-            let Some(target) = &input.reverses else {
-                return Err("a reversal names the entry it reverses (`reverses`)".into());
-            };
-            let Some(t) = scheme.ledger.get(target) else {
-                return Err(format!("there is no entry `{target}` in this scheme"));
-            };
-            if t.kind == "reversal" {
-                return Err(
-                    "a reversal cannot itself be reversed: post a new entry instead".into(),
-                );
-            }
-            if scheme
-                .ledger
-                .values()
-                .any(|l| l.reverses.as_deref() == Some(target.as_str()))
-            {
-                return Err(format!("entry `{target}` has already been reversed"));
-            }
-            if t.role != input.role {
-                return Err(format!(
-                    "entry `{target}` belongs to `{}`, not `{}`",
-                    t.role, input.role
-                ));
-            }
-            amount = t.amount;
-        }
-        _ if input.reverses.is_some() => {
-            return Err("only a reversal names an entry it reverses".into());
-        }
-        RecordKind::Expenditure => {
-            // Money spent must have come in: contributions and releases,
-            // less what was already spent or refunded.
-            let t = totals(scheme);
-            let available: i64 = t
-                .values()
-                .map(|x| x.paid + x.released - x.spent - x.refunded)
-                .sum();
-            if amount > available {
-                return Err(format!(
-                    "this expenditure of {} is more than the {} received and not yet spent",
-                    Money(amount).to_lakh(),
-                    Money(available).to_lakh()
-                ));
-            }
-            if input.payee.as_deref().is_none_or(|p| p.trim().is_empty()) {
-                return Err("an expenditure names its payee".into());
-            }
-        }
-        RecordKind::Release => {
-            if let Some(room) = init.release_room.get(&input.role) {
-                let year = budget::FinancialYear::of(on);
-                let left = room.get(&year.to_string()).copied().unwrap_or(0);
-                if amount > left {
-                    let who = arr
-                        .file
-                        .partners
-                        .get(&input.role)
-                        .map(|p| p.name.as_str())
-                        .unwrap_or(&input.role);
-                    return Err(format!(
-                        "this release of Rs {} is more than the Rs {} left in the {who}'s allocation for {year}",
-                        Money(amount).to_lakh(),
-                        Money(left).to_lakh()
-                    ));
-                }
-            }
-        }
-        _ => {}
+    if matches!(kind, RecordKind::Release | RecordKind::Expenditure) && input.component.is_none() {
+        let what = if kind == RecordKind::Release {
+            "a release names the component it is released for"
+        } else {
+            "an expenditure names the component it was spent on"
+        };
+        return refuse(format!(
+            "{what} (`component`: {})",
+            scheme
+                .components
+                .iter()
+                .map(|c| c.kind.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
-    Ok(LedgerLine {
+    let mut line = LedgerLine {
         kind: kind.as_str().to_string(),
         role: input.role.clone(),
         amount,
@@ -561,7 +677,90 @@ pub fn check_entry(
         purpose: input.purpose.clone(),
         reverses: input.reverses.clone(),
         on: input.on.clone(),
-    })
+        reversed_kind: None,
+    };
+    match kind {
+        RecordKind::Reversal => {
+            let Some(target) = &input.reverses else {
+                return refuse("a reversal names the entry it reverses (`reverses`)".into());
+            };
+            let Some(t) = init.entries.get(target).filter(|t| t.scheme == scheme.id) else {
+                return refuse(format!("there is no entry `{target}` in this scheme"));
+            };
+            if t.line.kind == "reversal" {
+                return refuse(
+                    "a reversal cannot itself be reversed: post a new entry instead".into(),
+                );
+            }
+            if t.reversed {
+                return refuse(format!("entry `{target}` has already been reversed"));
+            }
+            if t.line.role != input.role {
+                return refuse(format!(
+                    "entry `{target}` belongs to `{}`, not `{}`",
+                    t.line.role, input.role
+                ));
+            }
+            for (field, given, theirs) in [
+                ("household", &input.household, &t.line.household),
+                ("component", &input.component, &t.line.component),
+            ] {
+                if given.is_some() && given != theirs {
+                    return refuse(format!(
+                        "a reversal takes the {field} of the entry it reverses; leave `{field}` out"
+                    ));
+                }
+            }
+            if input.amount.is_some_and(|a| a != t.line.amount)
+                || input.quantity.is_some()
+                || input.rate.is_some()
+            {
+                return refuse(format!(
+                    "a reversal cancels the whole entry (Rs {}); leave the amount out, and to correct part of it reverse it and post the right entry",
+                    Money(t.line.amount).to_lakh()
+                ));
+            }
+            // The reversal undoes exactly what its target did.
+            line.amount = t.line.amount;
+            line.means = t.line.means;
+            line.quantity = t.line.quantity;
+            line.rate = t.line.rate;
+            line.household = t.line.household.clone();
+            line.component = t.line.component.clone();
+            line.reversed_kind = Some(t.line.kind.clone());
+        }
+        _ if input.reverses.is_some() => {
+            return refuse("only a reversal names an entry it reverses".into());
+        }
+        RecordKind::Expenditure if input.payee.as_deref().is_none_or(|p| p.trim().is_empty()) => {
+            return refuse("an expenditure names its payee".into());
+        }
+        RecordKind::Release => {
+            if let Some(room) = init.release_room.get(&input.role) {
+                let year = budget::FinancialYear::of(on);
+                let left = room.get(&year.to_string()).copied().unwrap_or(0);
+                if amount > left {
+                    let who = arr
+                        .file
+                        .partners
+                        .get(&input.role)
+                        .map(|p| p.name.as_str())
+                        .unwrap_or(&input.role);
+                    return refuse(format!(
+                        "this release of Rs {} is more than the Rs {} left in the {who}'s allocation for {year}",
+                        Money(amount).to_lakh(),
+                        Money(left).to_lakh()
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
+    // Money spent must have been released for its component, or come from
+    // where a `[spending]` rule allows; and no entry may take away money
+    // that has already been spent.
+    spending::check(arr, scheme, &line)?;
+    Ok(line)
 }
 
 /// Receipt numbers of the entries in `lines` that have not been reversed:
@@ -580,16 +779,6 @@ where
         .filter(|(id, _)| !reversed.contains(id))
         .filter_map(|(_, l)| l.receipt.clone())
         .collect()
-}
-
-fn live_receipt_in(scheme: &SchemeState, receipt: &str) -> bool {
-    scheme.ledger.iter().any(|(id, l)| {
-        l.receipt.as_deref() == Some(receipt)
-            && !scheme
-                .ledger
-                .values()
-                .any(|x| x.reverses.as_deref() == Some(id.as_str()))
-    })
 }
 
 /// A `YYYY-MM-DD` date.

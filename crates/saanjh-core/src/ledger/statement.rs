@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::budget::YearFigures;
 use super::figures::{self, HouseholdCounts, HouseholdFigures, HouseholdRef, RoleFigures};
-use super::{LedgerLine, Means, Money, entry_date, totals_of};
+use super::{Books, LedgerLine, Means, Money, entry_date};
 use crate::arrangement::{Arrangement, Level, Visibility};
 use crate::model::Component;
 
@@ -28,9 +28,25 @@ pub struct PostedEntry {
     /// When it was posted (RFC 3339): the date when the entry gives none.
     pub posted_at: String,
     pub line: LedgerLine,
+    /// The reversal that cancels it, if any.
+    pub reversed_by: Option<String>,
 }
 
-/// Everything a statement needs about one scheme.
+/// Fill in `reversed_by` for a list of entries that holds their reversals
+/// (what the store does with a join).
+pub fn link_reversals(entries: &mut [PostedEntry]) {
+    let by: BTreeMap<String, String> = entries
+        .iter()
+        .filter_map(|e| e.line.reverses.clone().map(|t| (t, e.id.clone())))
+        .collect();
+    for e in entries {
+        e.reversed_by = by.get(&e.id).cloned();
+    }
+}
+
+/// Everything a statement needs about one scheme: its figures come from
+/// its running figures (`books`), so `entries` may be one page of its
+/// entries, or none.
 #[derive(Debug, Clone, Default)]
 pub struct SchemeLedger {
     pub id: String,
@@ -38,8 +54,23 @@ pub struct SchemeLedger {
     pub stage: String,
     pub components: Vec<Component>,
     pub households: Vec<HouseholdRef>,
-    /// In posting order.
+    pub books: Books,
+    /// The entries shown, in statement order (by date, then posting).
     pub entries: Vec<PostedEntry>,
+}
+
+/// Which part of the entry list a statement carries. Figures and totals are
+/// always complete; the list of entries may be a page of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EntriesPage {
+    /// Entries in the whole statement.
+    pub total: u64,
+    /// Entries in this response.
+    pub returned: u64,
+    /// The page size asked for, if any.
+    pub limit: Option<u64>,
+    /// Pass as `cursor` to get the entries after these; absent on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// Who is looking: the public, or someone holding positions
@@ -146,7 +177,10 @@ pub struct Statement {
     pub household_list: Vec<HouseholdFigures>,
     pub spending: Vec<ComponentSpending>,
     pub schemes: Vec<SchemeSummary>,
+    /// Every entry, or one page of them (see `entries_page`), by the day it
+    /// happened and then in posting order.
     pub entries: Vec<StatementEntry>,
+    pub entries_page: EntriesPage,
     /// The government side, where the caller supplies it: the reserve year
     /// by year.
     pub budget: Vec<YearFigures>,
@@ -157,100 +191,29 @@ struct SchemePart {
     roles: Vec<RoleFigures>,
     households: Vec<HouseholdFigures>,
     spending: Vec<ComponentSpending>,
-    entries: Vec<StatementEntry>,
 }
 
-fn scheme_part(arr: &Arrangement, s: &SchemeLedger, names: bool) -> SchemePart {
-    let pairs: Vec<(&str, &LedgerLine)> =
-        s.entries.iter().map(|e| (e.id.as_str(), &e.line)).collect();
-    let totals = totals_of(pairs.iter().copied());
-    let roles = figures::roles(arr, &s.components, &totals);
+fn scheme_part(arr: &Arrangement, s: &SchemeLedger) -> SchemePart {
+    let roles = figures::roles(arr, &s.components, &s.books.roles);
     let households = if arr.file.arrangement.households || !s.households.is_empty() {
-        figures::households(arr, &s.components, &s.households, &pairs)
+        figures::households(arr, &s.components, &s.households, &s.books)
     } else {
         vec![]
     };
-    let by_id: BTreeMap<&str, &LedgerLine> = pairs.iter().copied().collect();
-    let reversed_by: BTreeMap<&str, &str> = s
-        .entries
-        .iter()
-        .filter_map(|e| e.line.reverses.as_deref().map(|t| (t, e.id.as_str())))
-        .collect();
-    let house_of: BTreeMap<&str, &str> = s
-        .households
-        .iter()
-        .map(|h| (h.id.as_str(), h.house.as_str()))
-        .collect();
-    let mut spending: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
-    for e in &s.entries {
-        let (target, sign) = match (e.line.kind.as_str(), &e.line.reverses) {
-            ("reversal", Some(t)) => match by_id.get(t.as_str()) {
-                Some(t) => (*t, -1),
-                None => continue,
-            },
-            _ => (&e.line, 1),
-        };
-        if let Some(c) = target.component.as_deref() {
-            let slot = spending.entry(c).or_default();
-            match target.kind.as_str() {
-                "release" => slot.0 += sign * target.amount,
-                "expenditure" => slot.1 += sign * target.amount,
-                _ => {}
-            }
-        }
-    }
     let spending = s
         .components
         .iter()
         .map(|c| {
-            let (released, spent) = spending.get(c.kind.as_str()).copied().unwrap_or_default();
+            let t = s.books.components.get(&c.kind).copied().unwrap_or_default();
             ComponentSpending {
                 scheme: s.id.clone(),
                 component: c.kind.clone(),
                 estimate: c.estimate.map(Money),
-                released: Money(released),
-                spent: Money(spent),
+                released: Money(t.released),
+                spent: Money(t.spent),
             }
         })
         .collect();
-    let mut entries: Vec<StatementEntry> = s
-        .entries
-        .iter()
-        .map(|e| {
-            let l = &e.line;
-            // A reversal carries no household of its own: show its target's.
-            let household = l.household.as_deref().or_else(|| {
-                l.reverses
-                    .as_deref()
-                    .and_then(|t| by_id.get(t))
-                    .and_then(|t| t.household.as_deref())
-            });
-            StatementEntry {
-                id: e.id.clone(),
-                scheme: e.scheme.clone(),
-                date: entry_date(l, &e.posted_at),
-                kind: l.kind.clone(),
-                role: l.role.clone(),
-                household: if names {
-                    household.map(|h| house_of.get(h).copied().unwrap_or(h).to_string())
-                } else {
-                    None
-                },
-                means: l.means,
-                quantity: l.quantity,
-                rate: l.rate.map(Money),
-                amount: Money(l.amount),
-                receipt: l.receipt.clone(),
-                component: l.component.clone(),
-                payee: l.payee.clone(),
-                purpose: l.purpose.clone(),
-                reverses: l.reverses.clone(),
-                reversed_by: reversed_by.get(e.id.as_str()).map(|r| r.to_string()),
-            }
-        })
-        .collect();
-    // By the day it happened; entries of one day stay in posting order.
-    entries.sort_by(|a, b| a.date.cmp(&b.date));
     let received: i64 = roles.iter().map(|r| r.put_in.0).sum();
     let spent: i64 = roles.iter().map(|r| r.spent.0).sum();
     let summary = SchemeSummary {
@@ -263,15 +226,79 @@ fn scheme_part(arr: &Arrangement, s: &SchemeLedger, names: bool) -> SchemePart {
         balance: Money(received - spent),
         outstanding: Money(roles.iter().map(|r| r.outstanding.0).sum()),
         overpaid: Money(roles.iter().map(|r| r.overpaid.0).sum()),
-        entries: s.entries.len() as u64,
+        entries: s.books.entries,
     };
     SchemePart {
         summary,
         roles,
         households,
         spending,
-        entries,
     }
+}
+
+/// Entries as a statement shows them, house numbers only where names may
+/// be shown. A reversal carries its target's household.
+pub fn render_entries(
+    entries: &[PostedEntry],
+    register: &[HouseholdRef],
+    names: bool,
+) -> Vec<StatementEntry> {
+    let house_of: BTreeMap<&str, &str> = register
+        .iter()
+        .map(|h| (h.id.as_str(), h.house.as_str()))
+        .collect();
+    entries
+        .iter()
+        .map(|e| {
+            let l = &e.line;
+            StatementEntry {
+                id: e.id.clone(),
+                scheme: e.scheme.clone(),
+                date: entry_date(l, &e.posted_at),
+                kind: l.kind.clone(),
+                role: l.role.clone(),
+                household: if names {
+                    l.household
+                        .as_deref()
+                        .map(|h| house_of.get(h).copied().unwrap_or(h).to_string())
+                } else {
+                    None
+                },
+                means: l.means,
+                quantity: l.quantity,
+                rate: l.rate.map(Money),
+                amount: Money(l.amount),
+                receipt: l.receipt.clone(),
+                component: l.component.clone(),
+                payee: l.payee.clone(),
+                purpose: l.purpose.clone(),
+                reverses: l.reverses.clone(),
+                reversed_by: e.reversed_by.clone(),
+            }
+        })
+        .collect()
+}
+
+/// The statement order of entries: by the day each happened, entries of
+/// one day in the order they were posted. The store's pages follow it.
+pub fn sort_entries(entries: &mut [PostedEntry]) {
+    entries.sort_by(|a, b| {
+        entry_date(&a.line, &a.posted_at)
+            .cmp(&entry_date(&b.line, &b.posted_at))
+            .then_with(|| a.posted_at.cmp(&b.posted_at))
+            .then_with(|| a.scheme.cmp(&b.scheme))
+            .then_with(|| entry_number(&a.id).cmp(&entry_number(&b.id)))
+    });
+}
+
+/// The number at the end of an entry id (`…-e12` → 12): posting order
+/// within a scheme.
+pub fn entry_number(id: &str) -> i64 {
+    id.rsplit('-')
+        .next()
+        .map(|t| t.trim_start_matches(|c: char| c.is_ascii_alphabetic()))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 fn assemble(
@@ -280,6 +307,7 @@ fn assemble(
     id: &str,
     name: &str,
     parts: Vec<SchemePart>,
+    entries: Vec<StatementEntry>,
     names: bool,
 ) -> Statement {
     let roles = figures::sum_roles(parts.iter().map(|p| p.roles.as_slice()));
@@ -299,17 +327,18 @@ fn assemble(
         overpaid: Money(parts.iter().map(|p| p.summary.overpaid.0).sum()),
         entries: parts.iter().map(|p| p.summary.entries).sum(),
     };
-    let mut entries = vec![];
     let mut spending = vec![];
     let mut schemes = vec![];
     for p in parts {
-        entries.extend(p.entries);
         spending.extend(p.spending);
         schemes.push(p.summary);
     }
-    if scope == "initiative" {
-        entries.sort_by(|a, b| a.date.cmp(&b.date));
-    }
+    let entries_page = EntriesPage {
+        total: totals.entries,
+        returned: entries.len() as u64,
+        limit: None,
+        next_cursor: None,
+    };
     Statement {
         scope: scope.into(),
         id: id.into(),
@@ -324,6 +353,7 @@ fn assemble(
         spending,
         schemes,
         entries,
+        entries_page,
         budget: vec![],
     }
 }
@@ -356,32 +386,42 @@ pub fn for_scheme(
         return Err(why);
     }
     let names = may_see(arr, "household_names", viewer);
-    let part = scheme_part(arr, scheme, names);
+    let part = scheme_part(arr, scheme);
+    let entries = render_entries(&scheme.entries, &scheme.households, names);
     Ok(assemble(
         arr,
         "scheme",
         &scheme.id,
         &scheme.name,
         vec![part],
+        entries,
         names,
     ))
 }
 
 /// The statement of an initiative: its schemes' statements summed, each
-/// scheme's arrears and over-payments kept separate before summing.
+/// scheme's arrears and over-payments kept separate before summing. The
+/// schemes' own `entries` are not used: `entries` is the list (or page) of
+/// the initiative's entries to show, in statement order.
 pub fn for_initiative(
     arr: &Arrangement,
     id: &str,
     name: &str,
     schemes: &[SchemeLedger],
+    entries: &[PostedEntry],
     viewer: &Viewer,
 ) -> Result<Statement, String> {
     if let Some(why) = ledger_hidden(arr, viewer) {
         return Err(why);
     }
     let names = may_see(arr, "household_names", viewer);
-    let parts = schemes.iter().map(|s| scheme_part(arr, s, names)).collect();
-    Ok(assemble(arr, "initiative", id, name, parts, names))
+    let parts = schemes.iter().map(|s| scheme_part(arr, s)).collect();
+    let register: Vec<HouseholdRef> = schemes
+        .iter()
+        .flat_map(|s| s.households.iter().cloned())
+        .collect();
+    let entries = render_entries(entries, &register, names);
+    Ok(assemble(arr, "initiative", id, name, parts, entries, names))
 }
 
 const CSV_HEADER: [&str; 17] = [
@@ -409,13 +449,38 @@ const CSV_HEADER: [&str; 17] = [
 /// where names may be shown, else `households` count rows (the count in
 /// `quantity`), `budget` rows per financial year and `total` rows. Amounts
 /// are plain ("150000.00"); quantities are plain integers.
+///
+/// It is the concatenation of [`csv_header`], [`csv_entries`] (the
+/// statement's entries, possibly written in several pieces) and
+/// [`csv_figures`], so a server can stream a long statement page by page.
 pub fn to_csv(s: &Statement) -> String {
+    let mut out = csv_header();
+    out.push_str(&csv_entries(&s.entries));
+    out.push_str(&csv_figures(s));
+    out
+}
+
+fn write_rows(rows: &[[String; 17]]) -> String {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(vec![]);
-    let mut rows: Vec<[String; 17]> = vec![];
+    // Writing into a Vec cannot fail; a failure here would be a bug in csv.
+    for r in rows {
+        let _ = w.write_record(r);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// The CSV statement's header row.
+pub fn csv_header() -> String {
+    write_rows(&[CSV_HEADER.map(String::from)])
+}
+
+/// `entry` rows of the CSV statement.
+pub fn csv_entries(entries: &[StatementEntry]) -> String {
     let blank = || -> [String; 17] { Default::default() };
-    for e in &s.entries {
+    let mut rows: Vec<[String; 17]> = Vec::with_capacity(entries.len());
+    for e in entries {
         let mut r = blank();
         r[0] = "entry".into();
         r[1] = e.scheme.clone();
@@ -439,6 +504,13 @@ pub fn to_csv(s: &Statement) -> String {
         r[16] = e.reversed_by.clone().unwrap_or_default();
         rows.push(r);
     }
+    write_rows(&rows)
+}
+
+/// The figure rows of the CSV statement (roles, households, budget, totals).
+pub fn csv_figures(s: &Statement) -> String {
+    let blank = || -> [String; 17] { Default::default() };
+    let mut rows: Vec<[String; 17]> = vec![];
     let scope_scheme = if s.scope == "scheme" {
         s.id.clone()
     } else {
@@ -537,10 +609,5 @@ pub fn to_csv(s: &Statement) -> String {
         r[10] = m.to_plain();
         rows.push(r);
     }
-    // Writing into a Vec cannot fail; a failure here would be a bug in csv.
-    let _ = w.write_record(CSV_HEADER);
-    for r in rows {
-        let _ = w.write_record(&r);
-    }
-    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    write_rows(&rows)
 }

@@ -85,6 +85,7 @@ pub fn act_form(
     arr: &Arrangement,
     action: &str,
     scheme: Option<&SchemeState>,
+    reversible: &[saanjh_core::ledger::statement::PostedEntry],
     held: &std::collections::BTreeSet<String>,
     today: &str,
 ) -> ActForm {
@@ -159,19 +160,18 @@ pub fn act_form(
         fields.push(Field::new("photo", v.t("f-photo"), "file").hint(v.t("f-photo-hint")));
         fields.push(Field::new("caption", v.t("f-caption"), "text"));
     } else if let Some(RecordKind::Reversal) = records {
-        let entries = scheme
-            .map(|s| {
-                s.ledger
-                    .iter()
-                    .map(|(id, l)| {
-                        (
-                            id.clone(),
-                            format!("{} {} {}", l.kind, l.role, super::views::rs(l.amount)),
-                        )
-                    })
-                    .collect()
+        // The latest entries that can still be reversed (the store's
+        // `reversible_entries`), not a scheme's whole history.
+        let entries = reversible
+            .iter()
+            .map(|e| {
+                let l = &e.line;
+                (
+                    e.id.clone(),
+                    format!("{} {} {}", l.kind, l.role, super::views::rs(l.amount)),
+                )
             })
-            .unwrap_or_default();
+            .collect();
         fields.push(
             Field::new("reverses", v.t("f-reverses"), "select")
                 .options(entries)

@@ -357,8 +357,9 @@ pub async fn acts_page(
     let now = state.clock.now();
     init_state.ledger = state
         .store
-        .initiative_ledger(&init.id, &arr, now.date(), None)
+        .initiative_ledger(&init.id, &arr, now.date(), &[], &[])
         .await?;
+    let reversible = state.store.reversible_entries(&s.id, 200).await?;
     let actor = Actor {
         person: person.clone(),
         positions: held.clone(),
@@ -376,7 +377,15 @@ pub async fn acts_page(
             Ok(()) if !forms::has_page_form(arr.action(&a).and_then(|d| d.records)) => {
                 elsewhere.push(v.action(&a, arr.action(&a).map(|d| d.name.as_str()).unwrap_or(&a)))
             }
-            Ok(()) => forms_.push(forms::act_form(&v, &arr, &a, Some(&s), &held, &today)),
+            Ok(()) => forms_.push(forms::act_form(
+                &v,
+                &arr,
+                &a,
+                Some(&s),
+                &reversible,
+                &held,
+                &today,
+            )),
             Err(why) => refused.push((
                 v.action(&a, arr.action(&a).map(|d| d.name.as_str()).unwrap_or(&a)),
                 why.message,
@@ -540,7 +549,7 @@ pub async fn new_scheme_form(
     };
     let held: BTreeSet<String> = state.store.positions_of(&init.id, &person).await?;
     let today = day(&now_text(&state));
-    let form = forms::act_form(&v, &arr, action, None, &held, &today);
+    let form = forms::act_form(&v, &arr, action, None, &[], &held, &today);
     page(NewSchemePage {
         c: &v,
         initiative: init.id.clone(),

@@ -212,7 +212,11 @@ pub async fn scheme_statement(
     scheme: &str,
     viewer: &Viewer,
 ) -> Result<Result<Statement, String>, ApiError> {
-    let Some((_, ledger)) = state.store.scheme_ledger(scheme).await? else {
+    let Some((_, ledger, _)) = state
+        .store
+        .scheme_ledger(scheme, &saanjh_store::EntryPage::all())
+        .await?
+    else {
         return Err(ApiError::not_found(format!("no scheme `{scheme}`")));
     };
     Ok(statement::for_scheme(arr, &ledger, viewer))
@@ -228,7 +232,7 @@ pub async fn statement_of(
 ) -> Result<Result<Statement, String>, ApiError> {
     let ledger = state
         .store
-        .ledger_of(&s.id, &s.name, &s.stage, &s.components)
+        .ledger_of(&s.id, &s.name, &s.stage, &s.components, &s.books)
         .await?;
     Ok(statement::for_scheme(arr, &ledger, viewer))
 }
