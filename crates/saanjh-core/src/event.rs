@@ -210,6 +210,49 @@ pub enum EventBody {
         scheme: String,
         actions: Vec<crate::scorecard::AgreedAction>,
     },
+    // ── participatory budgeting rounds (issue 7): one chain per round ──
+    /// A budgeting round opened for proposals.
+    RoundOpened {
+        round: crate::budgeting::RoundRecord,
+    },
+    /// The convenor moved the round to its next phase.
+    RoundPhaseChanged {
+        round: String,
+        from: crate::budgeting::Phase,
+        to: crate::budgeting::Phase,
+        person: String,
+        note: Option<String>,
+    },
+    ProposalSubmitted {
+        round: String,
+        proposal: crate::budgeting::ProposalRecord,
+    },
+    /// The works department's finding: feasible at a cost, or rejected.
+    ProposalReviewed {
+        round: String,
+        proposal: u32,
+        review: crate::budgeting::Review,
+        person: String,
+    },
+    /// A ballot, online or entered from paper. Who cast an online ballot is
+    /// never in the event (a salted hash of their CNIC is kept apart).
+    BallotCast {
+        round: String,
+        ballot: crate::budgeting::BallotRecord,
+    },
+    /// The count, as published: winners, spend, every project's reason and
+    /// the tie-break record.
+    RoundCounted {
+        round: String,
+        result: crate::budgeting::CountRecord,
+    },
+    /// A winner became a scheme (on its initiative's chain).
+    RoundWinnerSchemed {
+        round: String,
+        proposal: u32,
+        initiative: String,
+        scheme: String,
+    },
 }
 
 impl EventBody {
@@ -243,6 +286,27 @@ impl EventBody {
             EventBody::ScorecardOpened { .. } => "scorecard_opened",
             EventBody::ScorecardScored { .. } => "scorecard_scored",
             EventBody::ScorecardActionsAgreed { .. } => "scorecard_actions_agreed",
+            EventBody::RoundOpened { .. } => "round_opened",
+            EventBody::RoundPhaseChanged { .. } => "round_phase_changed",
+            EventBody::ProposalSubmitted { .. } => "proposal_submitted",
+            EventBody::ProposalReviewed { .. } => "proposal_reviewed",
+            EventBody::BallotCast { .. } => "ballot_cast",
+            EventBody::RoundCounted { .. } => "round_counted",
+            EventBody::RoundWinnerSchemed { .. } => "round_winner_schemed",
+        }
+    }
+
+    /// The budgeting round an event is about, if any.
+    pub fn round(&self) -> Option<&str> {
+        match self {
+            EventBody::RoundOpened { round } => Some(&round.id),
+            EventBody::RoundPhaseChanged { round, .. }
+            | EventBody::ProposalSubmitted { round, .. }
+            | EventBody::ProposalReviewed { round, .. }
+            | EventBody::BallotCast { round, .. }
+            | EventBody::RoundCounted { round, .. }
+            | EventBody::RoundWinnerSchemed { round, .. } => Some(round),
+            _ => None,
         }
     }
 

@@ -12,8 +12,10 @@
 //! - [`duration`] — the periods rules allow.
 //! - [`reports`] — citizen reports (Open311), routed by the scope rules.
 //! - [`scorecard`] — community scorecard rounds and their arithmetic.
+//! - [`budgeting`] — participatory budgeting rounds (proposals, review, votes).
 
 pub mod arrangement;
+pub mod budgeting;
 pub mod diagnosis;
 pub mod duration;
 pub mod engine;

@@ -11,6 +11,7 @@
 //! caller says which chain head it decided against, and a moved head is a
 //! `Conflict` the caller retries after deciding again.
 
+mod budgeting;
 mod evidence;
 mod ledger;
 mod project;
@@ -18,6 +19,7 @@ mod read;
 mod reports;
 mod web;
 
+pub use budgeting::{BallotRow, RoundRow};
 pub use evidence::{EvidenceRow, PassageRow};
 pub use ledger::{AllocationRow, EntryCursor, EntryPage, EntryScope, Reserve};
 pub use read::*;
@@ -46,6 +48,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
+    /// A one-per-round key (an online voter) was used already; nothing written.
+    #[error("{0}")]
+    Duplicate(String),
     #[error("unsupported database URL `{0}`: use sqlite://FILE or postgres://…")]
     Url(String),
 }
@@ -68,6 +73,11 @@ pub enum SideRow {
     /// A held report's contact (kept under its token) now belongs to the
     /// report it was routed as.
     ContactRouted { token: String, report: String },
+    /// A resident has voted online in a budgeting round (issue 7): only a
+    /// salted hash of their CNIC, and no link to the ballot. Written
+    /// insert-or-nothing: if the hash has voted already, the whole append
+    /// is refused as `Duplicate`.
+    Voter { round: String, hash: String },
 }
 
 /// A connection to the database.
@@ -224,6 +234,13 @@ impl Store {
                         sqlx::query("UPDATE report_contacts SET report_id = $1 WHERE report_id = $2")
                             .bind(report).bind(token)
                             .execute(&mut *tx).await?;
+                    }
+                    SideRow::Voter { round, hash } => {
+                        let done = sqlx::query("INSERT INTO pb_voters (round_id, voter_hash, voted_at) VALUES ($1, $2, $3) ON CONFLICT (round_id, voter_hash) DO NOTHING")
+                            .bind(round).bind(hash).bind(at).execute(&mut *tx).await?;
+                        if done.rows_affected() == 0 {
+                            return Err(StoreError::Duplicate("this resident has already voted in this round".into()));
+                        }
                     }
                 }
             }

@@ -25,6 +25,8 @@ pub(crate) const PROJECTIONS: &[&str] = &[
     "report_updates",
     "scorecard_rounds",
     "held_reports",
+    "pb_rounds",
+    "pb_ballots",
 ];
 
 /// Each projection with its columns and a total order, for comparing a
@@ -277,6 +279,37 @@ pub(crate) const PROJECTION_COLUMNS: &[(&str, &[&str], &str)] = &[
             "routed_at",
         ],
         "token",
+    ),
+    (
+        "pb_rounds",
+        &[
+            "id",
+            "name",
+            "council_id",
+            "district",
+            "phase",
+            "budget",
+            "demo",
+            "state",
+            "opened_at",
+            "updated_at",
+        ],
+        "id",
+    ),
+    (
+        "pb_ballots",
+        &[
+            "round_id",
+            "number",
+            "method",
+            "serial",
+            "entered_by",
+            "voter_id",
+            "union_council",
+            "approvals",
+            "cast_at",
+        ],
+        "round_id, number",
     ),
 ];
 
@@ -537,6 +570,16 @@ macro_rules! apply {
                         sqlx::query("UPDATE scorecard_rounds SET closed = $1, state = $2, updated_at = $3 WHERE id = $4")
                             .bind(next.closed as i64).bind(json).bind(at).bind(round)
                             .execute(&mut **tx).await?;
+                    }
+                    // Budgeting rounds (issue 7): `budgeting.rs`.
+                    E::RoundOpened { .. }
+                    | E::RoundPhaseChanged { .. }
+                    | E::ProposalSubmitted { .. }
+                    | E::ProposalReviewed { .. }
+                    | E::BallotCast { .. }
+                    | E::RoundCounted { .. }
+                    | E::RoundWinnerSchemed { .. } => {
+                        $crate::budgeting::apply_round!(tx, at, other);
                     }
                     _ => {}
                 }

@@ -69,7 +69,8 @@ pub fn router(state: AppState) -> axum::Router {
         .routes(routes!(verify_initiative))
         .merge(crate::ledger_api::routes())
         .merge(crate::diagnosis_api::routes())
-        .merge(crate::open311::api::routes());
+        .merge(crate::open311::api::routes())
+        .merge(crate::budgeting::routes());
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .split_for_parts();

@@ -161,6 +161,7 @@ impl From<StoreError> for ApiError {
                 format!("the chain `{c}` kept moving; try again"),
             ),
             StoreError::Invalid(m) => ApiError::unprocessable(m),
+            StoreError::Duplicate(m) => ApiError::conflict(m),
             other => ApiError::internal(other.to_string()),
         }
     }

@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod budgeting;
 pub mod clock;
 pub mod diagnosis_api;
 pub mod error;

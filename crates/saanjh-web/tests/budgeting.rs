@@ -1,0 +1,1062 @@
+//! Participatory budgeting rounds through the JSON API (issue 7, part 3):
+//! the real server on an ephemeral port, a fresh database per test (SQLite;
+//! PostgreSQL too when `SAANJH_TEST_POSTGRES_URL` is set).
+//!
+//! A district council's CCB reserve is divided: community organisations
+//! propose, the works department reviews, residents vote online (once per
+//! CNIC) or on paper ballots entered at a counter, `saanjh-pb` counts, and
+//! the winners become schemes under the cost-sharing arrangement. Rounds go
+//! out as `.pb` files and come back in with the same outcome; a bad file
+//! changes nothing.
+//!
+//! Amounts are written rupees_paisa: `400_000_00` is Rs 4,00,000.00.
+#![allow(clippy::inconsistent_digit_grouping)]
+
+#[macro_use]
+mod common;
+
+use std::sync::Arc;
+
+use saanjh_core::model::Gender;
+use saanjh_store::Store;
+use saanjh_web::service::{self, NewMembership, NewPerson, NewUser};
+use saanjh_web::{AppState, ManualClock};
+use serde_json::{Value, json};
+use time::macros::datetime;
+
+use common::{Db, postgres_db, sqlite_db};
+
+const PASSWORD: &str = "a long enough password";
+
+#[derive(Clone)]
+struct App {
+    base: String,
+    http: reqwest::Client,
+    state: AppState,
+    admin: String,
+}
+
+#[derive(Debug)]
+struct Res {
+    status: u16,
+    body: Value,
+    text: String,
+}
+
+impl App {
+    async fn start(db: &Db) -> App {
+        let store = Store::connect(&db.url).await.expect("connect");
+        let clock = Arc::new(ManualClock::new(datetime!(2026-02-02 09:00 UTC)));
+        let state = AppState::new(store, clock);
+        service::create_user(
+            &state,
+            NewUser {
+                username: "admin".into(),
+                password: PASSWORD.into(),
+                person_id: None,
+                is_admin: true,
+            },
+        )
+        .await
+        .expect("admin");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(saanjh_web::serve_on(listener, state.clone()));
+        let mut app = App {
+            base: format!("http://{addr}/api/v1"),
+            http: reqwest::Client::new(),
+            state,
+            admin: String::new(),
+        };
+        app.admin = app.login("admin").await;
+        app
+    }
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(String, &str)>,
+    ) -> Res {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some((b, ct)) = body {
+            req = req.header("content-type", ct).body(b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let text = res.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Res { status, body, text }
+    }
+    async fn get(&self, path: &str) -> Res {
+        self.send(reqwest::Method::GET, path, None, None).await
+    }
+    async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Res {
+        self.send(
+            reqwest::Method::POST,
+            path,
+            token,
+            Some((body.to_string(), "application/json")),
+        )
+        .await
+    }
+    async fn ok(&self, path: &str, token: Option<&str>, body: Value) -> Value {
+        let r = self.post(path, token, body.clone()).await;
+        assert!(
+            r.status == 200 || r.status == 201,
+            "POST {path} {body} → {} {}",
+            r.status,
+            r.text
+        );
+        r.body
+    }
+    async fn login(&self, username: &str) -> String {
+        let r = self
+            .post(
+                "/tokens",
+                None,
+                json!({ "username": username, "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(r.status, 201, "login {username}: {}", r.text);
+        r.body["token"].as_str().expect("token").to_string()
+    }
+    async fn org(&self, name: &str, kind: &str) -> String {
+        self.ok(
+            "/organisations",
+            Some(&self.admin),
+            json!({ "name": name, "kind": kind, "district": "Lodhran" }),
+        )
+        .await["id"]
+            .as_str()
+            .expect("id")
+            .to_string()
+    }
+    /// A person (registered through the service path, as the API would)
+    /// holding `position` in `org`.
+    async fn holder(&self, org: &str, position: &str, name: &str) -> String {
+        let p = service::register_person(
+            &self.state,
+            "admin",
+            NewPerson {
+                name: name.into(),
+                gender: Some(Gender::Female),
+                elected: false,
+            },
+        )
+        .await
+        .expect("person");
+        service::grant_membership(
+            &self.state,
+            "admin",
+            NewMembership {
+                person: p.id.clone(),
+                organisation: org.into(),
+                position: position.into(),
+            },
+        )
+        .await
+        .expect("membership");
+        p.id
+    }
+    /// A holder who can sign in: (person id, token).
+    async fn actor(&self, org: &str, position: &str, name: &str) -> (String, String) {
+        let p = self.holder(org, position, name).await;
+        let username = format!("u{}", uuid::Uuid::now_v7().simple());
+        self.ok(
+            "/users",
+            Some(&self.admin),
+            json!({ "username": username, "password": PASSWORD, "person_id": p }),
+        )
+        .await;
+        (p, self.login(&username).await)
+    }
+    async fn round(&self, id: &str) -> Value {
+        let r = self.get(&format!("/rounds/{id}")).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.body
+    }
+}
+
+/// The people and bodies of a round in Lodhran.
+struct Cast {
+    council: String,
+    ccb_a: String,
+    ccb_b: String,
+    convenor: (String, String),
+    engineer: (String, String),
+    clerk: (String, String),
+    chair_a: (String, String),
+    chair_b: (String, String),
+    ngo_worker: (String, String),
+    ngo: String,
+}
+
+/// A CCB with a chair who can sign in and 25 non-elected members in all,
+/// as the cost-sharing arrangement's boundary rule asks.
+async fn ccb(app: &App, name: &str, chair: &str) -> (String, (String, String)) {
+    let org = app.org(name, "community").await;
+    let chair = app.actor(&org, "chair", chair).await;
+    for i in 1..25 {
+        app.holder(&org, "member", &format!("{name} member {i}"))
+            .await;
+    }
+    (org, chair)
+}
+
+async fn cast(app: &App) -> Cast {
+    let council = app.org("District Council Lodhran", "public").await;
+    let convenor = app.actor(&council, "ccb_official", "Nadia Khan").await;
+    let engineer = app.actor(&council, "works_engineer", "Imran Bhatti").await;
+    let clerk = app.actor(&council, "ballot_clerk", "Sadia Parveen").await;
+    let (ccb_a, chair_a) = ccb(app, "CCB Basti Maulvian", "Rashid Ahmad").await;
+    let (ccb_b, chair_b) = ccb(app, "CCB Kotla Mahram", "Zahida Bibi").await;
+    let ngo = app.org("Lodhran Pilot Project", "third_sector").await;
+    let ngo_worker = app.actor(&ngo, "social_organiser", "Saima").await;
+    Cast {
+        council,
+        ccb_a,
+        ccb_b,
+        convenor,
+        engineer,
+        clerk,
+        chair_a,
+        chair_b,
+        ngo_worker,
+        ngo,
+    }
+}
+
+async fn open(app: &App, c: &Cast, budget: i64) -> String {
+    app.ok(
+        "/rounds",
+        Some(&c.convenor.1),
+        json!({
+            "name": "CCB reserve 2025-26",
+            "council": c.council,
+            "financial_year": "2025-26",
+            "budget": budget,
+            "area": { "district": "Lodhran", "union_councils": ["UC-12 Basti Maulvian", "UC-14 Kotla Mahram"] },
+            "seed": 42,
+            "max_choices": 3
+        }),
+    )
+    .await["record"]["id"]
+        .as_str()
+        .expect("round id")
+        .to_string()
+}
+
+fn proposal(org: &str, title: &str, estimate: i64, uc: &str) -> Value {
+    json!({
+        "organisation": org,
+        "title": title,
+        "description": format!("{title}: works proposed by the CCB"),
+        "estimate": estimate,
+        "location": { "place": "Main bazaar", "union_council": uc, "latitude": 29.53, "longitude": 71.63 }
+    })
+}
+
+const UC_A: &str = "UC-12 Basti Maulvian";
+const UC_B: &str = "UC-14 Kotla Mahram";
+
+async fn phase(app: &App, round: &str, token: &str, to: &str) -> Res {
+    app.post(
+        &format!("/rounds/{round}/phase"),
+        Some(token),
+        json!({ "to": to }),
+    )
+    .await
+}
+
+/// A round with four proposals, three found feasible (at adjusted costs)
+/// and one rejected, now in the voting phase.
+async fn round_in_voting(app: &App, c: &Cast) -> String {
+    let round = open(app, c, 1_000_000_00).await;
+    let path = format!("/rounds/{round}/proposals");
+    for (org, token, title, est, uc) in [
+        (
+            &c.ccb_a,
+            &c.chair_a.1,
+            "Covered drain, Street 3",
+            420_000_00,
+            UC_A,
+        ),
+        (
+            &c.ccb_a,
+            &c.chair_a.1,
+            "Girls' school boundary wall",
+            160_000_00,
+            UC_A,
+        ),
+        (
+            &c.ccb_b,
+            &c.chair_b.1,
+            "Water supply line, Mohalla Islampura",
+            550_000_00,
+            UC_B,
+        ),
+        (
+            &c.ccb_b,
+            &c.chair_b.1,
+            "Street paving near the railway",
+            300_000_00,
+            UC_B,
+        ),
+    ] {
+        app.ok(&path, Some(token), proposal(org, title, est, uc))
+            .await;
+    }
+    assert_eq!(
+        phase(app, &round, &c.convenor.1, "review").await.status,
+        200
+    );
+    let review = |n: u32, body: Value| {
+        let app = app.clone();
+        let round = round.clone();
+        let token = c.engineer.1.clone();
+        async move {
+            app.ok(
+                &format!("/rounds/{round}/proposals/{n}/review"),
+                Some(&token),
+                body,
+            )
+            .await
+        }
+    };
+    review(
+        1,
+        json!({ "decision": "feasible", "cost": 400_000_00, "note": "rates of the 2025 schedule" }),
+    )
+    .await;
+    review(2, json!({ "decision": "feasible", "cost": 160_000_00 })).await;
+    review(
+        3,
+        json!({ "decision": "feasible", "cost": 580_000_00, "note": "pipe dearer than estimated" }),
+    )
+    .await;
+    review(
+        4,
+        json!({ "decision": "rejected", "reason": "the land belongs to Pakistan Railways" }),
+    )
+    .await;
+    assert_eq!(
+        phase(app, &round, &c.convenor.1, "voting").await.status,
+        200
+    );
+    round
+}
+
+fn cnic(i: usize) -> String {
+    format!("31202-{:07}-{}", 1_000_000 + i, i % 10)
+}
+
+/// The whole round: proposals, review, votes (online and paper), the count,
+/// the results, and the winners as schemes on their own chains.
+async fn a_round_runs_from_proposals_to_schemes(app: App) {
+    let c = cast(&app).await;
+    let round = round_in_voting(&app, &c).await;
+    let s = app.round(&round).await;
+    assert_eq!(s["phase"], "voting");
+    assert_eq!(s["phase_changes"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        s["phase_changes"][0]["person"], c.convenor.0,
+        "each phase change records who made it"
+    );
+    assert_eq!(s["proposals"]["3"]["review"]["cost"], 580_000_00);
+    assert_eq!(
+        s["proposals"]["4"]["review"]["reason"],
+        "the land belongs to Pakistan Railways"
+    );
+    // 30 residents online and 12 paper ballots: the drain and the wall are
+    // popular in UC-12, the water line in UC-14.
+    let mut ballots: Vec<(Vec<u32>, &str)> = vec![];
+    for i in 0..42 {
+        let b = match i % 6 {
+            0 | 1 => (vec![1, 2], UC_A),
+            2 => (vec![1], UC_A),
+            3 => (vec![3], UC_B),
+            4 => (vec![3, 2], UC_B),
+            _ => (vec![2], UC_A),
+        };
+        ballots.push(b);
+    }
+    for (i, (approvals, uc)) in ballots.iter().enumerate() {
+        let r = if i < 30 {
+            app.post(
+                &format!("/rounds/{round}/votes"),
+                None,
+                json!({ "cnic": cnic(i), "approvals": approvals, "union_council": uc }),
+            )
+            .await
+        } else {
+            app.post(
+                &format!("/rounds/{round}/paper-ballots"),
+                Some(&c.clerk.1),
+                json!({ "serial": format!("LDH-{i:04}"), "approvals": approvals, "union_council": uc }),
+            )
+            .await
+        };
+        assert_eq!(r.status, 201, "ballot {i}: {}", r.text);
+        assert_eq!(r.body["ballot"], i as u64 + 1);
+    }
+    // The chair is no convenor: the round does not move for them.
+    let r = phase(&app, &round, &c.chair_a.1, "results").await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let r = phase(&app, &round, &c.convenor.1, "results").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // The results, as published.
+    let res = app.get(&format!("/rounds/{round}/results")).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let result = res.body;
+    let winners: Vec<u64> = result["winners"]
+        .as_array()
+        .expect("winners")
+        .iter()
+        .filter_map(Value::as_u64)
+        .collect();
+    let costs = [(1, 400_000_00), (2, 160_000_00), (3, 580_000_00)];
+    let spent: i64 = costs
+        .iter()
+        .filter(|(n, _)| winners.contains(n))
+        .map(|(_, c)| c)
+        .sum();
+    assert_eq!(result["spent"], spent);
+    assert!(spent <= 1_000_000_00);
+    assert_eq!(result["ballots"], 42);
+    assert_eq!(result["tie_break"]["seed"], 42);
+    assert_eq!(
+        result["tie_break"]["drawn"].as_array().map(Vec::len),
+        Some(3),
+        "the drawn order lists every proposal on the ballot (not the rejected one)"
+    );
+    let projects = result["projects"].as_array().expect("projects");
+    assert_eq!(projects.len(), 3);
+    for p in projects {
+        let why = p["why"].as_str().unwrap_or("");
+        assert!(!why.is_empty(), "every project says why: {p}");
+        assert_eq!(
+            p["selected"].as_bool(),
+            Some(winners.contains(&p["number"].as_u64().unwrap_or(0)))
+        );
+    }
+    // Votes counted per project agree with the ballots cast.
+    let votes = |n: u32| ballots.iter().filter(|(a, _)| a.contains(&n)).count() as u64;
+    for p in projects {
+        let n = p["number"].as_u64().unwrap_or(0) as u32;
+        assert_eq!(p["votes"], votes(n), "votes of proposal {n}");
+    }
+    // The count is saanjh-pb's on the exported file with the round's rule.
+    let pb = app.get(&format!("/rounds/{round}/export.pb")).await;
+    assert_eq!(pb.status, 200);
+    let inst = saanjh_pb::parse(&pb.text).expect("the export parses");
+    let out = saanjh_pb::count(
+        &inst,
+        &saanjh_web::budgeting::count_options(saanjh_core::budgeting::CountingRule::MesAdd1, 42),
+    )
+    .expect("count");
+    let pb_winners: Vec<u64> = out.winners.iter().filter_map(|w| w.parse().ok()).collect();
+    assert_eq!(pb_winners, winners);
+
+    // Wrong-phase acts after the results.
+    let r = app
+        .post(
+            &format!("/rounds/{round}/votes"),
+            None,
+            json!({ "cnic": cnic(99), "approvals": [1], "union_council": UC_A }),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert_eq!(r.body["rule"], "round.phase");
+
+    // Winners become schemes, through the initiative's own chain.
+    let r = app
+        .post(
+            &format!("/rounds/{round}/schemes"),
+            Some(&c.chair_a.1),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 403, "only the convenor: {}", r.text);
+    let links = app
+        .ok(
+            &format!("/rounds/{round}/schemes"),
+            Some(&c.convenor.1),
+            json!({}),
+        )
+        .await;
+    let links = links.as_array().expect("links");
+    assert_eq!(links.len(), winners.len());
+    for l in links {
+        assert!(l["refused"].is_null(), "{l}");
+        let scheme = l["scheme"].as_str().expect("scheme");
+        let n = l["proposal"].as_u64().expect("n");
+        let (row, st) = app
+            .state
+            .store
+            .scheme(scheme)
+            .await
+            .expect("read")
+            .expect("the scheme exists");
+        assert_eq!(row.stage, "proposed");
+        let cost = costs.iter().find(|(k, _)| *k == n).map(|(_, c)| *c);
+        assert_eq!(
+            Some(row.estimate),
+            cost,
+            "the reviewed cost is the estimate"
+        );
+        assert_eq!(st.components[0].kind, "works");
+        let init = app
+            .state
+            .store
+            .initiative(&row.initiative_id)
+            .await
+            .expect("read")
+            .expect("initiative");
+        assert_eq!(init.arrangement_id, "cost-sharing");
+        let partners = app.state.store.partners(&init.id).await.expect("partners");
+        assert_eq!(partners.get("council"), Some(&c.council));
+        let proposer = if n == 3 { &c.ccb_b } else { &c.ccb_a };
+        assert_eq!(partners.get("community"), Some(proposer));
+    }
+    // Asking again makes no second scheme.
+    let again = app
+        .ok(
+            &format!("/rounds/{round}/schemes"),
+            Some(&c.convenor.1),
+            json!({}),
+        )
+        .await;
+    assert_eq!(again.as_array().map(Vec::len), Some(0));
+    let s = app.round(&round).await;
+    for w in &winners {
+        assert!(s["proposals"][w.to_string()]["scheme"].is_array());
+    }
+
+    // The round's chain verifies, and rebuilding the projections gives
+    // the same rows as live.
+    let v = app.state.store.verify(Some(&round)).await.expect("verify");
+    assert!(v.broken.is_empty(), "{:?}", v.broken);
+    let live = app.state.store.projection_dump().await.expect("dump");
+    app.state.store.rebuild().await.expect("rebuild");
+    assert_eq!(app.state.store.projection_dump().await.expect("dump"), live);
+    // No CNIC appears anywhere in the public log.
+    let events = app.get(&format!("/rounds/{round}/events")).await.text;
+    assert!(!events.contains(&cnic(0)) && !events.contains(&cnic(0).replace('-', "")));
+}
+both!(a_round_runs_from_proposals_to_schemes);
+
+/// Who may do what, and in which phase.
+async fn acts_out_of_phase_or_office_are_refused(app: App) {
+    let c = cast(&app).await;
+    let round = open(&app, &c, 1_000_000_00).await;
+    let path = format!("/rounds/{round}/proposals");
+    // Only community organisations propose, and only through their members.
+    let r = app
+        .post(
+            &path,
+            Some(&c.ngo_worker.1),
+            proposal(&c.ngo, "NGO office", 100_000_00, UC_A),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert_eq!(r.body["rule"], "round.proposer");
+    let r = app
+        .post(
+            &path,
+            Some(&c.chair_b.1),
+            proposal(&c.ccb_a, "Not my CCB", 100_000_00, UC_A),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let r = app
+        .post(
+            &path,
+            Some(&c.chair_a.1),
+            proposal(&c.ccb_a, "Elsewhere", 100_000_00, "UC-99"),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert_eq!(r.body["rule"], "round.area");
+    let r = app
+        .post(&path, None, proposal(&c.ccb_a, "Anonymous", 1, UC_A))
+        .await;
+    assert_eq!(r.status, 401);
+    // Nothing to review yet; phases cannot be skipped.
+    assert_eq!(
+        phase(&app, &round, &c.convenor.1, "review").await.status,
+        409
+    );
+    app.ok(
+        &path,
+        Some(&c.chair_a.1),
+        proposal(&c.ccb_a, "Drain", 100_000_00, UC_A),
+    )
+    .await;
+    let r = phase(&app, &round, &c.convenor.1, "voting").await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert_eq!(
+        r.body["type"].as_str().map(|t| t.ends_with("wrong-phase")),
+        Some(true),
+        "{}",
+        r.text
+    );
+    // Reviews and votes before their phase.
+    let review = format!("/rounds/{round}/proposals/1/review");
+    let r = app
+        .post(
+            &review,
+            Some(&c.engineer.1),
+            json!({ "decision": "feasible", "cost": 90_000_00 }),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    let r = app
+        .post(
+            &format!("/rounds/{round}/paper-ballots"),
+            Some(&c.clerk.1),
+            json!({ "serial": "A1", "approvals": [1], "union_council": UC_A }),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert_eq!(
+        phase(&app, &round, &c.engineer.1, "review").await.status,
+        403
+    );
+    assert_eq!(
+        phase(&app, &round, &c.convenor.1, "review").await.status,
+        200
+    );
+    // In review: proposals are closed, only the engineer reviews, and the
+    // round waits for every review.
+    let r = app
+        .post(
+            &path,
+            Some(&c.chair_a.1),
+            proposal(&c.ccb_a, "Late", 1_000_00, UC_A),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    let r = app
+        .post(
+            &review,
+            Some(&c.convenor.1),
+            json!({ "decision": "feasible", "cost": 90_000_00 }),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let r = app
+        .post(
+            &review,
+            Some(&c.engineer.1),
+            json!({ "decision": "rejected" }),
+        )
+        .await;
+    assert_eq!(r.status, 422, "a rejection needs its reason: {}", r.text);
+    assert_eq!(
+        phase(&app, &round, &c.convenor.1, "voting").await.status,
+        409
+    );
+    app.ok(
+        &review,
+        Some(&c.engineer.1),
+        json!({ "decision": "feasible", "cost": 90_000_00 }),
+    )
+    .await;
+    assert_eq!(
+        app.get(&format!("/rounds/{round}/results")).await.status,
+        409
+    );
+    let r = app
+        .post(
+            &format!("/rounds/{round}/schemes"),
+            Some(&c.convenor.1),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    // Refusals wrote nothing: the chain holds exactly the accepted acts
+    // (opened, one proposal, to review, one review).
+    assert_eq!(app.state.store.head(&round).await.expect("head").0, 4);
+}
+both!(acts_out_of_phase_or_office_are_refused);
+
+/// Paper ballots: each entry records who entered it and its serial; a
+/// serial is entered once, even when two counters try at the same moment.
+async fn paper_ballots_are_entered_with_a_record_and_serials_once(app: App) {
+    let c = cast(&app).await;
+    let round = round_in_voting(&app, &c).await;
+    let path = format!("/rounds/{round}/paper-ballots");
+    let r = app
+        .post(
+            &path,
+            Some(&c.clerk.1),
+            json!({ "serial": "LDH-0001", "approvals": [1, 3], "union_council": UC_A }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let ballots = app.get(&format!("/rounds/{round}/ballots")).await.body;
+    let b = &ballots["items"][0];
+    assert_eq!(b["method"], "paper");
+    assert_eq!(b["serial"], "LDH-0001");
+    assert_eq!(b["entered_by"], c.clerk.0, "the entry names who entered it");
+    assert_eq!(b["approvals"], "1,3");
+    // The same serial again: refused, nothing written.
+    let head = app.state.store.head(&round).await.expect("head").0;
+    let r = app
+        .post(
+            &path,
+            Some(&c.clerk.1),
+            json!({ "serial": "LDH-0001", "approvals": [2], "union_council": UC_A }),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert_eq!(r.body["rule"], "round.serial");
+    assert_eq!(app.state.store.head(&round).await.expect("head").0, head);
+    // Not counter staff.
+    let r = app
+        .post(
+            &path,
+            Some(&c.chair_a.1),
+            json!({ "serial": "LDH-0002", "approvals": [2], "union_council": UC_A }),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    // Bad ballots: a rejected proposal, more than max_choices, an unknown
+    // union council, an empty serial.
+    for bad in [
+        json!({ "serial": "X1", "approvals": [4], "union_council": UC_A }),
+        json!({ "serial": "X2", "approvals": [1, 2, 3, 3], "union_council": UC_A }),
+        json!({ "serial": "X3", "approvals": [1], "union_council": "UC-99" }),
+        json!({ "serial": " ", "approvals": [1], "union_council": UC_A }),
+    ] {
+        let r = app.post(&path, Some(&c.clerk.1), bad.clone()).await;
+        assert!(
+            r.status == 422 || r.status == 409,
+            "{bad} → {} {}",
+            r.status,
+            r.text
+        );
+    }
+    assert_eq!(app.state.store.head(&round).await.expect("head").0, head);
+    // Two clerks enter the same serial at once, eight times over: one wins.
+    let clerk2 = app.actor(&c.council, "ballot_clerk", "Second clerk").await;
+    let mut tasks = vec![];
+    for i in 0..8 {
+        let app = app.clone();
+        let path = path.clone();
+        let token = if i % 2 == 0 {
+            c.clerk.1.clone()
+        } else {
+            clerk2.1.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            app.post(
+                &path,
+                Some(&token),
+                json!({ "serial": "LDH-0777", "approvals": [2], "union_council": UC_B }),
+            )
+            .await
+            .status
+        }));
+    }
+    let mut statuses = vec![];
+    for t in tasks {
+        statuses.push(t.await.expect("task"));
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
+    let ballots = app.state.store.ballots(&round).await.expect("ballots");
+    assert_eq!(ballots.len(), 2);
+}
+both!(paper_ballots_are_entered_with_a_record_and_serials_once);
+
+/// A resident votes once per round, however the CNIC is written and
+/// however many requests race; the CNIC itself is never stored.
+async fn a_resident_votes_once_even_in_parallel(app: App) {
+    let c = cast(&app).await;
+    let round = round_in_voting(&app, &c).await;
+    let path = format!("/rounds/{round}/votes");
+    let vote = |cnic: &str| json!({ "cnic": cnic, "approvals": [1, 2], "union_council": UC_A });
+    let r = app.post(&path, None, vote("31202-1234567-1")).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["hash"].as_str().map(str::len), Some(64), "a receipt");
+    let head = app.state.store.head(&round).await.expect("head").0;
+    for again in ["31202-1234567-1", "3120212345671", "31202 1234567 1"] {
+        let r = app.post(&path, None, vote(again)).await;
+        assert_eq!(r.status, 409, "{again}: {}", r.text);
+        assert_eq!(r.body["rule"], "round.one_vote");
+    }
+    assert_eq!(app.state.store.head(&round).await.expect("head").0, head);
+    for bad in ["1234", "31202-1234567-X", ""] {
+        let r = app.post(&path, None, vote(bad)).await;
+        assert_eq!(r.status, 422, "{bad}: {}", r.text);
+    }
+    // Twelve requests with one new CNIC at once: exactly one ballot.
+    let mut tasks = vec![];
+    for _ in 0..12 {
+        let app = app.clone();
+        let path = path.clone();
+        tasks.push(tokio::spawn(async move {
+            app.post(
+                &path,
+                None,
+                json!({ "cnic": "35202-7654321-2", "approvals": [3], "union_council": UC_B }),
+            )
+            .await
+            .status
+        }));
+    }
+    let mut statuses = vec![];
+    for t in tasks {
+        statuses.push(t.await.expect("task"));
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
+    // And twelve different residents at once: twelve ballots.
+    let mut tasks = vec![];
+    for i in 0..12 {
+        let app = app.clone();
+        let path = path.clone();
+        tasks.push(tokio::spawn(async move {
+            app.post(
+                &path,
+                None,
+                json!({ "cnic": cnic(500 + i), "approvals": [2], "union_council": UC_A }),
+            )
+            .await
+            .status
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.expect("task"), 201);
+    }
+    assert_eq!(
+        app.state
+            .store
+            .ballots(&round)
+            .await
+            .expect("ballots")
+            .len(),
+        14
+    );
+    assert_eq!(
+        app.state
+            .store
+            .online_voter_count(&round)
+            .await
+            .expect("count"),
+        14
+    );
+    let events = app.get(&format!("/rounds/{round}/events")).await.text;
+    assert!(!events.contains("1234567"), "no CNIC in the public log");
+}
+both!(a_resident_votes_once_even_in_parallel);
+
+/// Export a counted round, import the file: the same proposals, ballots and
+/// outcome (winners, reasons, tie-break record).
+async fn export_then_import_gives_the_same_outcome(app: App) {
+    let c = cast(&app).await;
+    let round = round_in_voting(&app, &c).await;
+    for (i, a) in [vec![1], vec![1, 2], vec![3], vec![2, 3], vec![2], vec![3]]
+        .iter()
+        .enumerate()
+    {
+        app.ok(
+            &format!("/rounds/{round}/votes"),
+            None,
+            json!({ "cnic": cnic(i), "approvals": a, "union_council": UC_B }),
+        )
+        .await;
+    }
+    assert_eq!(
+        phase(&app, &round, &c.convenor.1, "results").await.status,
+        200
+    );
+    let original = app.get(&format!("/rounds/{round}/results")).await.body;
+    let pb = app.get(&format!("/rounds/{round}/export.pb")).await.text;
+    assert!(pb.contains("rule;equalshares/add1"), "{pb}");
+    let imported = app
+        .send(
+            reqwest::Method::POST,
+            "/rounds/import",
+            Some(&app.admin),
+            Some((pb.clone(), "text/plain")),
+        )
+        .await;
+    assert_eq!(imported.status, 201, "{}", imported.text);
+    assert_eq!(imported.body["agrees_with_file"], true);
+    let copy = imported.body["round"].as_str().expect("round").to_string();
+    let again = app.get(&format!("/rounds/{copy}/results")).await.body;
+    for key in ["winners", "spent", "budget", "ballots", "tie_break"] {
+        assert_eq!(again[key], original[key], "{key}");
+    }
+    let whys = |r: &Value| -> Vec<(Value, Value, Value)> {
+        r["projects"]
+            .as_array()
+            .map(|ps| {
+                ps.iter()
+                    .map(|p| (p["number"].clone(), p["cost"].clone(), p["why"].clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(whys(&again), whys(&original));
+    // Exporting the copy gives the same projects and ballots.
+    let pb2 = app.get(&format!("/rounds/{copy}/export.pb")).await.text;
+    let (a, b) = (
+        saanjh_pb::parse(&pb).expect("pb"),
+        saanjh_pb::parse(&pb2).expect("pb2"),
+    );
+    assert_eq!(
+        a.projects
+            .iter()
+            .map(|p| (&p.id, p.cost))
+            .collect::<Vec<_>>(),
+        b.projects
+            .iter()
+            .map(|p| (&p.id, p.cost))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        a.voters.iter().map(|v| &v.vote).collect::<Vec<_>>(),
+        b.voters.iter().map(|v| &v.vote).collect::<Vec<_>>()
+    );
+    // Only administrators import.
+    let r = app
+        .send(
+            reqwest::Method::POST,
+            "/rounds/import",
+            Some(&c.convenor.1),
+            Some((pb, "text/plain")),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+}
+both!(export_then_import_gives_the_same_outcome);
+
+const GOOD_PB: &str = "META\nkey;value\ndescription;test\ncountry;Pakistan\nunit;Lodhran\ninstance;2025\nnum_projects;2\nnum_votes;2\nbudget;1000\nvote_type;approval\nrule;greedy\ndate_begin;2025\ndate_end;2025\nmax_length;2\nPROJECTS\nproject_id;cost;name\n1;600;Drain\n2;500;Wall\nVOTES\nvoter_id;vote\n1;1,2\n2;2\n";
+
+/// A malformed file: a clear error naming its line, and nothing imported.
+async fn a_malformed_pb_changes_nothing(app: App) {
+    let chains = app.state.store.chains().await.expect("chains");
+    let dump = app.state.store.projection_dump().await.expect("dump");
+    let cases: Vec<(String, usize, &str)> = vec![
+        (
+            GOOD_PB.replace("VOTES\nvoter_id;vote\n1;1,2\n2;2\n", ""),
+            0,
+            "missing section",
+        ),
+        (GOOD_PB.replace("2;2\n", "2;7\n"), 22, "unknown project"),
+        (
+            GOOD_PB.replace("1;600;Drain", "1;six hundred;Drain"),
+            17,
+            "cost",
+        ),
+        (
+            GOOD_PB.replace("max_length;2", "max_length;1"),
+            21,
+            "max_length",
+        ),
+        (
+            GOOD_PB
+                .replace("vote_type;approval", "vote_type;cumulative")
+                .replace(
+                    "voter_id;vote\n1;1,2\n2;2",
+                    "voter_id;vote;points\n1;1,2;3,2\n2;2;5",
+                )
+                .replace("max_length;2", "max_sum_points;5"),
+            10,
+            "approval",
+        ),
+        (
+            GOOD_PB.replace("budget;1000", "budget;1000.005"),
+            9,
+            "two decimals",
+        ),
+        (GOOD_PB.replace("rule;greedy", "rule;unknown"), 11, "rule"),
+    ];
+    for (text, line, words) in cases {
+        let r = app
+            .send(
+                reqwest::Method::POST,
+                "/rounds/import",
+                Some(&app.admin),
+                Some((text.clone(), "text/plain")),
+            )
+            .await;
+        assert_eq!(r.status, 422, "{words}: {}", r.text);
+        let errors = r.body["errors"].as_array().expect("errors");
+        let first = &errors[0];
+        if line > 0 {
+            assert_eq!(first["line"], line, "{words}: {}", r.text);
+        }
+        assert!(
+            first["message"].as_str().unwrap_or("").contains(words),
+            "{words}: {}",
+            r.text
+        );
+    }
+    assert_eq!(app.state.store.chains().await.expect("chains"), chains);
+    assert_eq!(app.state.store.projection_dump().await.expect("dump"), dump);
+    // The good file imports and counts: greedy takes 2 first (two votes,
+    // 500), then 1 (600) no longer fits in the 500 left.
+    let r = app
+        .send(
+            reqwest::Method::POST,
+            "/rounds/import",
+            Some(&app.admin),
+            Some((GOOD_PB.to_string(), "text/plain")),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["winners"], json!([2]));
+    assert!(
+        r.body["agrees_with_file"].is_null(),
+        "the file has no `selected`"
+    );
+}
+both!(a_malformed_pb_changes_nothing);
+
+/// A real city's file, imported and counted by the platform, reproduces
+/// the city's official outcome (Assen 2024: Method of Equal Shares, Add1).
+async fn a_real_city_reimported_reproduces_its_official_outcome(app: App) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/pabulib/Netherlands_Assen_2024.pb");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        println!("SKIP: {} is absent", path.display());
+        return;
+    };
+    let r = app
+        .send(
+            reqwest::Method::POST,
+            "/rounds/import?rule=mes-add1",
+            Some(&app.admin),
+            Some((text, "text/plain")),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["agrees_with_file"], true, "{}", r.text);
+    assert_eq!(r.body["winners"].as_array().map(Vec::len), Some(9));
+}
+both!(a_real_city_reimported_reproduces_its_official_outcome);
