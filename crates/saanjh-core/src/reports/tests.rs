@@ -468,3 +468,41 @@ fn arrangement_check_validates_services() {
     );
     assert!(check_errors(src).is_empty());
 }
+
+#[test]
+fn a_held_report_is_routed_later_and_its_duty_runs_from_then() {
+    let arr = arrangement("component-sharing.toml");
+    // Held: checked like a filed report, routed to a role, but on no scheme.
+    let EventBody::ReportHeld { record, token, .. } =
+        hold(&arr, "i1", &input("blocked_lane_sewer"), "tok").expect("held")
+    else {
+        panic!("not a held report");
+    };
+    assert_eq!(
+        (token.as_str(), record.routed_to.as_str()),
+        ("tok", "community")
+    );
+    assert!(matches!(
+        hold(&arr, "i1", &input("no_such_service"), "t2"),
+        Err(ReportError::NotFound(_))
+    ));
+    // Who may route: whoever the rules let answer reports, not the treasurer.
+    assert!(may_route(&arr, &actor(&["ngo.social_organiser"])).is_ok());
+    let no = may_route(&arr, &actor(&["community.treasurer"])).expect_err("refused");
+    assert_eq!(no.rule, "lane-answers-reports");
+    // Routed two days later: requested when held, due seven days from routing.
+    let later = datetime!(2026-01-07 09:00 UTC);
+    let (id, events) =
+        route_held(&arr, &lane_scheme(), &record, "2026-01-05T09:00:00Z", later).expect("routed");
+    assert_eq!(id, "s1-r1");
+    let EventBody::ReportFiled { record: filed, .. } = &events[0] else {
+        panic!("filed first");
+    };
+    assert_eq!(filed.requested_at.as_deref(), Some("2026-01-05T09:00:00Z"));
+    assert!(
+        matches!(&events[1], EventBody::ReportRouted { token, report, .. } if token == "tok" && report == "s1-r1")
+    );
+    assert!(events.iter().any(|e| matches!(e,
+        EventBody::ObligationOpened { due, position, .. }
+            if due == "2026-01-14T09:00:00Z" && position == "community.lane_manager")));
+}

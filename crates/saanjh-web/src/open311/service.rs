@@ -507,7 +507,7 @@ fn routed_notice(arr: &Arrangement, group: &str, agency: &str, stored: &[StoredE
         .iter()
         .filter_map(|e| match e.body() {
             Ok(EventBody::ObligationOpened { position, due, .. }) => Some(format!(
-                "the {} must respond by {due}",
+                "{} must respond by {due}",
                 saanjh_core::arrangement::humanise_position(&arr.file, &position)
             )),
             _ => None,
