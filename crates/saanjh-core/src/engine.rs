@@ -14,6 +14,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::arrangement::words::{
+    Arg, Conj, English, Line, Name, Phrase, Piece, render_arg, render_line,
+};
 use crate::arrangement::*;
 use crate::duration::Period;
 use crate::event::EventBody;
@@ -153,6 +156,17 @@ pub struct Refusal {
     pub message: String,
     /// What would allow it.
     pub allowed_if: String,
+    /// The same two sentences as data, for pages in other languages
+    /// (`arrangement::words`); absent for refusals of malformed input.
+    #[serde(skip)]
+    pub words: Option<RefusalWords>,
+}
+
+/// A refusal's message and what would allow the act, as sentences.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusalWords {
+    pub message: Line,
+    pub allowed_if: Line,
 }
 
 fn refuse(
@@ -164,7 +178,32 @@ fn refuse(
         rule: rule.into(),
         message: message.into(),
         allowed_if: allowed_if.into(),
+        words: None,
     }
+}
+
+/// A refusal said in words: the English message is rendered from the same
+/// sentences other languages render.
+fn refuse_in_words(
+    f: &ArrangementFile,
+    rule: impl Into<String>,
+    message: Line,
+    allowed_if: Line,
+) -> Refusal {
+    let en = English(f);
+    Refusal {
+        rule: rule.into(),
+        message: render_line(&en, &message),
+        allowed_if: render_line(&en, &allowed_if),
+        words: Some(RefusalWords {
+            message,
+            allowed_if,
+        }),
+    }
+}
+
+fn line(p: Phrase) -> Line {
+    vec![Piece::Phrase(p)]
 }
 
 /// The result of an allowed act.
@@ -308,21 +347,21 @@ pub fn decide(
             ));
         }
         (Some(s), false) if !action.allowed_in(&s.stage) => {
-            let stages: Vec<&str> = action.from.iter().map(|s| s.as_ref().as_str()).collect();
-            return Err(refuse(
+            let stages: Vec<Arg> = action
+                .from
+                .iter()
+                .map(|s| Arg::Quoted(Name::Stage(s.as_ref().clone())))
+                .collect();
+            return Err(refuse_in_words(
+                f,
                 lifecycle_rule,
-                format!(
-                    "cannot {} while the scheme is \"{}\"",
-                    action.name,
-                    s.stage.replace('_', " ")
+                line(
+                    Phrase::new("refuse-stage")
+                        .name("action", Name::Action(act.action.clone()))
+                        .arg("stage", Arg::Quoted(Name::Stage(s.stage.clone()))),
                 ),
-                format!(
-                    "the scheme must be {}",
-                    stages
-                        .iter()
-                        .map(|s| format!("\"{}\"", s.replace('_', " ")))
-                        .collect::<Vec<_>>()
-                        .join(" or ")
+                line(
+                    Phrase::new("refuse-stage-allowed").arg("stages", Arg::List(stages, Conj::Or)),
                 ),
             ));
         }
@@ -353,42 +392,43 @@ pub fn decide(
         .filter(|r| Arrangement::attribute_matches(r.attribute.as_ref(), &actor.positions))
         .collect();
     if mine.is_empty() {
-        let who: Vec<String> = permitting
+        let who: Vec<Arg> = permitting
             .iter()
             .map(|r| {
-                format!(
-                    "{} (rule `{}`)",
-                    humanise_position(f, r.attribute.as_ref()),
-                    r.id
-                )
+                Phrase::new("who-rule")
+                    .name("who", Name::Position(r.attribute.as_ref().clone()))
+                    .code("rule", &r.id)
+                    .boxed()
             })
             .collect();
         let rule = permitting
             .first()
             .map(|r| r.id.clone())
             .unwrap_or_else(|| lifecycle_rule.clone());
-        let held = if actor.positions.is_empty() {
-            "no position in this initiative".to_string()
+        let what = Name::Action(act.action.clone());
+        let message = if actor.positions.is_empty() {
+            Phrase::new("refuse-no-position").name("action", what)
         } else {
-            actor
-                .positions
-                .iter()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
+            Phrase::new("refuse-position")
+                .arg(
+                    "held",
+                    Arg::List(
+                        actor
+                            .positions
+                            .iter()
+                            .map(|p| Arg::Name(Name::Position(p.clone())))
+                            .collect(),
+                        Conj::Comma,
+                    ),
+                )
+                .name("action", what)
         };
-        return Err(refuse(
-            rule,
-            format!(
-                "your positions ({held}) do not allow you to {}",
-                action.name
-            ),
-            if who.is_empty() {
-                "no rule allows it at this stage".to_string()
-            } else {
-                format!("only {} may do this", who.join(" or "))
-            },
-        ));
+        let allowed = if who.is_empty() {
+            Phrase::new("refuse-no-rule")
+        } else {
+            Phrase::new("refuse-only").arg("who", Arg::List(who, Conj::Or))
+        };
+        return Err(refuse_in_words(f, rule, line(message), line(allowed)));
     }
     let mut allowed_by: Vec<&ChoiceRule> = vec![];
     let mut first_unmet: Option<(&ChoiceRule, String)> = None;
@@ -411,21 +451,38 @@ pub fn decide(
     }
     if allowed_by.is_empty() {
         let (r, why) = first_unmet.expect("a rule of mine exists and none allowed");
+        let condition = r
+            .condition
+            .as_ref()
+            .map(|c| c.as_ref().clone())
+            .unwrap_or_default();
+        let allowed = match &r.explain {
+            Some(e) => vec![Piece::Text(Name::Text {
+                key: format!("rule.{}", r.id),
+                english: e.clone(),
+            })],
+            None => line(Phrase::new("condition-must-hold").code("condition", &condition)),
+        };
+        if why.ends_with("is not met") {
+            return Err(refuse_in_words(
+                f,
+                r.id.clone(),
+                line(
+                    Phrase::new("refuse-condition")
+                        .code("rule", &r.id)
+                        .name("action", Name::Action(act.action.clone()))
+                        .code("condition", &condition),
+                ),
+                allowed,
+            ));
+        }
         return Err(refuse(
             r.id.clone(),
             format!(
                 "rule `{}` does not allow you to {} yet: its condition {why}",
                 r.id, action.name
             ),
-            r.explain.clone().unwrap_or_else(|| {
-                format!(
-                    "the condition `{}` must hold",
-                    r.condition
-                        .as_ref()
-                        .map(|c| c.as_ref().as_str())
-                        .unwrap_or("")
-                )
-            }),
+            render_line(&English(f), &allowed),
         ));
     }
     // Prohibitions.
@@ -441,17 +498,23 @@ pub fn decide(
             Some(c) => facts::evaluate(c.as_ref(), &facts, Scope::Scheme, false).unwrap_or(true),
         };
         if holds {
-            return Err(refuse(
+            let allowed = match &r.explain {
+                Some(e) => vec![Piece::Text(Name::Text {
+                    key: format!("rule.{}", r.id),
+                    english: e.clone(),
+                })],
+                None => line(Phrase::new("condition-no-longer")),
+            };
+            return Err(refuse_in_words(
+                f,
                 r.id.clone(),
-                format!(
-                    "rule `{}` forbids {} to {}",
-                    r.id,
-                    humanise_position(f, r.attribute.as_ref()),
-                    action.name
+                line(
+                    Phrase::new("refuse-forbidden")
+                        .code("rule", &r.id)
+                        .name("who", Name::Position(r.attribute.as_ref().clone()))
+                        .name("action", Name::Action(act.action.clone())),
                 ),
-                r.explain
-                    .clone()
-                    .unwrap_or_else(|| "the rule's condition must no longer hold".into()),
+                allowed,
             ));
         }
     }
@@ -620,10 +683,21 @@ pub fn decide(
                 .filter(|x| x.action == act.action)
                 .collect();
             if so_far.iter().any(|x| x.person == actor.person) {
-                return Err(refuse(
+                let names = sig
+                    .of
+                    .iter()
+                    .map(|p| Arg::Name(Name::Position(p.as_ref().clone())))
+                    .collect();
+                return Err(refuse_in_words(
+                    f,
                     agg_rule,
-                    format!("you have already signed to {}", action.name),
-                    "another signatory must sign",
+                    line(
+                        Phrase::new("refuse-signed")
+                            .name("action", Name::Action(act.action.clone())),
+                    ),
+                    line(
+                        Phrase::new("refuse-sign-allowed").arg("names", Arg::List(names, Conj::Or)),
+                    ),
                 ));
             }
             let signed_positions: BTreeSet<&str> =
@@ -631,19 +705,22 @@ pub fn decide(
             let Some(position) = sig.of.iter().map(|p| p.as_ref().as_str()).find(|p| {
                 Arrangement::attribute_matches(p, &actor.positions) && !signed_positions.contains(p)
             }) else {
-                let names: Vec<String> = sig
+                let names: Vec<Arg> = sig
                     .of
                     .iter()
-                    .map(|p| humanise_position(f, p.as_ref()))
+                    .map(|p| Arg::Name(Name::Position(p.as_ref().clone())))
                     .collect();
-                return Err(refuse(
+                return Err(refuse_in_words(
+                    f,
                     agg_rule,
-                    format!(
-                        "to {} must be signed by {}; you hold none of those positions that has not signed yet",
-                        action.name,
-                        names.join(", ")
+                    line(
+                        Phrase::new("refuse-not-signer")
+                            .name("action", Name::Action(act.action.clone()))
+                            .arg("names", Arg::List(names.clone(), Conj::Comma)),
                     ),
-                    "a signatory who has not signed must sign",
+                    line(
+                        Phrase::new("refuse-sign-allowed").arg("names", Arg::List(names, Conj::Or)),
+                    ),
                 ));
             };
             let position = if position.ends_with(".*") {
@@ -1021,24 +1098,11 @@ pub fn sweep(arr: &Arrangement, scheme: &SchemeState, now: OffsetDateTime) -> Ve
         } else {
             None
         };
-        let mut consequence = vec![];
-        if let Some(oe) = or_else {
-            if let Some(p) = &oe.escalate_to {
-                consequence.push(format!("escalated to {}", humanise_position(f, p.as_ref())));
-            }
-            if let Some(t) = &oe.transition {
-                consequence.push(format!(
-                    "the scheme becomes \"{}\"",
-                    t.as_ref().replace('_', " ")
-                ));
-            }
-            if let Some(p) = &oe.penalty {
-                consequence.push(p.clone());
-            }
-        }
-        if consequence.is_empty() {
-            consequence.push("breach recorded".into());
-        }
+        let en = English(f);
+        let consequence: Vec<String> = consequence_line(f, rule, o.escalated_from.is_some())
+            .iter()
+            .map(|a| render_arg(&en, a))
+            .collect();
         events.push(EventBody::ObligationBreached {
             obligation: o.id.clone(),
             scheme: scheme.id.clone(),

@@ -557,6 +557,7 @@ pub fn respond(
         rule: rule.into(),
         message,
         allowed_if: allowed_if.into(),
+        words: None,
     };
     let Some((action, def)) = response_action(arr) else {
         return Err(refuse(

@@ -358,6 +358,7 @@ fn refuse(rule: &str, message: impl Into<String>, allowed_if: impl Into<String>)
         rule: rule.into(),
         message: message.into(),
         allowed_if: allowed_if.into(),
+        words: None,
     }
 }
 

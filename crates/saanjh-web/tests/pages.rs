@@ -371,3 +371,125 @@ async fn unknown_paths_get_a_page_in_the_visitors_language(app: App) {
     assert!(g.content_type.contains("xml"), "{}", g.content_type);
 }
 both!(unknown_paths_get_a_page_in_the_visitors_language);
+
+/// The text of the element that starts at `start` up to `end`, without
+/// tags and without `code` spans (ids and conditions stay as written).
+fn words_between(html: &str, start: &str, end: &str) -> String {
+    let from = html
+        .find(start)
+        .unwrap_or_else(|| panic!("no {start} in the page"));
+    let rest = &html[from..];
+    let part = &rest[..rest.find(end).unwrap_or(rest.len())];
+    let mut text = String::new();
+    let mut in_tag = false;
+    for ch in part.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    // Drop `code` spans.
+    text.split('`')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 0)
+        .map(|(_, s)| s)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Whether a page marks any fragment as English, apart from the link that
+/// switches to English (which is, rightly, in English).
+fn english_fragment(html: &str) -> bool {
+    html.replace("lang=\"en\" hreflang=\"en\"", "")
+        .contains("lang=\"en\"")
+}
+
+/// English words (two Latin letters or more) left in a text.
+fn latin_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| w.len() >= 2)
+        .map(str::to_string)
+        .collect()
+}
+
+async fn urdu_pages_carry_no_english_arrangement_text(app: App) {
+    let lane = app.lane("urdu", None).await;
+    let ur = "lang=ur";
+    // Every built-in arrangement, explained in Urdu: not one English word
+    // outside the `code` of ids and conditions.
+    for id in [
+        "component-sharing",
+        "cost-sharing",
+        "community-managed-water",
+    ] {
+        let g = app.get(&format!("/arrangements/{id}/1"), ur).await;
+        assert_eq!(g.status, 200);
+        let html = g.text();
+        assert!(html.contains("<html lang=\"ur\" dir=\"rtl\">"));
+        let rules = words_between(&html, "<div id=\"rules\">", "</main>");
+        let left = latin_words(&rules);
+        assert!(
+            left.is_empty(),
+            "{id}: English left in Urdu rules: {left:?}"
+        );
+        assert!(
+            rules.contains("ذمہ داری") || rules.contains("اجازت"),
+            "{id}"
+        );
+    }
+    // The initiative page: its rules, partners and arrangement name.
+    let html = app
+        .get(&format!("/initiatives/{}", lane.initiative), ur)
+        .await
+        .text();
+    assert!(!english_fragment(&html), "{html}");
+    let rules = words_between(&html, "<div id=\"rules\">", "</main>");
+    assert!(latin_words(&rules).is_empty(), "{:?}", latin_words(&rules));
+    assert!(
+        html.contains("حصوں کی تقسیم سے گلی کی صفائی"),
+        "the arrangement's name"
+    );
+    assert!(
+        html.contains("بلدیہ (ٹاؤن میونسپل ایڈمنسٹریشن)"),
+        "a partner role"
+    );
+    assert!(
+        rules.contains("لین مینیجر — اجازت: سامان کی خریداری اور تعمیر کا آغاز"),
+        "{rules}"
+    );
+    // The scheme page: components and obligations in Urdu.
+    let html = app
+        .get(&format!("/schemes/{}", lane.scheme), ur)
+        .await
+        .text();
+    assert!(!english_fragment(&html), "{html}");
+    assert!(html.contains("گلی کا سیوریج"), "a component's name");
+    assert!(html.contains("انجینئر (این جی او)"), "who owes the survey");
+    assert!(
+        html.contains("گلی کا سروے اور لیول کی جانچ"),
+        "the survey, owed"
+    );
+    // The acts page: why the other acts are not hers, in Urdu.
+    let own = app.sign_in("urdu-treasurer").await;
+    let html = app
+        .get(
+            &format!("/schemes/{}/acts", lane.scheme),
+            &format!("{own}; {ur}"),
+        )
+        .await
+        .text();
+    assert!(!english_fragment(&html), "{html}");
+    let refused = words_between(&html, "<ul id=\"refused\">", "</ul>");
+    assert!(!refused.trim().is_empty());
+    assert!(latin_words(&refused).is_empty(), "{refused}");
+    assert!(refused.contains("یہ کام صرف یہ کر سکتے ہیں"), "{refused}");
+    // The same page in English still says it in English.
+    let html = app
+        .get(&format!("/schemes/{}/acts", lane.scheme), &own)
+        .await
+        .text();
+    assert!(html.contains("Only the NGO engineer (rule"), "{html}");
+}
+both!(urdu_pages_carry_no_english_arrangement_text);

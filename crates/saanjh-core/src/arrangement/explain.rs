@@ -1,10 +1,15 @@
 //! An arrangement in plain words, for the people bound by it: who may, must
-//! and must not do what, when, or else what.
+//! and must not do what, when, or else what. The sentences are built as
+//! data (`words::Line`) by `phrased` and rendered in a language by
+//! `explain_in`; `explain` is the English the API and CLI give.
 
 use serde::Serialize;
 
 use super::Arrangement;
 use super::file::*;
+use super::words::{
+    Arg, Conj, English, Line, Name, Phrase, Piece, Words, render_line, render_phrase,
+};
 
 /// Sentences grouped by IAD rule type.
 #[derive(Debug, Clone, Serialize)]
@@ -81,81 +86,164 @@ pub fn humanise_position(arr: &ArrangementFile, position: &str) -> String {
     format!("the {role}'s {}", local.replace('_', " "))
 }
 
-fn stage_words(s: &str) -> String {
-    s.replace('_', " ")
+/// The explanation as data: one `Line` per sentence, in the same sections.
+#[derive(Debug, Clone, Serialize)]
+pub struct Phrased {
+    pub title: Phrase,
+    pub source: Option<String>,
+    pub boundary: Vec<Line>,
+    pub positions: Vec<Line>,
+    pub scope: Vec<Line>,
+    pub payoff: Vec<Line>,
+    pub lifecycle: Vec<Line>,
+    pub choice: Vec<(String, Line)>,
+    pub aggregation: Vec<Line>,
+    pub information: Vec<Line>,
 }
 
-fn stage_list(stages: &[&str]) -> String {
-    let words: Vec<String> = stages
-        .iter()
-        .map(|s| format!("\"{}\"", stage_words(s)))
-        .collect();
-    match words.len() {
-        0 => String::new(),
-        1 => words[0].clone(),
-        n => format!("{} or {}", words[..n - 1].join(", "), words[n - 1]),
+fn text(key: String, english: &str) -> Name {
+    Name::Text {
+        key,
+        english: english.to_string(),
     }
 }
 
-/// One choice rule as a sentence.
-pub fn rule_in_words(arr: &Arrangement, r: &ChoiceRule) -> String {
-    let f = &arr.file;
-    let who = humanise_position(f, r.attribute.as_ref());
-    let action = f.actions.get(r.aim.as_ref());
-    let what = action
-        .map(|a| a.name.clone())
-        .unwrap_or_else(|| r.aim.as_ref().replace('_', " "));
-    let deontic = match r.deontic {
-        Deontic::May => "may",
-        Deontic::Must => "must",
-        Deontic::MustNot => "must not",
+fn stages_arg(stages: &[&str]) -> Arg {
+    Arg::List(
+        stages
+            .iter()
+            .map(|s| Arg::Quoted(Name::Stage(s.to_string())))
+            .collect(),
+        Conj::Or,
+    )
+}
+
+fn positions_arg(list: impl IntoIterator<Item = String>, conj: Conj) -> Arg {
+    Arg::List(
+        list.into_iter()
+            .map(|p| Arg::Name(Name::Position(p)))
+            .collect(),
+        conj,
+    )
+}
+
+/// A period ("7 days", "36 hours") as a phrase.
+pub fn duration_phrase(p: crate::duration::Period) -> Arg {
+    let h = p.hours();
+    let ph = if h % 24 == 0 {
+        match h / 24 {
+            1 => Phrase::new("day"),
+            d => Phrase::new("days").code("n", d.to_string()),
+        }
+    } else if h == 1 {
+        Phrase::new("hour")
+    } else {
+        Phrase::new("hours").code("n", h.to_string())
     };
-    let mut s = format!("{} {deontic} {what}", capitalise(&who));
-    let stages = arr.rule_stages(r);
-    if let Some(w) = r.within {
-        s.push_str(&format!(
-            " within {} of the scheme becoming {}",
-            w.in_words(),
-            stage_list(&stages)
-        ));
-    } else if !stages.is_empty() && action.is_some_and(|a| !a.from.is_empty()) {
-        s.push_str(&format!(" when the scheme is {}", stage_list(&stages)));
-    }
-    if let Some(c) = &r.condition {
-        s.push_str(&format!(", provided that `{}`", c.as_ref()));
-    }
-    if let Some(o) = &r.or_else {
-        let mut conseq = vec![];
-        if let Some(p) = &o.escalate_to {
-            conseq.push(format!(
-                "the matter goes to {}",
-                humanise_position(f, p.as_ref())
-            ));
-        }
-        if let Some(t) = &o.transition {
-            conseq.push(format!(
-                "the scheme becomes \"{}\"",
-                stage_words(t.as_ref())
-            ));
-        }
-        if let Some(p) = &o.penalty {
-            conseq.push(p.clone());
-        }
-        s.push_str(&format!(", or else {}", conseq.join(" and ")));
-    }
-    s.push('.');
-    if let Some(e) = &r.explain {
-        s.push_str(&format!(" ({e})"));
-    }
-    s
+    ph.boxed()
 }
 
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(first) => first.to_uppercase().collect::<String>() + c.as_str(),
-        None => String::new(),
+/// One choice rule as a line.
+pub fn rule_line(arr: &Arrangement, r: &ChoiceRule) -> Line {
+    let f = &arr.file;
+    let id = match r.deontic {
+        Deontic::May => "rule-may",
+        Deontic::Must => "rule-must",
+        Deontic::MustNot => "rule-must_not",
+    };
+    let action = f.actions.get(r.aim.as_ref());
+    let stages = arr.rule_stages(r);
+    let when = if let Some(w) = r.within {
+        Phrase::new("when-within")
+            .arg("duration", duration_phrase(w))
+            .arg("stages", stages_arg(&stages))
+            .boxed()
+    } else if !stages.is_empty() && action.is_some_and(|a| !a.from.is_empty()) {
+        Phrase::new("when-stage")
+            .arg("stages", stages_arg(&stages))
+            .boxed()
+    } else {
+        Arg::None
+    };
+    let condition = match &r.condition {
+        Some(c) => Phrase::new("provided")
+            .code("condition", c.as_ref())
+            .boxed(),
+        None => Arg::None,
+    };
+    let orelse = match &r.or_else {
+        Some(o) => {
+            let mut conseq = vec![];
+            if let Some(p) = &o.escalate_to {
+                conseq.push(
+                    Phrase::new("conseq-escalate")
+                        .name("who", Name::Position(p.as_ref().clone()))
+                        .boxed(),
+                );
+            }
+            if let Some(t) = &o.transition {
+                conseq.push(
+                    Phrase::new("conseq-transition")
+                        .arg("stage", Arg::Quoted(Name::Stage(t.as_ref().clone())))
+                        .boxed(),
+                );
+            }
+            if let Some(p) = &o.penalty {
+                conseq.push(Arg::Name(text(format!("rule.{}.penalty", r.id), p)));
+            }
+            Phrase::new("or-else")
+                .arg("consequences", Arg::List(conseq, Conj::And))
+                .boxed()
+        }
+        None => Arg::None,
+    };
+    let mut line = vec![Piece::Phrase(
+        Phrase::new(id)
+            .name("who", Name::Position(r.attribute.as_ref().clone()))
+            .name("action", Name::Action(r.aim.as_ref().clone()))
+            .arg("when", when)
+            .arg("condition", condition)
+            .arg("orelse", orelse),
+    )];
+    if let Some(e) = &r.explain {
+        line.push(Piece::Aside(text(format!("rule.{}", r.id), e)));
     }
+    line
+}
+
+/// One choice rule as an English sentence.
+pub fn rule_in_words(arr: &Arrangement, r: &ChoiceRule) -> String {
+    render_line(&English(&arr.file), &rule_line(arr, r))
+}
+
+/// What a missed obligation of rule `rule` led to (the escalated duty of an
+/// escalation only records the breach).
+pub fn consequence_line(f: &ArrangementFile, rule: &ChoiceRule, escalated: bool) -> Vec<Arg> {
+    let mut out = vec![];
+    if let Some(oe) = rule.or_else.as_ref().filter(|_| !escalated) {
+        if let Some(p) = &oe.escalate_to {
+            out.push(
+                Phrase::new("breach-escalated")
+                    .name("who", Name::Position(p.as_ref().clone()))
+                    .boxed(),
+            );
+        }
+        if let Some(t) = &oe.transition {
+            out.push(
+                Phrase::new("conseq-transition")
+                    .arg("stage", Arg::Quoted(Name::Stage(t.as_ref().clone())))
+                    .boxed(),
+            );
+        }
+        if let Some(p) = &oe.penalty {
+            out.push(Arg::Name(text(format!("rule.{}.penalty", rule.id), p)));
+        }
+    }
+    let _ = f;
+    if out.is_empty() {
+        out.push(Phrase::new("breach-recorded").boxed());
+    }
+    out
 }
 
 fn percent(bp: u32) -> String {
@@ -166,119 +254,122 @@ fn percent(bp: u32) -> String {
     }
 }
 
-fn visibility_words(f: &ArrangementFile, v: &Visibility) -> String {
+fn visibility_arg(v: &Visibility) -> Arg {
     match v {
-        Visibility::Level(Level::Public) => "everyone, without logging in".into(),
-        Visibility::Level(Level::Partners) => "people holding a position in the initiative".into(),
-        Visibility::Positions(ps) => ps
-            .iter()
-            .map(|p| humanise_position(f, p))
-            .collect::<Vec<_>>()
-            .join(", "),
+        Visibility::Level(Level::Public) => Phrase::new("vis-public").boxed(),
+        Visibility::Level(Level::Partners) => Phrase::new("vis-partners").boxed(),
+        Visibility::Positions(ps) => positions_arg(ps.iter().cloned(), Conj::Comma),
     }
 }
 
-/// The spending side of the payoff rules, in words: one sentence per
-/// component, saying where the money spent on it may come from.
-fn spending_in_words(f: &ArrangementFile) -> Vec<String> {
-    let role_name = |r: &str| {
-        f.partners
-            .get(r)
-            .map(|p| p.name.clone())
-            .unwrap_or_else(|| r.to_string())
+/// The government side of the payoff rules.
+fn reserve_line(r: &ReserveRule) -> Line {
+    let partner = Name::Partner(r.held_by.as_ref().clone());
+    let first = match &r.share_of_development_budget {
+        Some(share) => Phrase::new("reserve-share")
+            .name("partner", partner)
+            .code("share", share.as_ref()),
+        None => Phrase::new("reserve").name("partner", partner),
     };
+    let mut line = vec![
+        Piece::Phrase(first),
+        Piece::Phrase(Phrase::new(if r.lapses {
+            "reserve-lapses"
+        } else {
+            "reserve-carries"
+        })),
+    ];
+    if let Some(e) = &r.explain {
+        line.push(Piece::Aside(text("reserve".into(), e)));
+    }
+    line
+}
+
+/// The spending side of the payoff rules: one line per component, saying
+/// where the money spent on it may come from.
+fn spending_lines(f: &ArrangementFile) -> Vec<Line> {
     f.components
-        .iter()
-        .map(|(kind, c)| {
-            let rule = f.spending.get(kind).or_else(|| f.spending.get("*"));
-            let mut s = format!(
-                "Money spent on the {} may not exceed what has been released for it",
-                c.name
-            );
-            let Some(r) = rule else {
-                s.push('.');
-                return s;
+        .keys()
+        .map(|kind| {
+            let component = Name::Component(kind.clone());
+            let key = if f.spending.contains_key(kind) {
+                kind.as_str()
+            } else {
+                "*"
+            };
+            let Some(r) = f.spending.get(key) else {
+                return vec![Piece::Phrase(
+                    Phrase::new("spending").name("component", component),
+                )];
             };
             let mut extra = vec![];
             if !r.contributions_of.is_empty() {
-                let who: Vec<String> = r
-                    .contributions_of
-                    .iter()
-                    .map(|x| role_name(x.as_ref()))
-                    .collect();
-                extra.push(format!(
-                    "what the {} contributed in cash and has not yet spent",
-                    who.join(" and ")
-                ));
+                extra.push(
+                    Phrase::new("spending-contributions")
+                        .arg(
+                            "partner",
+                            Arg::List(
+                                r.contributions_of
+                                    .iter()
+                                    .map(|x| Arg::Name(Name::Partner(x.as_ref().clone())))
+                                    .collect(),
+                                Conj::And,
+                            ),
+                        )
+                        .boxed(),
+                );
             }
             if let Some(o) = &r.overspend {
-                extra.push(format!("up to {} of its estimate beyond that", o.as_ref()));
+                extra.push(
+                    Phrase::new("spending-overspend")
+                        .code("share", o.as_ref())
+                        .boxed(),
+                );
             }
-            if !extra.is_empty() {
-                s.push_str(&format!(", plus {}", extra.join(", and ")));
-            }
-            s.push('.');
+            let mut line = vec![Piece::Phrase(if extra.is_empty() {
+                Phrase::new("spending").name("component", component)
+            } else {
+                Phrase::new("spending-plus")
+                    .name("component", component)
+                    .arg("extra", Arg::List(extra, Conj::Comma))
+            })];
             if let Some(e) = &r.explain {
-                s.push_str(&format!(" ({e})"));
+                line.push(Piece::Aside(text(format!("spending.{key}"), e)));
             }
-            s
+            line
         })
         .collect()
 }
 
-/// The government side of the payoff rules, in words.
-fn reserve_in_words(f: &ArrangementFile, r: &ReserveRule) -> String {
-    let f_name = f
-        .partners
-        .get(r.held_by.as_ref())
-        .map(|p| p.name.as_str())
-        .unwrap_or(r.held_by.as_ref());
-    let mut s = match &r.share_of_development_budget {
-        Some(share) => format!(
-            "Each financial year (July to June) the {f_name} sets apart {} of its development budget as a reserve for these schemes",
-            share.as_ref()
-        ),
-        None => format!(
-            "Each financial year (July to June) the {f_name} sets apart a reserve for these schemes"
-        ),
-    };
-    s.push_str(
-        "; its releases are paid from the reserve and can never exceed what it has available",
-    );
-    if r.lapses {
-        s.push_str(". Money not released by 30 June lapses.");
-    } else {
-        s.push_str(". The reserve does not lapse: money not released by 30 June is carried into the next year and cannot be spent on anything else.");
-    }
-    if let Some(e) = &r.explain {
-        s.push_str(&format!(" ({e})"));
-    }
-    s
-}
-
-pub fn explain(arr: &Arrangement) -> Explanation {
+/// The whole arrangement as lines of words.
+pub fn phrased(arr: &Arrangement) -> Phrased {
     let f = &arr.file;
     let boundary = f
         .partners
         .iter()
         .map(|(role, p)| {
-            let kinds: Vec<&str> = p.kinds.iter().map(|k| k.as_str()).collect();
-            let mut s = format!(
-                "The {} (`{role}`) is an organisation of kind {}",
-                p.name,
-                kinds.join(" or ")
+            let kinds = Arg::List(
+                p.kinds
+                    .iter()
+                    .map(|k| Arg::Name(Name::Kind(k.as_str().to_string())))
+                    .collect(),
+                Conj::Or,
             );
-            if let Some(r) = &p.requires {
-                s.push_str(&format!(" that meets `{}`", r.as_ref()));
+            let first = match &p.requires {
+                Some(r) => Phrase::new("partner-requires").code("condition", r.as_ref()),
+                None => Phrase::new("partner"),
             }
+            .name("partner", Name::Partner(role.clone()))
+            .code("role", role)
+            .arg("kinds", kinds);
+            let mut line = vec![Piece::Phrase(first)];
             if p.optional {
-                s.push_str("; this partner is optional");
+                line.push(Piece::Phrase(Phrase::new("partner-optional")));
             }
-            s.push('.');
             if let Some(e) = &p.explain {
-                s.push_str(&format!(" {e}"));
+                line.push(Piece::Text(text(format!("partner.{role}.explain"), e)));
             }
-            s
+            line
         })
         .collect();
     let positions = f
@@ -286,45 +377,56 @@ pub fn explain(arr: &Arrangement) -> Explanation {
         .iter()
         .map(|(id, p)| {
             let how = match p.filled_by {
-                FilledBy::Election => "elected",
-                FilledBy::Selection => "selected",
-                FilledBy::Appointment => "appointed",
-                FilledBy::Nomination => "nominated",
-                FilledBy::Staff => "a staff post",
+                FilledBy::Election => "filled-election",
+                FilledBy::Selection => "filled-selection",
+                FilledBy::Appointment => "filled-appointment",
+                FilledBy::Nomination => "filled-nomination",
+                FilledBy::Staff => "filled-staff",
             };
-            let mut s = format!("{} (`{id}`): {how}", capitalise(&p.name));
-            if let Some(at) = &p.at {
-                s.push_str(&format!(" at the {at}"));
-            }
-            match (p.min, p.max) {
-                (Some(a), Some(b)) if a == b => s.push_str(&format!("; exactly {a}")),
-                (Some(a), Some(b)) => s.push_str(&format!("; {a} to {b} people")),
-                (Some(a), None) => s.push_str(&format!("; at least {a}")),
-                (None, Some(b)) => s.push_str(&format!("; at most {b}")),
-                _ => {}
-            }
-            s.push('.');
-            s
+            let at = match &p.at {
+                Some(at) => Phrase::new("filled-at")
+                    .name("place", text(format!("position.{id}.at"), at))
+                    .boxed(),
+                None => Arg::None,
+            };
+            let count = match (p.min, p.max) {
+                (Some(a), Some(b)) if a == b => Phrase::new("count-exactly")
+                    .code("n", a.to_string())
+                    .boxed(),
+                (Some(a), Some(b)) => Phrase::new("count-range")
+                    .code("min", a.to_string())
+                    .code("max", b.to_string())
+                    .boxed(),
+                (Some(a), None) => Phrase::new("count-min").code("n", a.to_string()).boxed(),
+                (None, Some(b)) => Phrase::new("count-max").code("n", b.to_string()).boxed(),
+                _ => Arg::None,
+            };
+            vec![Piece::Phrase(
+                Phrase::new("position")
+                    .name("position", text(format!("position.{id}"), &p.name))
+                    .code("id", id)
+                    .arg("how", Phrase::new(how).boxed())
+                    .arg("at", at)
+                    .arg("count", count),
+            )]
         })
         .collect();
     let scope = f
         .components
         .iter()
         .map(|(kind, c)| {
-            let role = f
-                .partners
-                .get(c.delivered_by.as_ref())
-                .map(|p| p.name.as_str())
-                .unwrap_or(c.delivered_by.as_ref());
             let domain = match c.domain {
-                Domain::Internal => "internal development",
-                Domain::External => "external development",
-                Domain::Whole => "the whole scheme",
+                Domain::Internal => "domain-internal",
+                Domain::External => "domain-external",
+                Domain::Whole => "domain-whole",
             };
-            format!(
-                "{} (`{kind}`) is {domain}, delivered by the {role}.",
-                capitalise(&c.name)
-            )
+            vec![Piece::Phrase(
+                Phrase::new("component")
+                    .name("component", Name::Component(kind.clone()))
+                    .code("kind", kind)
+                    .arg("domain", Phrase::new(domain).boxed())
+                    .name("partner", Name::Partner(c.delivered_by.as_ref().clone())),
+            )]
         })
         .collect();
     let payoff = f
@@ -332,154 +434,166 @@ pub fn explain(arr: &Arrangement) -> Explanation {
         .iter()
         .flat_map(|(kind, shares)| {
             let comp = if kind == "*" {
-                "every component".to_string()
+                Phrase::new("every-component").boxed()
             } else {
-                f.components
-                    .get(kind)
-                    .map(|c| c.name.clone())
-                    .unwrap_or(kind.clone())
+                Arg::Name(Name::Component(kind.clone()))
             };
             shares.iter().map(move |(role, sh)| {
-                let who = f
-                    .partners
-                    .get(role)
-                    .map(|p| p.name.clone())
-                    .unwrap_or(role.clone());
                 let (amount, terms) = match sh {
                     ShareSpec::Exactly(s) => (
-                        parse_percent(s).map(percent).unwrap_or_else(|_| s.clone()),
-                        String::new(),
+                        Arg::Code(parse_percent(s).map(percent).unwrap_or_else(|_| s.clone())),
+                        Arg::None,
                     ),
                     ShareSpec::Range(r) => {
                         let mut parts = vec![];
                         if let Some(a) = &r.at_least {
-                            parts.push(format!("at least {a}"));
+                            parts.push(Phrase::new("share-at-least").code("share", a).boxed());
                         }
                         if let Some(b) = &r.at_most {
-                            parts.push(format!("at most {b}"));
+                            parts.push(Phrase::new("share-at-most").code("share", b).boxed());
                         }
-                        let mut terms = String::new();
+                        let mut terms = vec![];
                         if let Some(n) = r.instalments {
-                            terms.push_str(&format!(", paid in {n} instalments"));
+                            terms.push(
+                                Phrase::new("terms-instalments")
+                                    .code("n", n.to_string())
+                                    .boxed(),
+                            );
                         }
                         if let Some(b) = &r.before {
-                            let act = f
-                                .actions
-                                .get(b)
-                                .map(|a| a.name.clone())
-                                .unwrap_or(b.clone());
-                            terms.push_str(&format!(", deposited before anyone may {act}"));
+                            terms.push(
+                                Phrase::new("terms-before")
+                                    .name("action", Name::Action(b.clone()))
+                                    .boxed(),
+                            );
                         }
-                        (parts.join(" and "), terms)
+                        (Arg::List(parts, Conj::And), Arg::List(terms, Conj::Concat))
                     }
                 };
-                format!("The {who} pays {amount} of {comp}{terms}.")
+                vec![Piece::Phrase(
+                    Phrase::new("payoff")
+                        .name("partner", Name::Partner(role.clone()))
+                        .arg("amount", amount)
+                        .arg("component", comp.clone())
+                        .arg("terms", terms),
+                )]
             })
         })
-        .chain(f.reserve.as_ref().map(|r| reserve_in_words(f, r)))
-        .chain(spending_in_words(f))
+        .chain(f.reserve.as_ref().map(reserve_line))
+        .chain(spending_lines(f))
         .collect();
-    let mut lifecycle = vec![format!(
-        "Stages: {}.",
-        f.lifecycle
-            .stages
-            .iter()
-            .map(|s| stage_words(s.as_ref()))
-            .collect::<Vec<_>>()
-            .join(" → ")
-    )];
+    let mut lifecycle = vec![vec![Piece::Phrase(
+        Phrase::new("stages").arg(
+            "stages",
+            Arg::List(
+                f.lifecycle
+                    .stages
+                    .iter()
+                    .map(|s| Arg::Name(Name::Stage(s.as_ref().clone())))
+                    .collect(),
+                Conj::Arrow,
+            ),
+        ),
+    )]];
     for (id, a) in &f.actions {
         let from: Vec<&str> = a.from.iter().map(|s| s.as_ref().as_str()).collect();
-        let line = match (&a.to, from.is_empty()) {
-            (Some(to), true) => format!(
-                "To {} (`{id}`) creates a scheme at \"{}\".",
-                a.name,
-                stage_words(to.as_ref())
-            ),
-            (Some(to), false) => format!(
-                "To {} (`{id}`) moves a scheme from {} to \"{}\".",
-                a.name,
-                stage_list(&from),
-                stage_words(to.as_ref())
-            ),
-            (None, true) => format!("To {} (`{id}`) is recorded at any stage.", a.name),
-            (None, false) => format!(
-                "To {} (`{id}`) is recorded while the scheme is {}.",
-                a.name,
-                stage_list(&from)
-            ),
-        };
-        lifecycle.push(line);
+        let p = match (&a.to, from.is_empty()) {
+            (Some(to), true) => Phrase::new("action-creates")
+                .arg("to", Arg::Quoted(Name::Stage(to.as_ref().clone()))),
+            (Some(to), false) => Phrase::new("action-moves")
+                .arg("from", stages_arg(&from))
+                .arg("to", Arg::Quoted(Name::Stage(to.as_ref().clone()))),
+            (None, true) => Phrase::new("action-any"),
+            (None, false) => Phrase::new("action-while").arg("from", stages_arg(&from)),
+        }
+        .name("action", Name::Action(id.clone()))
+        .code("id", id);
+        lifecycle.push(vec![Piece::Phrase(p)]);
     }
     if !f.lifecycle.final_stages.is_empty() {
-        lifecycle.push(format!(
-            "A scheme stays in {} for good.",
-            stage_list(
-                &f.lifecycle
-                    .final_stages
-                    .iter()
-                    .map(|s| s.as_ref().as_str())
-                    .collect::<Vec<_>>()
-            )
-        ));
+        let fin: Vec<&str> = f
+            .lifecycle
+            .final_stages
+            .iter()
+            .map(|s| s.as_ref().as_str())
+            .collect();
+        lifecycle.push(vec![Piece::Phrase(
+            Phrase::new("final-stages").arg("stages", stages_arg(&fin)),
+        )]);
     }
     let choice = f
         .rules
         .iter()
-        .map(|r| (r.id.clone(), rule_in_words(arr, r)))
+        .map(|r| (r.id.clone(), rule_line(arr, r)))
         .collect();
     let aggregation = f
         .aggregation
         .iter()
         .map(|(action, agg)| {
-            let what = f.actions.get(action).map(|a| a.name.clone()).unwrap_or(action.clone());
-            let mut s = if let Some(sig) = &agg.signatures {
-                let names: Vec<String> = sig.of.iter().map(|p| humanise_position(f, p.as_ref())).collect();
+            let what = Name::Action(action.clone());
+            let mut line = vec![];
+            if let Some(sig) = &agg.signatures {
+                let names = positions_arg(sig.of.iter().map(|p| p.as_ref().clone()), Conj::Comma);
                 let n = sig.at_least.unwrap_or(sig.of.len() as u32) as usize;
-                let mut s = if n == sig.of.len() {
-                    format!("To {what} needs the signatures of all of: {}", names.join(", "))
+                let include = if sig.must_include.is_empty() {
+                    Arg::None
                 } else {
-                    format!("To {what} needs {n} signatures of: {}", names.join(", "))
+                    Phrase::new("agg-include")
+                        .arg(
+                            "names",
+                            positions_arg(
+                                sig.must_include.iter().map(|p| p.as_ref().clone()),
+                                Conj::Comma,
+                            ),
+                        )
+                        .boxed()
                 };
-                if !sig.must_include.is_empty() {
-                    let inc: Vec<String> = sig.must_include.iter().map(|p| humanise_position(f, p.as_ref())).collect();
-                    s.push_str(&format!("; these must be among them: {}", inc.join(", ")));
-                }
-                s
+                let p = if n == sig.of.len() {
+                    Phrase::new("agg-all")
+                } else {
+                    Phrase::new("agg-some").code("n", n.to_string())
+                };
+                line.push(Piece::Phrase(
+                    p.name("action", what)
+                        .arg("names", names)
+                        .arg("include", include),
+                ));
             } else if let Some(res) = &agg.resolution {
-                let body = f.partners.get(res.body.as_ref()).map(|p| p.name.clone()).unwrap_or(res.body.as_ref().clone());
                 let maj = match res.majority {
-                    Majority::Simple => "more votes for than against",
-                    Majority::TwoThirds => "two thirds of the votes cast in favour",
-                    Majority::Consensus => "no vote against",
+                    Majority::Simple => "majority-simple",
+                    Majority::TwoThirds => "majority-two_thirds",
+                    Majority::Consensus => "majority-consensus",
                 };
-                format!("To {what} needs a resolution of a meeting of the {body}'s members, with at least {} of members present and {maj}", res.quorum.as_ref())
-            } else {
-                String::new()
-            };
-            s.push('.');
-            if let Some(e) = &agg.explain {
-                s.push_str(&format!(" ({e})"));
+                line.push(Piece::Phrase(
+                    Phrase::new("agg-resolution")
+                        .name("action", what)
+                        .name("partner", Name::Partner(res.body.as_ref().clone()))
+                        .code("quorum", res.quorum.as_ref())
+                        .arg("majority", Phrase::new(maj).boxed()),
+                ));
             }
-            s
+            if let Some(e) = &agg.explain {
+                line.push(Piece::Aside(text(format!("aggregation.{action}"), e)));
+            }
+            line
         })
         .collect();
     let information = f
         .information
         .iter()
         .map(|(record, v)| {
-            format!(
-                "{} can be seen by {}.",
-                capitalise(&record.replace('_', " ")),
-                visibility_words(f, v)
-            )
+            vec![Piece::Phrase(
+                Phrase::new("information")
+                    .name("record", Name::Record(record.clone()))
+                    .arg("who", visibility_arg(v)),
+            )]
         })
         .collect();
-    Explanation {
-        title: format!(
-            "{} — arrangement `{}`, version {}",
-            f.arrangement.name, f.arrangement.id, f.arrangement.version
-        ),
+    Phrased {
+        title: Phrase::new("title")
+            .name("name", Name::Arrangement)
+            .code("id", &f.arrangement.id)
+            .code("version", f.arrangement.version.to_string()),
         source: f.arrangement.source.clone(),
         boundary,
         positions,
@@ -490,4 +604,31 @@ pub fn explain(arr: &Arrangement) -> Explanation {
         aggregation,
         information,
     }
+}
+
+/// The arrangement in plain words in the language `w` speaks.
+pub fn explain_in(arr: &Arrangement, w: &dyn Words) -> Explanation {
+    let p = phrased(arr);
+    let lines = |ls: &[Line]| ls.iter().map(|l| render_line(w, l)).collect::<Vec<_>>();
+    Explanation {
+        title: render_phrase(w, &p.title),
+        source: p.source.clone(),
+        boundary: lines(&p.boundary),
+        positions: lines(&p.positions),
+        scope: lines(&p.scope),
+        payoff: lines(&p.payoff),
+        lifecycle: lines(&p.lifecycle),
+        choice: p
+            .choice
+            .iter()
+            .map(|(id, l)| (id.clone(), render_line(w, l)))
+            .collect(),
+        aggregation: lines(&p.aggregation),
+        information: lines(&p.information),
+    }
+}
+
+/// The arrangement in plain English.
+pub fn explain(arr: &Arrangement) -> Explanation {
+    explain_in(arr, &English(&arr.file))
 }

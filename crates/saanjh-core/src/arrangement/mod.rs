@@ -9,9 +9,14 @@
 mod check;
 mod explain;
 mod file;
+pub mod labels;
+pub mod words;
 
 pub use check::Diagnostic;
-pub use explain::{Explanation, explain, humanise_position, rule_in_words};
+pub use explain::{
+    Explanation, Phrased, consequence_line, duration_phrase, explain, explain_in,
+    humanise_position, phrased, rule_in_words, rule_line,
+};
 pub use file::*;
 
 use std::collections::BTreeMap;

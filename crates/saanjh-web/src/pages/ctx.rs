@@ -97,6 +97,12 @@ pub fn try_message(lang: Lang, key: &str) -> Option<String> {
 }
 
 pub fn message_with(lang: Lang, key: &str, args: &[(&'static str, String)]) -> String {
+    try_message_with(lang, key, args).unwrap_or_else(|| key.to_string())
+}
+
+/// A message with arguments if the file has it (and it formats without
+/// error: a message with variables cannot be looked up without them).
+pub fn try_message_with(lang: Lang, key: &str, args: &[(&'static str, String)]) -> Option<String> {
     let map: HashMap<Cow<'static, str>, FluentValue> = args
         .iter()
         .map(|(k, v)| {
@@ -108,9 +114,7 @@ pub fn message_with(lang: Lang, key: &str, args: &[(&'static str, String)]) -> S
             (Cow::Borrowed(*k), value)
         })
         .collect();
-    LOCALES
-        .try_lookup_with_args(&lang.id(), key, &map)
-        .unwrap_or_else(|| key.to_string())
+    LOCALES.try_lookup_with_args(&lang.id(), key, &map)
 }
 
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -197,9 +201,21 @@ impl Visitor {
     pub fn org_kind(&self, kind: &str) -> String {
         message(self.lang, &format!("kind-{kind}"))
     }
-    /// An action's name in this language, else the arrangement's words.
-    pub fn action(&self, id: &str, fallback: &str) -> String {
-        try_message(self.lang, &format!("act-{id}")).unwrap_or_else(|| fallback.to_string())
+    /// Arrangement words (names, rules in plain words, refusals) in this
+    /// visitor's language.
+    pub fn words<'a>(
+        &self,
+        arr: &'a saanjh_core::arrangement::Arrangement,
+    ) -> super::words::Localised<'a> {
+        super::words::Localised::new(self.lang, arr)
+    }
+    /// An action's name in this language: the arrangement's label, else the
+    /// file's words.
+    pub fn act_name(&self, arr: &saanjh_core::arrangement::Arrangement, id: &str) -> String {
+        self.words(arr)
+            .say(saanjh_core::arrangement::words::Name::Action(
+                id.to_string(),
+            ))
     }
 
     /// Refuse a form whose CSRF token is not this session's.

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use saanjh_core::arrangement::words::Name;
 use saanjh_core::arrangement::{Arrangement, RecordKind};
 use saanjh_core::engine::{Act, ComponentInput, SchemeState};
 use saanjh_core::ledger::{EntryInput, Means, Money};
@@ -63,18 +64,20 @@ pub struct ActForm {
     pub fields: Vec<Field>,
 }
 
-fn roles(arr: &Arrangement) -> Vec<(String, String)> {
+fn roles(v: &Visitor, arr: &Arrangement) -> Vec<(String, String)> {
+    let w = v.words(arr);
     arr.file
         .partners
-        .iter()
-        .map(|(id, p)| (id.clone(), p.name.clone()))
+        .keys()
+        .map(|id| (id.clone(), w.say(Name::Partner(id.clone()))))
         .collect()
 }
 
-fn components(arr: &Arrangement) -> Vec<(String, String)> {
+fn components(v: &Visitor, arr: &Arrangement) -> Vec<(String, String)> {
+    let w = v.words(arr);
     arr.components()
-        .iter()
-        .map(|(id, c)| (id.clone(), c.name.clone()))
+        .keys()
+        .map(|id| (id.clone(), w.say(Name::Component(id.clone()))))
         .collect()
 }
 
@@ -90,7 +93,7 @@ pub fn act_form(
     today: &str,
 ) -> ActForm {
     let def = arr.action(action);
-    let title = v.action(action, def.map(|d| d.name.as_str()).unwrap_or(action));
+    let title = v.act_name(arr, action);
     let mut fields = vec![];
     let my_role = held
         .iter()
@@ -100,7 +103,7 @@ pub fn act_form(
         .to_string();
     if def.is_some_and(|d| d.creates()) {
         fields.push(Field::new("name", v.t("f-scheme-name"), "text").required());
-        for (id, name) in components(arr) {
+        for (id, name) in components(v, arr) {
             fields.push(Field::new(&format!("component_{id}"), name, "checkbox").value("on"));
         }
     }
@@ -108,14 +111,14 @@ pub fn act_form(
     // page form yet) simply get the note field below.
     let records = def.and_then(|d| d.records);
     if let Some(RecordKind::Estimate) = records {
-        for (id, name) in components(arr) {
+        for (id, name) in components(v, arr) {
             fields
                 .push(Field::new(&format!("est_{id}"), format!("{name} (Rs)"), "money").required());
         }
     } else if let Some(RecordKind::Meeting) = records {
         fields.push(
             Field::new("body", v.t("f-body"), "select")
-                .options(roles(arr))
+                .options(roles(v, arr))
                 .value(my_role.clone()),
         );
         fields.push(
@@ -141,12 +144,7 @@ pub fn act_form(
                 .aggregation
                 .iter()
                 .filter(|(_, a)| a.resolution.is_some())
-                .map(|(id, _)| {
-                    (
-                        id.clone(),
-                        v.action(id, arr.action(id).map(|d| d.name.as_str()).unwrap_or(id)),
-                    )
-                }),
+                .map(|(id, _)| (id.clone(), v.act_name(arr, id))),
         );
         fields.push(Field::new("motion_action", v.t("f-motion-action"), "select").options(acts));
         fields.push(Field::new("votes_for", v.t("f-votes-for"), "number").value("0"));
@@ -187,7 +185,7 @@ pub fn act_form(
     {
         fields.push(
             Field::new("role", v.t("f-role"), "select")
-                .options(roles(arr))
+                .options(roles(v, arr))
                 .value(my_role.clone()),
         );
         let amount_hint = if matches!(kind, RecordKind::Contribution) {
@@ -220,7 +218,7 @@ pub fn act_form(
         }
         if matches!(kind, RecordKind::Release | RecordKind::Expenditure) {
             let mut c = vec![(String::new(), "—".to_string())];
-            c.extend(components(arr));
+            c.extend(components(v, arr));
             fields.push(Field::new("component", v.t("f-component"), "select").options(c));
         }
         if matches!(kind, RecordKind::Expenditure | RecordKind::Refund) {

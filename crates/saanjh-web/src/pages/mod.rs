@@ -22,6 +22,7 @@ mod public;
 mod reports;
 mod signed;
 mod views;
+mod words;
 
 use askama::Template;
 use axum::Router;

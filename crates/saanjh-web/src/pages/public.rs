@@ -8,7 +8,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use saanjh_core::arrangement::{Explanation, explain};
+use saanjh_core::arrangement::words::Name;
+use saanjh_core::arrangement::{Explanation, explain_in};
 use saanjh_core::event::verify_chain;
 use saanjh_core::ledger::statement::{self, Statement, may_see};
 use serde::Deserialize;
@@ -124,7 +125,7 @@ pub async fn initiative(
     let arr = state
         .arrangement(&i.arrangement_id, i.arrangement_version as u32)
         .await?;
-    let partners = partners(&state, &arr, &i.id).await?;
+    let partners = partners(&state, &v, &arr, &i.id).await?;
     let schemes = state
         .store
         .schemes(&i.id, 500, 0)
@@ -150,8 +151,8 @@ pub async fn initiative(
     };
     page(InitiativePage {
         c: &v,
-        arrangement_name: arr.file.arrangement.name.clone(),
-        rules: explain(&arr),
+        arrangement_name: v.words(&arr).say(Name::Arrangement),
+        rules: explain_in(&arr, &v.words(&arr)),
         i,
         partners,
         schemes,
@@ -243,7 +244,7 @@ pub async fn scheme(
         .arrangement(&i.arrangement_id, i.arrangement_version as u32)
         .await?;
     let viewer = viewer(&state, &v, &i.id).await?;
-    let partners = partners(&state, &arr, &i.id).await?;
+    let partners = partners(&state, &v, &arr, &i.id).await?;
     let now = now_text(&state);
     let stmt = statement_of(&state, &arr, &s, &viewer).await?;
     let (statement, statement_hidden) = match stmt {
@@ -257,7 +258,7 @@ pub async fn scheme(
                 .iter()
                 .map(|r| {
                     (
-                        r.name.clone(),
+                        v.words(&arr).say(Name::Partner(r.role.clone())),
                         rs(r.owed.minor()),
                         rs(r.put_in.minor()),
                         rs(r.spent.minor()),
@@ -309,11 +310,7 @@ pub async fn scheme(
         .map(|m| {
             (
                 m.held_on.clone(),
-                arr.file
-                    .partners
-                    .get(&m.body)
-                    .map(|p| p.name.clone())
-                    .unwrap_or_else(|| m.body.clone()),
+                v.words(&arr).say(Name::Partner(m.body.clone())),
                 m.attendance.women,
                 m.attendance.men,
                 m.resolutions.len(),
@@ -352,7 +349,7 @@ pub async fn scheme(
         stage: v.stage(&s.stage),
         is_final: arr.is_final(&s.stage),
         stages,
-        components: components(&arr, &s, &partners),
+        components: components(&v, &arr, &s, &partners),
         statement,
         statement_hidden,
         roles,
@@ -419,8 +416,14 @@ pub async fn arrangement(
         c: &v,
         id,
         version,
-        summary: arr.file.arrangement.summary.clone().unwrap_or_default(),
-        rules: explain(&arr),
+        summary: match arr.file.arrangement.summary.as_ref() {
+            Some(english) => v.words(&arr).say(Name::Text {
+                key: "summary".into(),
+                english: english.clone(),
+            }),
+            None => String::new(),
+        },
+        rules: explain_in(&arr, &v.words(&arr)),
     })
 }
 

@@ -239,10 +239,11 @@ pub async fn work(v: Visitor, State(state): State<AppState>) -> PageResult {
     for init_id in state.store.initiatives_of(person).await? {
         let (init, arr, _) = service::resolve(&state, &init_id).await?;
         let held = state.store.positions_of(&init.id, person).await?;
+        let words = v.words(&arr);
         for p in &held {
             positions.push((
                 init.name.clone(),
-                saanjh_core::arrangement::humanise_position(&arr.file, p),
+                words.say(saanjh_core::arrangement::words::Name::Position(p.clone())),
             ));
         }
         let mut names: BTreeMap<String, String> = BTreeMap::new();
@@ -292,9 +293,7 @@ pub async fn work(v: Visitor, State(state): State<AppState>) -> PageResult {
                 engine::available_acts(&arr, &init_state, &s, &actor, now, &extra)
                     .into_iter()
                     .filter(|(a, r)| r.is_ok() && arr.action(a).is_some_and(|d| d.is_transition()))
-                    .map(|(a, _)| {
-                        v.action(&a, arr.action(&a).map(|d| d.name.as_str()).unwrap_or(&a))
-                    })
+                    .map(|(a, _)| v.act_name(&arr, &a))
                     .collect();
             if !acts.is_empty() {
                 waiting.push(Waiting {
@@ -366,6 +365,7 @@ pub async fn acts_page(
     };
     let extra = service::ledger_facts(&arr, &s);
     let today = day(&engine::rfc3339(now));
+    let words = v.words(&arr);
     let mut forms_ = vec![];
     let mut refused = vec![];
     let mut elsewhere = vec![];
@@ -375,7 +375,7 @@ pub async fn acts_page(
             // (scorecards, responses to reports) are listed, not offered as
             // a form that could only be refused.
             Ok(()) if !forms::has_page_form(arr.action(&a).and_then(|d| d.records)) => {
-                elsewhere.push(v.action(&a, arr.action(&a).map(|d| d.name.as_str()).unwrap_or(&a)))
+                elsewhere.push(v.act_name(&arr, &a))
             }
             Ok(()) => forms_.push(forms::act_form(
                 &v,
@@ -386,17 +386,22 @@ pub async fn acts_page(
                 &held,
                 &today,
             )),
-            Err(why) => refused.push((
-                v.action(&a, arr.action(&a).map(|d| d.name.as_str()).unwrap_or(&a)),
-                why.message,
-                why.allowed_if,
-            )),
+            Err(why) => {
+                // The refusal in the visitor's language where the engine
+                // gave it as sentences; malformed-input refusals stay as
+                // the engine worded them.
+                let (message, allowed) = match &why.words {
+                    Some(w) => (words.line(&w.message), words.line(&w.allowed_if)),
+                    None => (why.message, why.allowed_if),
+                };
+                refused.push((v.act_name(&arr, &a), message, allowed))
+            }
         }
     }
     let done = q
         .done
         .as_deref()
-        .map(|a| v.action(a, arr.action(a).map(|d| d.name.as_str()).unwrap_or(a)))
+        .map(|a| v.act_name(&arr, a))
         .unwrap_or_default();
     page(ActsPage {
         c: &v,

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use saanjh_core::arrangement::{Arrangement, humanise_position};
+use saanjh_core::arrangement::Arrangement;
+use saanjh_core::arrangement::words::Name;
 use saanjh_core::engine::{self, SchemeState};
 use saanjh_core::ledger::Money;
 use saanjh_core::ledger::statement::{self, Statement, Viewer};
@@ -46,21 +47,18 @@ pub struct PartnerView {
 /// The initiative's partners with their organisations' names (one query).
 pub async fn partners(
     state: &AppState,
+    v: &Visitor,
     arr: &Arrangement,
     init: &str,
 ) -> Result<Vec<PartnerView>, ApiError> {
+    let w = v.words(arr);
     Ok(state
         .store
         .partner_names(init)
         .await?
         .into_iter()
         .map(|(role, _, org)| PartnerView {
-            role_name: arr
-                .file
-                .partners
-                .get(&role)
-                .map(|p| p.name.clone())
-                .unwrap_or_else(|| role.clone()),
+            role_name: w.say(Name::Partner(role.clone())),
             role,
             org,
         })
@@ -90,19 +88,19 @@ pub fn obligation_view(
     } else {
         o.status.clone()
     };
+    let w = v.words(arr);
     ObligationView {
-        who: humanise_position(&arr.file, &o.position),
-        action: v.action(
-            &o.action,
-            arr.action(&o.action)
-                .map(|a| a.name.as_str())
-                .unwrap_or(&o.action),
-        ),
+        who: w.say(Name::Position(o.position.clone())),
+        action: v.act_name(arr, &o.action),
         scheme: o.scheme_id.clone(),
         scheme_name: scheme_name.to_string(),
         due: day(&o.due_at),
         status,
-        consequence: o.consequence.clone().unwrap_or_default(),
+        consequence: o
+            .consequence
+            .as_deref()
+            .map(|c| w.consequence(&o.rule_id, o.escalated_from.is_some(), c))
+            .unwrap_or_default(),
     }
 }
 
@@ -113,10 +111,12 @@ pub struct ComponentView {
 }
 
 pub fn components(
+    v: &Visitor,
     arr: &Arrangement,
     s: &SchemeState,
     partners: &[PartnerView],
 ) -> Vec<ComponentView> {
+    let w = v.words(arr);
     s.components
         .iter()
         .map(|c| {
@@ -126,11 +126,7 @@ pub fn components(
                 .map(|p| format!("{} ({})", p.org, p.role_name))
                 .unwrap_or_else(|| c.delivered_by.clone());
             ComponentView {
-                name: arr
-                    .components()
-                    .get(&c.kind)
-                    .map(|k| k.name.clone())
-                    .unwrap_or_else(|| c.kind.clone()),
+                name: w.say(Name::Component(c.kind.clone())),
                 delivered_by: role_name,
                 estimate: c.estimate.map(rs).unwrap_or_else(|| "—".into()),
             }
@@ -163,7 +159,7 @@ pub async fn timeline(
         let what = match e.kind.as_str() {
             "act_performed" | "signature_given" | "scheme_created" => {
                 let a = field("action");
-                let base = v.action(&a, arr.action(&a).map(|d| d.name.as_str()).unwrap_or(&a));
+                let base = v.act_name(arr, &a);
                 if e.kind == "signature_given" {
                     format!("{} ({})", base, v.t("ev-signature"))
                 } else {
