@@ -4,9 +4,11 @@
 // SAANJH_PASSWORD, CHROMIUM and SCREENSHOTS.
 //
 // Scenario (issue 4): a community treasurer, an NGO social organiser and a
-// municipal engineer take a component-sharing scheme from request to
-// handover through the pages alone, each seeing only their own acts; then
-// the same in Urdu. A citizen without a login sees the public statement and
+// municipal engineer — each holding only their own position — take a
+// component-sharing scheme from request to handover through the pages
+// alone, each seeing only their own acts, with the lane manager and the
+// NGO's engineer signing in for the steps the arrangement gives them; then
+// the same in Urdu, with no English arrangement text left on the pages. A citizen without a login sees the public statement and
 // cannot reach any form. axe-core checks the main pages.
 
 import { test, before, after } from 'node:test';
@@ -113,40 +115,60 @@ async function stage(page, scheme) {
 // A 1600×1200 gradient PNG: the server must shrink it to 960 px.
 const PHOTO = new URL('./fixtures/site.png', import.meta.url).pathname;
 
-// The whole lifecycle through the pages, as three people in three browsers.
+// No fragment of the page is marked English (the link that switches to
+// English is, rightly, in English): on Urdu pages every arrangement text
+// (rules in plain words, names, refusals) is in Urdu.
+async function noEnglish(page, what) {
+  const left = await page.$$eval('[lang="en"]:not([hreflang])', (l) => l.map((e) => e.outerHTML.slice(0, 120)));
+  assert.deepEqual(left, [], `English fragments on the Urdu ${what}`);
+}
+
+// The whole lifecycle through the pages. The issue's three users hold only
+// their own positions: the lane's treasurer (community.treasurer), the
+// NGO's social organiser (ngo.social_organiser) and the TMA's municipal
+// engineer (government.municipal_engineer). The component-sharing
+// arrangement gives some steps to two more people, as the field does, and
+// they sign in for those steps: the lane manager (confirms the lane's money,
+// buys materials and starts the works, completes the internal works, signs
+// the handover) and the NGO's engineer (survey, estimate, inspection).
 async function lifecycle(lang, name) {
   const t = await phone(lang); const o = await phone(lang); const e = await phone(lang);
+  const m = await phone(lang); const n = await phone(lang);
+  const all = [t, o, e, m, n];
   if (lang === 'ur') {
     // Switch with the link every page carries; the choice is remembered.
-    for (const p of [t, o, e]) {
+    for (const p of all) {
       await p.goto(`${BASE}/lang/ur?back=/initiatives`);
       assert.equal(await p.getAttribute('html', 'dir'), 'rtl');
       assert.equal(await p.getAttribute('html', 'lang'), 'ur');
     }
   }
   await login(t, 'treasurer'); await login(o, 'organiser'); await login(e, 'engineer');
+  await login(m, 'manager'); await login(n, 'ngo-engineer');
   if (lang === 'ur') assert.equal(await t.getAttribute('html', 'dir'), 'rtl');
 
   // The lane asks first: the treasurer starts the scheme from the initiative page.
   await t.goto(`${BASE}/initiatives/${INIT}`);
+  if (lang === 'ur') { await noEnglish(t, 'initiative page'); await shot(t, 'initiative-ur'); }
   await Promise.all([t.waitForURL(/\/new$/), t.click(`a[href="/initiatives/${INIT}/new"]`)]);
   await t.fill('#form-request [name="name"]', name);
   await Promise.all([t.waitForURL(/\/acts\?done=request/), t.click('#form-request button[type=submit]')]);
   const scheme = t.url().match(/\/schemes\/([^/]+)\/acts/)[1];
 
-  // Each sees only their own acts: the municipal engineer cannot survey, the
-  // treasurer cannot either; the NGO engineer (the organiser) can.
-  assert.ok(!(await offered(e, scheme)).includes('survey'));
-  assert.ok(!(await offered(t, scheme)).includes('survey'));
+  // Each sees only their own acts: only the NGO's engineer surveys.
+  for (const p of [e, t, o, m]) assert.ok(!(await offered(p, scheme)).includes('survey'));
   const refused = await e.$$eval('#refused li', (l) => l.length);
-  assert.ok(refused > 0, 'the engineer is told why other acts are not theirs');
+  assert.ok(refused > 0, 'the municipal engineer is told why other acts are not theirs');
   if (lang === 'en') await shot(e, 'acts-engineer-requested');
+  if (lang === 'ur') { await noEnglish(e, 'acts page'); await shot(e, 'acts-engineer-requested-ur'); }
 
-  await act(o, scheme, 'survey');
-  await act(o, scheme, 'estimate', {
+  await act(n, scheme, 'survey');
+  await act(n, scheme, 'estimate', {
     est_house_connections: '60000', est_lane_sewer: '1,40,000', est_collector_sewer: '50000',
     est_trunk_sewer: '2400000', est_paving: '900000',
   });
+  if (lang === 'en') await shot(n, 'acts-ngo-engineer');
+  // The social organiser convenes the lane: households, the meeting, its resolution.
   assert.ok(!(await offered(t, scheme)).includes('organise_lane'));
   await act(o, scheme, 'register_household', { house: '1', head: 'Muhammad Aslam', members: '6' });
   await act(o, scheme, 'register_household', { house: '2', head: 'Parveen Akhtar', members: '5' });
@@ -159,34 +181,44 @@ async function lifecycle(lang, name) {
   await act(o, scheme, 'organise_lane', { resolution_meeting: meeting });
   if (lang === 'en') await shot(o, 'acts-organiser');
 
-  // The treasurer collects the lane's whole share, with a receipt, before works.
+  // The treasurer collects the lane's whole share, with a receipt; the NGO
+  // posts no contributions, and confirming the money is the lane manager's.
   assert.ok(!(await offered(o, scheme)).includes('record_contribution'), 'the NGO does not post contributions');
   await act(t, scheme, 'record_contribution', { role: 'community', amount: '2,50,000', receipt: `${lang}-R-001`, purpose: 'lane share, collected door to door' });
-  await act(t, scheme, 'confirm_funds');
-  await act(t, scheme, 'start_works');
-  await act(t, scheme, 'record_expenditure', { role: 'community', amount: '1,20,000', receipt: `${lang}-M-001`, payee: 'Pak Cement & Pipe Store', purpose: 'RCC pipes and cement', component: 'lane_sewer' });
+  const mine = await offered(t, scheme);
+  for (const a of ['confirm_funds', 'start_works', 'record_expenditure', 'survey', 'record_release']) {
+    assert.ok(!mine.includes(a), `the treasurer is not offered ${a}`);
+  }
+  if (lang === 'en') await shot(t, 'acts-treasurer');
+  await act(m, scheme, 'confirm_funds');
+  await act(m, scheme, 'start_works');
+  await act(m, scheme, 'record_expenditure', { role: 'community', amount: '1,20,000', receipt: `${lang}-M-001`, payee: 'Pak Cement & Pipe Store', purpose: 'RCC pipes and cement', component: 'lane_sewer' });
 
-  // Progress with a photo: the NGO engineer inspects on site.
-  await act(o, scheme, 'inspect', { note: 'Levels checked, curing fine', caption: 'Lane sewer laid' }, { photo: PHOTO });
-  await act(t, scheme, 'complete_internal');
-  await act(t, scheme, 'request_external');
-  assert.ok(!(await offered(t, scheme)).includes('complete_external'));
+  // Progress with a photo: the NGO's engineer inspects on site.
+  await act(n, scheme, 'inspect', { note: 'Levels checked, curing fine', caption: 'Lane sewer laid' }, { photo: PHOTO });
+  await act(m, scheme, 'complete_internal');
+  // The NGO mobilises the line department for the external works.
+  await act(o, scheme, 'request_external');
+  for (const p of [t, o, m, n]) assert.ok(!(await offered(p, scheme)).includes('complete_external'));
   await act(e, scheme, 'record_release', { role: 'government', amount: '33,00,000', receipt: `${lang}-TMA-1`, component: 'trunk_sewer', purpose: 'ADP allocation' });
   await act(e, scheme, 'complete_external');
-  // Handover needs both signatures.
-  await act(t, scheme, 'hand_over');
-  assert.notEqual(await stage(t, scheme), lang === 'ur' ? 'چالو' : 'in operation');
+  // Handover needs both signatures: the lane manager's and the engineer's.
+  await act(m, scheme, 'hand_over');
+  assert.notEqual(await stage(m, scheme), lang === 'ur' ? 'چالو' : 'in operation');
   await act(e, scheme, 'hand_over');
   assert.equal(await stage(e, scheme), lang === 'ur' ? 'چالو' : 'in operation');
   if (lang === 'en') {
     await shot(e, 'scheme-in-operation');
     await e.goto(`${BASE}/work`); await shot(e, 'work-engineer');
   } else {
+    await noEnglish(e, 'scheme page');
     await shot(e, 'scheme-in-operation-ur');
-    await t.goto(`${BASE}/schemes/${scheme}/acts`); await shot(t, 'acts-treasurer-ur');
+    await t.goto(`${BASE}/schemes/${scheme}/acts`); await noEnglish(t, 'acts page'); await shot(t, 'acts-treasurer-ur');
+    await t.goto(`${BASE}/arrangements/component-sharing/1`); await shot(t, 'arrangement-ur');
+    await o.goto(`${BASE}/work`); await noEnglish(o, 'work page'); await shot(o, 'work-organiser-ur');
   }
   await logout(t);
-  for (const p of [t, o, e]) await p.context().close();
+  for (const p of all) await p.context().close();
   return scheme;
 }
 

@@ -162,6 +162,19 @@ pub struct Refusal {
     pub words: Option<RefusalWords>,
 }
 
+impl Refusal {
+    /// Whether the actor's positions are what stands in the way (rather
+    /// than the stage, a condition or the input).
+    pub fn for_lack_of_position(&self) -> bool {
+        // Reports and scorecards word their own refusals, this way.
+        self.message.starts_with("your positions (")
+            || self.words.as_ref().is_some_and(|w| {
+                matches!(w.message.first(), Some(Piece::Phrase(p))
+                    if p.id == "refuse-position" || p.id == "refuse-no-position")
+            })
+    }
+}
+
 /// A refusal's message and what would allow the act, as sentences.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefusalWords {

@@ -115,15 +115,15 @@ impl ApiError {
 
 impl From<Refusal> for ApiError {
     fn from(r: Refusal) -> ApiError {
-        // The engine words a refusal for lack of position this way and no
-        // other; tests pin the 403 so a change of wording is caught.
+        // A refusal for lack of position is the engine's `refuse-position`
+        // sentence (tests pin the 403).
         let (status, slug, title) = if r.rule == "input" {
             (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid-act",
                 "The act is not complete or not valid",
             )
-        } else if r.message.starts_with("your positions (") {
+        } else if r.for_lack_of_position() {
             (
                 StatusCode::FORBIDDEN,
                 "wrong-position",

@@ -34,10 +34,15 @@ struct Seeded {
 }
 
 /// A lane organisation with enough members to qualify, a TMA, an NGO, and
-/// three people who between them hold every position the scenario needs:
-/// the community treasurer is also the lane manager (small lanes often
-/// have one person do both), the NGO's social organiser is also its
-/// engineer, and the municipal engineer is the government side.
+/// the people of the scenario, each holding only the position their real
+/// role has (domain.md §2): the three users — the lane's treasurer
+/// (`treasurer`), the NGO's social organiser (`organiser`), the TMA's
+/// municipal engineer (`engineer`) — and the two whose acts the
+/// arrangement gives to no one else: the lane manager (`manager`: confirms
+/// the lane's money, buys materials and starts the works, completes the
+/// internal works, signs the handover — AHKMT's "line manager") and the
+/// NGO's engineer (`ngo-engineer`: surveys, estimates, inspects — the
+/// technical staff of steps 2–4 and 8).
 async fn seed_and_serve() -> Seeded {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("pages.db").display());
@@ -78,11 +83,15 @@ async fn seed_and_serve() -> Seeded {
     let treasurer = service::register_person(&state, a, person("Nasreen Bibi", Gender::Female))
         .await
         .expect("person");
-    for pos in ["treasurer", "lane_manager"] {
-        service::grant_membership(&state, a, grant(&treasurer.id, &lane.id, pos))
-            .await
-            .expect("membership");
-    }
+    service::grant_membership(&state, a, grant(&treasurer.id, &lane.id, "treasurer"))
+        .await
+        .expect("membership");
+    let manager = service::register_person(&state, a, person("Abdul Sattar", Gender::Male))
+        .await
+        .expect("lane manager");
+    service::grant_membership(&state, a, grant(&manager.id, &lane.id, "lane_manager"))
+        .await
+        .expect("membership");
     for (n, name) in [
         "Muhammad Aslam",
         "Parveen Akhtar",
@@ -107,11 +116,15 @@ async fn seed_and_serve() -> Seeded {
     let organiser = service::register_person(&state, a, person("Imran Qureshi", Gender::Male))
         .await
         .expect("organiser");
-    for pos in ["social_organiser", "engineer"] {
-        service::grant_membership(&state, a, grant(&organiser.id, &ngo.id, pos))
-            .await
-            .expect("membership");
-    }
+    service::grant_membership(&state, a, grant(&organiser.id, &ngo.id, "social_organiser"))
+        .await
+        .expect("membership");
+    let ngo_engineer = service::register_person(&state, a, person("Sadia Khan", Gender::Female))
+        .await
+        .expect("ngo engineer");
+    service::grant_membership(&state, a, grant(&ngo_engineer.id, &ngo.id, "engineer"))
+        .await
+        .expect("membership");
     let engineer = service::register_person(&state, a, person("Tariq Mehmood", Gender::Male))
         .await
         .expect("engineer");
@@ -126,6 +139,8 @@ async fn seed_and_serve() -> Seeded {
         ("treasurer", Some(treasurer.id.clone())),
         ("organiser", Some(organiser.id.clone())),
         ("engineer", Some(engineer.id.clone())),
+        ("manager", Some(manager.id.clone())),
+        ("ngo-engineer", Some(ngo_engineer.id.clone())),
     ] {
         service::create_user(
             &state,
