@@ -427,6 +427,7 @@ pub fn may_route(arr: &Arrangement, actor: &Actor) -> Result<(), Refusal> {
                 arr.id()
             ),
             allowed_if: "add an action with records = \"response\" to the arrangement".into(),
+            words: None,
         });
     };
     let allowed = arr
@@ -455,6 +456,7 @@ pub fn may_route(arr: &Arrangement, actor: &Actor) -> Result<(), Refusal> {
             "only those who may respond to reports ({}) or the platform administrator may route them",
             who.join(" or ")
         ),
+        words: None,
     })
 }
 

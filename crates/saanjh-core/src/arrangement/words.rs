@@ -188,7 +188,9 @@ pub fn english_pattern(id: &str) -> Option<&'static str> {
         "reserve-carries" => {
             "The reserve does not lapse: money not released by 30 June is carried into the next year and cannot be spent on anything else."
         }
-        "spending" => "Money spent on the {component} may not exceed what has been released for it.",
+        "spending" => {
+            "Money spent on the {component} may not exceed what has been released for it."
+        }
         "spending-plus" => {
             "Money spent on the {component} may not exceed what has been released for it, plus {extra}."
         }

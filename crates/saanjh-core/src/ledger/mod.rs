@@ -549,6 +549,7 @@ fn input_refusal(message: impl Into<String>) -> Refusal {
         rule: "input".into(),
         message: message.into(),
         allowed_if: "correct the entry".into(),
+        words: None,
     }
 }
 

@@ -208,5 +208,6 @@ pub fn check(arr: &Arrangement, scheme: &SchemeState, line: &LedgerLine) -> Resu
         rule: rule_id,
         message,
         allowed_if,
+        words: None,
     })
 }
