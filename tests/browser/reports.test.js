@@ -71,9 +71,9 @@ let scheme;
 let report;
 
 test('a citizen reports a problem from the scheme page, and the lane manager answers', async () => {
-  // The lane asks for a scheme (the treasurer is also the lane manager here).
+  // The lane asks for a scheme; its lane manager answers the lane's reports.
   const t = await phone('en');
-  await login(t, 'treasurer');
+  await login(t, 'manager');
   await t.goto(`${BASE}/initiatives/${INIT}/new`);
   await t.fill('#form-request [name="name"]', 'Street 12, lane C');
   await Promise.all([t.waitForURL(/\/acts\?done=request/), t.click('#form-request button[type=submit]')]);
