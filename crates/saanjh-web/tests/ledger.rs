@@ -319,10 +319,26 @@ async fn post_reverse_release_and_state(app: App) {
         json!({ "action": "record_contribution", "entry": { "role": "community", "amount": 5, "receipt": "R-1" } }),
         json!({ "action": "reverse_entry", "entry": { "role": "community", "reverses": "no-such-entry" } }),
         json!({ "action": "record_expenditure", "entry": { "role": "community", "amount": 999_999_00, "receipt": "V-2", "payee": "x" } }),
+        json!({ "action": "record_expenditure", "entry": { "role": "community", "amount": 999_999_00, "receipt": "V-2", "payee": "x", "component": "lane_sewer" } }),
+        json!({ "action": "record_contribution", "entry": { "role": "community", "amount": 100_00, "currency": "USD", "receipt": "R-usd" } }),
+        json!({ "action": "record_contribution", "entry": { "role": "community", "amount": "1500", "receipt": "R-str" } }),
     ] {
         let r = app.act(&l.scheme, &l.manager, bad.clone()).await;
-        assert_eq!(r.status, 422, "{bad}: {}", r.text);
+        // Overspending is a rule not met (409); the rest are bad input.
+        let expected = if r.text.contains("spending.") {
+            409
+        } else {
+            422
+        };
+        assert_eq!(r.status, expected, "{bad}: {}", r.text);
         assert_eq!(r.content_type, "application/problem+json");
+        if bad["entry"]["currency"] == "USD" {
+            assert!(
+                r.text.contains("amounts in this initiative are in PKR"),
+                "{}",
+                r.text
+            );
+        }
     }
     assert_eq!(
         app.head(&l.initiative).await,

@@ -306,6 +306,11 @@ pub struct EntryInput {
     /// When it happened (YYYY-MM-DD), if not today.
     #[serde(default)]
     pub on: Option<String>,
+    /// The currency of `amount` and `rate`, if the caller states it: it
+    /// must be the initiative's (an amount in another currency is refused,
+    /// never converted).
+    #[serde(default)]
+    pub currency: Option<String>,
 }
 
 /// A posted ledger entry: what the event carries and the scheme state keeps.
@@ -577,6 +582,14 @@ pub fn check_entry(
                 .cloned()
                 .collect::<Vec<_>>()
                 .join(", ")
+        ));
+    }
+    if let Some(c) = &input.currency
+        && !c.trim().eq_ignore_ascii_case(arr.currency())
+    {
+        return refuse(format!(
+            "amounts in this initiative are in {}; an amount in `{c}` cannot be posted (convert it and say so in the purpose)",
+            arr.currency()
         ));
     }
     let amount = match (input.amount, input.quantity, input.rate) {

@@ -416,6 +416,7 @@ pub fn to_act(
             purpose: text(form, "purpose"),
             reverses: None,
             on: text(form, "on"),
+            currency: None,
         });
     }
     Ok(act)
