@@ -31,6 +31,7 @@ const PASSWORD: &str = "a long enough password";
 #[derive(Clone)]
 struct App {
     base: String,
+    root: String,
     http: reqwest::Client,
     state: AppState,
     admin: String,
@@ -66,6 +67,7 @@ impl App {
         tokio::spawn(saanjh_web::serve_on(listener, state.clone()));
         let mut app = App {
             base: format!("http://{addr}/api/v1"),
+            root: format!("http://{addr}"),
             http: reqwest::Client::new(),
             state,
             admin: String::new(),
@@ -1060,3 +1062,157 @@ async fn a_real_city_reimported_reproduces_its_official_outcome(app: App) {
     assert_eq!(r.body["winners"].as_array().map(Vec::len), Some(9));
 }
 both!(a_real_city_reimported_reproduces_its_official_outcome);
+
+/// The pages work without JavaScript: the list, the round with the forms
+/// the visitor may use in this phase, a resident's vote through the form
+/// (a double-submit token, refused without it), and the results page with
+/// every project's reason and the tie-break record.
+async fn the_pages_show_a_round_and_take_a_vote(app: App) {
+    let c = cast(&app).await;
+    let round = round_in_voting(&app, &c).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let list = http
+        .get(format!("{}/rounds", app.root))
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(list.status().as_u16(), 200);
+    assert!(
+        list.text()
+            .await
+            .expect("body")
+            .contains("CCB reserve 2025-26")
+    );
+    let page = http
+        .get(format!("{}/rounds/{round}", app.root))
+        .send()
+        .await
+        .expect("round");
+    assert_eq!(page.status().as_u16(), 200);
+    let cookie = page
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("a vote cookie")
+        .to_string();
+    let html = page.text().await.expect("body");
+    assert!(html.contains("Covered drain, Street 3") && html.contains("Pakistan Railways"));
+    assert!(html.contains("id=\"form-vote\""), "the public vote form");
+    assert!(
+        !html.contains("id=\"form-paper\""),
+        "no paper form for the public"
+    );
+    assert!(
+        !html.contains("id=\"form-phase\""),
+        "no phase form for the public"
+    );
+    let token = cookie
+        .split_once('=')
+        .map(|(_, t)| t.to_string())
+        .expect("token");
+    let form = [
+        ("csrf", token.as_str()),
+        ("approve", "1"),
+        ("approve", "3"),
+        ("union_council", UC_A),
+        ("cnic", "31202-5555555-5"),
+    ];
+    let enc = |t: &str| -> String {
+        t.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    };
+    let form: String = form
+        .iter()
+        .map(|(k, v)| format!("{k}={}", enc(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    // Without the cookie the form is refused and nothing is counted.
+    let r = http
+        .post(format!("{}/rounds/{round}/vote", app.root))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.clone())
+        .send()
+        .await
+        .expect("vote");
+    assert_eq!(r.status().as_u16(), 403);
+    assert_eq!(
+        app.state
+            .store
+            .ballots(&round)
+            .await
+            .expect("ballots")
+            .len(),
+        0
+    );
+    let r = http
+        .post(format!("{}/rounds/{round}/vote", app.root))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.clone())
+        .send()
+        .await
+        .expect("vote");
+    assert_eq!(r.status().as_u16(), 303, "{:?}", r.text().await);
+    let ballots = app.state.store.ballots(&round).await.expect("ballots");
+    assert_eq!(ballots.len(), 1);
+    assert_eq!(ballots[0].approvals, "1,3");
+    // The same CNIC again: the round page again, with the reason.
+    let r = http
+        .post(format!("{}/rounds/{round}/vote", app.root))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.clone())
+        .send()
+        .await
+        .expect("vote");
+    assert_eq!(r.status().as_u16(), 409);
+    assert!(r.text().await.expect("body").contains("already voted"));
+    assert_eq!(
+        phase(&app, &round, &c.convenor.1, "results").await.status,
+        200
+    );
+    let res = http
+        .get(format!("{}/rounds/{round}/results", app.root))
+        .send()
+        .await
+        .expect("results");
+    assert_eq!(res.status().as_u16(), 200);
+    let html = res.text().await.expect("body");
+    let result = app.get(&format!("/rounds/{round}/results")).await.body;
+    for p in result["projects"].as_array().expect("projects") {
+        let why = p["why"].as_str().expect("why");
+        assert!(html.contains(why), "the page says why: {why}");
+    }
+    let drawn: Vec<&str> = result["tie_break"]["drawn"]
+        .as_array()
+        .expect("drawn")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        html.contains(&drawn.join(", ")),
+        "the drawn order is published"
+    );
+    // In Urdu too.
+    let ur = http
+        .get(format!("{}/rounds/{round}/results", app.root))
+        .header("cookie", "lang=ur")
+        .header("accept-language", "ur")
+        .send()
+        .await
+        .expect("results");
+    assert_eq!(ur.status().as_u16(), 200);
+    assert!(ur.text().await.expect("body").contains("نتائج"));
+}
+both!(the_pages_show_a_round_and_take_a_vote);

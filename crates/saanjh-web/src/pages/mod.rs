@@ -15,6 +15,7 @@
 //! - Every POST carries the session's CSRF token.
 
 mod admin;
+mod budgeting;
 mod charts;
 mod ctx;
 mod forms;
@@ -89,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/initiatives", post(admin::initiative))
         .route("/assets/{name}", get(asset))
         .merge(reports::routes())
+        .merge(budgeting::routes())
         .layer(axum::Extension(config))
         .layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024))
         .layer(CompressionLayer::new())

@@ -1,0 +1,696 @@
+//! Pages for participatory budgeting rounds (issue 7, part 3).
+//!
+//! - `/rounds` — every round, newest first;
+//! - `/rounds/{id}` — a round: budget, area, rule, phase and who moved it,
+//!   the proposals with their reviews, and the forms this visitor may use in
+//!   this phase (propose, review, vote online, enter a paper ballot, move the
+//!   round on, turn winners into schemes);
+//! - `/rounds/{id}/results` — winners, spend, why each project won or lost,
+//!   and the tie-break record.
+//!
+//! Every form posts to a handler that calls `crate::budgeting`, the API's
+//! own service functions; pages decide nothing. A resident's online vote
+//! needs no account, so its form is protected by a double-submit cookie
+//! (as the citizen's report form is); staff forms by the session's CSRF.
+
+use std::collections::BTreeSet;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Form, Router};
+use saanjh_core::budgeting::{Location, Phase, Review, RoundState};
+use serde::Deserialize;
+
+use super::ctx::{Visitor, constant_eq, cookie, encode};
+use super::views::{day, rs};
+use super::{PageResult, PagesConfig, page};
+use crate::budgeting::{self as pb, NewProposal, OnlineVote, PaperBallot, ReviewInput};
+use crate::{ApiError, AppState, auth};
+
+/// The cookie carrying an anonymous voter's form token (double submit).
+const VOTE_COOKIE: &str = "saanjh_vote";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/rounds", get(rounds))
+        .route("/rounds/{id}", get(round_page))
+        .route("/rounds/{id}/results", get(results))
+        .route("/rounds/{id}/propose", post(propose))
+        .route("/rounds/{id}/review", post(review))
+        .route("/rounds/{id}/vote", post(vote))
+        .route("/rounds/{id}/paper", post(paper))
+        .route("/rounds/{id}/phase", post(phase))
+        .route("/rounds/{id}/schemes", post(schemes))
+}
+
+fn see_other(to: &str) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        r.headers_mut().insert(LOCATION, v);
+    }
+    r
+}
+
+fn login_first(back: &str) -> Response {
+    see_other(&format!("/login?next={}", encode(back)))
+}
+
+fn phase_word(v: &Visitor, p: &str) -> String {
+    v.word(&format!("round-phase-{p}"))
+}
+
+// ── The list ──
+
+struct RoundLine {
+    id: String,
+    name: String,
+    district: String,
+    phase: String,
+    budget: String,
+    opened: String,
+    demo: bool,
+}
+
+#[derive(Template)]
+#[template(path = "rounds.html")]
+struct RoundsPage<'a> {
+    c: &'a Visitor,
+    rounds: Vec<RoundLine>,
+}
+
+pub async fn rounds(v: Visitor, State(state): State<AppState>) -> PageResult {
+    let rounds = state
+        .store
+        .rounds()
+        .await?
+        .into_iter()
+        .map(|r| RoundLine {
+            phase: phase_word(&v, &r.phase),
+            budget: rs(r.budget),
+            opened: day(&r.opened_at),
+            demo: r.demo != 0,
+            id: r.id,
+            name: r.name,
+            district: r.district,
+        })
+        .collect();
+    page(RoundsPage { c: &v, rounds })
+}
+
+// ── One round ──
+
+struct ProposalLine {
+    number: u32,
+    title: String,
+    description: String,
+    organisation: String,
+    place: String,
+    estimate: String,
+    /// "feasible at Rs …" / "rejected: …" / "awaiting review".
+    review: String,
+    rejected: bool,
+    pending: bool,
+    on_ballot: bool,
+    scheme: Option<String>,
+}
+
+struct ChangeLine {
+    at: String,
+    to: String,
+    person: String,
+    note: String,
+}
+
+#[derive(Template)]
+#[template(path = "round.html")]
+struct RoundPage<'a> {
+    c: &'a Visitor,
+    id: String,
+    name: String,
+    council: String,
+    financial_year: String,
+    budget: String,
+    area: String,
+    rule: String,
+    seed: u64,
+    phase: String,
+    phase_key: String,
+    next_phase: Option<(String, String)>,
+    demo: bool,
+    imported: String,
+    max_choices: u32,
+    ballots: u64,
+    changes: Vec<ChangeLine>,
+    proposals: Vec<ProposalLine>,
+    union_councils: Vec<String>,
+    /// Community organisations the visitor belongs to (proposals phase).
+    my_orgs: Vec<(String, String)>,
+    is_convenor: bool,
+    is_reviewer: bool,
+    is_counter: bool,
+    token: String,
+    done: String,
+    error: String,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct Notice {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+async fn org_name(state: &AppState, id: &str) -> Result<String, ApiError> {
+    Ok(state
+        .store
+        .organisation(id)
+        .await?
+        .map(|o| o.name)
+        .unwrap_or_else(|| id.to_string()))
+}
+
+async fn person_name(state: &AppState, id: &str) -> Result<String, ApiError> {
+    Ok(state
+        .store
+        .person(id)
+        .await?
+        .map(|p| p.name)
+        .unwrap_or_else(|| id.to_string()))
+}
+
+async fn holds(state: &AppState, v: &Visitor, org: &str, position: &str) -> bool {
+    match v.user.as_ref().and_then(|u| u.person_id.as_deref()) {
+        Some(p) => state
+            .store
+            .membership_exists(p, org, position)
+            .await
+            .unwrap_or(false),
+        None => false,
+    }
+}
+
+async fn render_round(
+    v: &Visitor,
+    state: &AppState,
+    config: &PagesConfig,
+    id: &str,
+    done: String,
+    error: String,
+    status: StatusCode,
+) -> PageResult {
+    let s: RoundState = pb::round(state, id).await.map_err(|e| v.fail(e))?;
+    let r = &s.record;
+    let mut proposals = vec![];
+    for (n, p) in &s.proposals {
+        let (review, rejected, pending) = match &p.review {
+            Some(Review::Feasible { cost, note }) => (
+                format!(
+                    "{} {}{}",
+                    v.t("round-feasible-at"),
+                    rs(*cost),
+                    note.as_deref()
+                        .map(|n| format!(" — {n}"))
+                        .unwrap_or_default()
+                ),
+                false,
+                false,
+            ),
+            Some(Review::Rejected { reason }) => {
+                (format!("{}: {reason}", v.t("round-rejected")), true, false)
+            }
+            None => (v.t("round-awaiting-review"), false, true),
+        };
+        let organisation = match (&p.record.organisation, &p.record.source_id) {
+            (Some(o), _) => org_name(state, o).await?,
+            (None, Some(src)) => src.clone(),
+            (None, None) => String::new(),
+        };
+        proposals.push(ProposalLine {
+            number: *n,
+            title: p.record.title.clone(),
+            description: p.record.description.clone(),
+            organisation,
+            place: match &p.record.location.union_council {
+                Some(uc) => format!("{}, {uc}", p.record.location.place),
+                None => p.record.location.place.clone(),
+            },
+            estimate: rs(p.record.estimate),
+            review,
+            rejected,
+            pending,
+            on_ballot: p.feasible_cost().is_some(),
+            scheme: p.scheme.as_ref().map(|(_, s)| s.clone()),
+        });
+    }
+    let mut changes = vec![];
+    for c in &s.phase_changes {
+        changes.push(ChangeLine {
+            at: c.at.replace('T', " ").trim_end_matches('Z').to_string(),
+            to: phase_word(v, c.to.as_str()),
+            person: person_name(state, &c.person).await?,
+            note: c.note.clone().unwrap_or_default(),
+        });
+    }
+    let mut my_orgs = vec![];
+    if s.phase == Phase::Proposals
+        && let Some(p) = v.user.as_ref().and_then(|u| u.person_id.as_deref())
+    {
+        let mut seen = BTreeSet::new();
+        for m in state.store.memberships(None, Some(p), 500, 0).await? {
+            if m.active == 0 || !seen.insert(m.organisation_id.clone()) {
+                continue;
+            }
+            if let Some(o) = state.store.organisation(&m.organisation_id).await?
+                && o.kind == "community"
+            {
+                my_orgs.push((o.id, o.name));
+            }
+        }
+    }
+    let token = if v.csrf.is_empty() {
+        auth::new_token()
+    } else {
+        v.csrf.clone()
+    };
+    let council = if r.council.is_empty() {
+        String::new()
+    } else {
+        org_name(state, &r.council).await?
+    };
+    let mut resp = page(RoundPage {
+        c: v,
+        id: r.id.clone(),
+        name: r.name.clone(),
+        council,
+        financial_year: r.financial_year.clone().unwrap_or_default(),
+        budget: format!("{} ({})", rs(r.budget), r.currency),
+        area: r.area.describe(),
+        rule: v.t(&format!("round-rule-{}", r.rule.as_str())),
+        seed: r.seed,
+        phase: phase_word(v, s.phase.as_str()),
+        phase_key: s.phase.as_str().to_string(),
+        next_phase: s
+            .phase
+            .next()
+            .map(|p| (p.as_str().to_string(), phase_word(v, p.as_str()))),
+        demo: r.demo,
+        imported: r.imported_from.clone().unwrap_or_default(),
+        max_choices: r.max_choices.unwrap_or(0),
+        ballots: s.ballots,
+        changes,
+        proposals,
+        union_councils: r.area.union_councils.clone(),
+        my_orgs,
+        is_convenor: holds(state, v, &r.convenor.organisation, &r.convenor.position).await,
+        is_reviewer: holds(state, v, &r.reviewer.organisation, &r.reviewer.position).await,
+        is_counter: holds(state, v, &r.counter.organisation, &r.counter.position).await,
+        token: token.clone(),
+        done,
+        error,
+    })?;
+    *resp.status_mut() = status;
+    if v.csrf.is_empty() && s.phase == Phase::Voting {
+        let secure = if config.secure_cookies {
+            "; Secure"
+        } else {
+            ""
+        };
+        if let Ok(c) = HeaderValue::from_str(&format!(
+            "{VOTE_COOKIE}={token}; Path=/rounds; HttpOnly; SameSite=Strict; Max-Age=3600{secure}"
+        )) {
+            resp.headers_mut().append(SET_COOKIE, c);
+        }
+    }
+    Ok(resp)
+}
+
+pub async fn round_page(
+    v: Visitor,
+    State(state): State<AppState>,
+    Extension(config): Extension<PagesConfig>,
+    Path(id): Path<String>,
+    Query(q): Query<Notice>,
+) -> PageResult {
+    let done = match q.done.as_deref() {
+        Some(key @ ("proposed" | "reviewed" | "voted" | "entered" | "moved" | "schemes")) => {
+            v.t(&format!("round-done-{key}"))
+        }
+        _ => String::new(),
+    };
+    render_round(
+        &v,
+        &state,
+        &config,
+        &id,
+        done,
+        String::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+type Pairs = Vec<(String, String)>;
+
+fn field(pairs: &Pairs, key: &str) -> Option<String> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// Rupees as typed ("4,00,000" or "400000.50") to paisa.
+fn paisa(v: &Visitor, text: Option<String>) -> Result<i64, ApiError> {
+    let t = text.unwrap_or_default().replace(',', "");
+    let (whole, frac) = t.split_once('.').unwrap_or((&t, ""));
+    let ok = !whole.is_empty()
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && frac.len() <= 2
+        && frac.bytes().all(|b| b.is_ascii_digit());
+    let parsed = ok
+        .then(|| {
+            let w: i64 = whole.parse().ok()?;
+            let f: i64 = format!("{frac:0<2}").parse().ok()?;
+            w.checked_mul(100)?.checked_add(f)
+        })
+        .flatten();
+    parsed.ok_or_else(|| ApiError::unprocessable(v.t("round-bad-amount")))
+}
+
+fn approvals(pairs: &Pairs) -> Vec<u32> {
+    pairs
+        .iter()
+        .filter(|(k, _)| k == "approve")
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect()
+}
+
+/// Signed-in staff forms: the session's CSRF and a person.
+fn staff(v: &Visitor, pairs: &Pairs) -> Result<String, ApiError> {
+    v.check_csrf(&field(pairs, "csrf").unwrap_or_default())?;
+    Ok(v.person()?.to_string())
+}
+
+pub async fn propose(
+    v: Visitor,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(f): Form<Pairs>,
+) -> PageResult {
+    if v.user.is_none() {
+        return Ok(login_first(&format!("/rounds/{id}")));
+    }
+    let person = staff(&v, &f).map_err(|e| v.fail(e))?;
+    let num = |k: &str| field(&f, k).and_then(|x| x.parse::<f64>().ok());
+    let input = NewProposal {
+        organisation: field(&f, "organisation").unwrap_or_default(),
+        title: field(&f, "title").unwrap_or_default(),
+        description: field(&f, "description").unwrap_or_default(),
+        estimate: paisa(&v, field(&f, "estimate")).map_err(|e| v.fail(e))?,
+        location: Location {
+            place: field(&f, "place").unwrap_or_default(),
+            union_council: field(&f, "union_council"),
+            latitude: num("latitude"),
+            longitude: num("longitude"),
+        },
+        arrangement: None,
+        version: None,
+        component: None,
+        partners: Default::default(),
+    };
+    pb::submit_proposal(&state, &person, &id, input)
+        .await
+        .map_err(|e| v.fail(e))?;
+    Ok(see_other(&format!("/rounds/{id}?done=proposed")))
+}
+
+pub async fn review(
+    v: Visitor,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(f): Form<Pairs>,
+) -> PageResult {
+    if v.user.is_none() {
+        return Ok(login_first(&format!("/rounds/{id}")));
+    }
+    let person = staff(&v, &f).map_err(|e| v.fail(e))?;
+    let number: u32 = field(&f, "proposal")
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| v.fail(ApiError::unprocessable("which proposal?")))?;
+    let decision = field(&f, "decision").unwrap_or_default();
+    let cost = if decision == "feasible" {
+        Some(paisa(&v, field(&f, "cost")).map_err(|e| v.fail(e))?)
+    } else {
+        None
+    };
+    pb::review_proposal(
+        &state,
+        &person,
+        &id,
+        number,
+        ReviewInput {
+            decision,
+            cost,
+            note: field(&f, "note"),
+            reason: field(&f, "reason"),
+        },
+    )
+    .await
+    .map_err(|e| v.fail(e))?;
+    Ok(see_other(&format!("/rounds/{id}?done=reviewed")))
+}
+
+/// A resident's vote: no account, a double-submit token instead. A refusal
+/// (already voted, a bad CNIC) shows the round again with the reason.
+pub async fn vote(
+    v: Visitor,
+    State(state): State<AppState>,
+    Extension(config): Extension<PagesConfig>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(f): Form<Pairs>,
+) -> PageResult {
+    let sent = field(&f, "csrf").unwrap_or_default();
+    let csrf_ok = if v.csrf.is_empty() {
+        let c = cookie(&headers, VOTE_COOKIE).unwrap_or("");
+        !c.is_empty() && constant_eq(c.as_bytes(), sent.as_bytes())
+    } else {
+        v.check_csrf(&sent).is_ok()
+    };
+    let again = |error: String, status: StatusCode| {
+        let (v, state, config, id) = (v.clone(), state.clone(), config.clone(), id.clone());
+        async move { render_round(&v, &state, &config, &id, String::new(), error, status).await }
+    };
+    if !csrf_ok {
+        return again(v.t("round-form-expired"), StatusCode::FORBIDDEN).await;
+    }
+    let input = OnlineVote {
+        cnic: field(&f, "cnic").unwrap_or_default(),
+        approvals: approvals(&f),
+        union_council: field(&f, "union_council"),
+    };
+    match pb::vote_online(&state, &id, input).await {
+        Ok(_) => Ok(see_other(&format!("/rounds/{id}?done=voted"))),
+        Err(e) => {
+            let status = e.status();
+            again(e.problem.detail.clone(), status).await
+        }
+    }
+}
+
+pub async fn paper(
+    v: Visitor,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(f): Form<Pairs>,
+) -> PageResult {
+    if v.user.is_none() {
+        return Ok(login_first(&format!("/rounds/{id}")));
+    }
+    let person = staff(&v, &f).map_err(|e| v.fail(e))?;
+    pb::enter_paper_ballot(
+        &state,
+        &person,
+        &id,
+        PaperBallot {
+            serial: field(&f, "serial").unwrap_or_default(),
+            approvals: approvals(&f),
+            union_council: field(&f, "union_council"),
+        },
+    )
+    .await
+    .map_err(|e| v.fail(e))?;
+    Ok(see_other(&format!("/rounds/{id}?done=entered")))
+}
+
+pub async fn phase(
+    v: Visitor,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(f): Form<Pairs>,
+) -> PageResult {
+    if v.user.is_none() {
+        return Ok(login_first(&format!("/rounds/{id}")));
+    }
+    let person = staff(&v, &f).map_err(|e| v.fail(e))?;
+    let to = field(&f, "to")
+        .as_deref()
+        .and_then(Phase::parse)
+        .ok_or_else(|| v.fail(ApiError::unprocessable("which phase?")))?;
+    pb::change_phase(&state, &person, &id, to, field(&f, "note"))
+        .await
+        .map_err(|e| v.fail(e))?;
+    Ok(see_other(&format!("/rounds/{id}?done=moved")))
+}
+
+pub async fn schemes(
+    v: Visitor,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(f): Form<Pairs>,
+) -> PageResult {
+    if v.user.is_none() {
+        return Ok(login_first(&format!("/rounds/{id}")));
+    }
+    let person = staff(&v, &f).map_err(|e| v.fail(e))?;
+    let links = pb::create_schemes(&state, &person, &id)
+        .await
+        .map_err(|e| v.fail(e))?;
+    if let Some(refused) = links.iter().find_map(|l| l.refused.clone()) {
+        return Err(v.fail(ApiError::conflict(refused)));
+    }
+    Ok(see_other(&format!("/rounds/{id}/results?done=schemes")))
+}
+
+// ── Results ──
+
+struct ResultLine {
+    number: u32,
+    title: String,
+    cost: String,
+    votes: u64,
+    why: String,
+    scheme: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "round_results.html")]
+struct ResultsPage<'a> {
+    c: &'a Visitor,
+    id: String,
+    name: String,
+    rule: String,
+    budget: String,
+    spent: String,
+    left: String,
+    ballots: u64,
+    winners: Vec<ResultLine>,
+    losers: Vec<ResultLine>,
+    seed: u64,
+    criteria: String,
+    drawn: String,
+    priority: String,
+    ties: Vec<String>,
+    completion: String,
+    is_convenor: bool,
+    to_scheme: usize,
+    done: bool,
+}
+
+pub async fn results(
+    v: Visitor,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<Notice>,
+) -> PageResult {
+    let s = pb::round(&state, &id).await.map_err(|e| v.fail(e))?;
+    let Some(result) = s.result.clone() else {
+        return Err(v.fail(ApiError::conflict(v.t1(
+            "round-no-results",
+            "phase",
+            phase_word(&v, s.phase.as_str()),
+        ))));
+    };
+    let title = |n: u32| {
+        s.proposals
+            .get(&n)
+            .map(|p| p.record.title.clone())
+            .unwrap_or_else(|| n.to_string())
+    };
+    let line = |n: u32| -> Option<ResultLine> {
+        let p = result.projects.iter().find(|p| p.number == n)?;
+        Some(ResultLine {
+            number: n,
+            title: title(n),
+            cost: rs(p.cost),
+            votes: p.votes,
+            why: p.why.clone(),
+            scheme: s
+                .proposals
+                .get(&n)
+                .and_then(|x| x.scheme.as_ref())
+                .map(|(_, sc)| sc.clone()),
+        })
+    };
+    let winners: Vec<ResultLine> = result.winners.iter().filter_map(|n| line(*n)).collect();
+    let to_scheme = winners.iter().filter(|w| w.scheme.is_none()).count();
+    let losers = result
+        .projects
+        .iter()
+        .filter(|p| !p.selected)
+        .filter_map(|p| line(p.number))
+        .collect();
+    let ties = result
+        .tie_break
+        .ties
+        .iter()
+        .map(|t| {
+            format!(
+                "{} {}: {} → {} ({})",
+                v.t("round-tie-step"),
+                t["step"],
+                t["tied"]
+                    .as_array()
+                    .map(|a| a
+                        .iter()
+                        .filter_map(|x| x.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "))
+                    .unwrap_or_default(),
+                t["chosen"].as_str().unwrap_or(""),
+                t["decided_by"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    let is_convenor = holds(
+        &state,
+        &v,
+        &s.record.convenor.organisation,
+        &s.record.convenor.position,
+    )
+    .await;
+    page(ResultsPage {
+        c: &v,
+        id: s.record.id.clone(),
+        name: s.record.name.clone(),
+        rule: v.t(&format!("round-rule-{}", s.record.rule.as_str())),
+        budget: rs(result.budget),
+        spent: rs(result.spent),
+        left: rs(result.budget - result.spent),
+        ballots: result.ballots,
+        winners,
+        losers,
+        seed: result.tie_break.seed,
+        criteria: result.tie_break.criteria.clone(),
+        drawn: result.tie_break.drawn.join(", "),
+        priority: result.tie_break.priority.join(", "),
+        ties,
+        completion: result.completion.clone().unwrap_or_default(),
+        is_convenor,
+        to_scheme,
+        done: q.done.is_some(),
+    })
+}
