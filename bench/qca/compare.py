@@ -58,7 +58,9 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.data_dir, exist_ok=True)
     grid = [tuple(int(v) for v in kn.split(":")) for kn in a.grid.split(",")]
-    print("wall = elapsed seconds, cpu = user+sys seconds of the process (robust on a loaded machine)")
+    print("wall = elapsed seconds, cpu = user+sys seconds of the process (robust on a loaded machine); "
+          "load = 1-minute load average when the row finished")
+    print(f"cores: {os.cpu_count()}, load at start: {os.getloadavg()[0]:.1f}")
     print(f"{'k':>3} {'cases':>7} | {'saanjh wall':>11} {'cpu':>7} {'MiB':>5} | {'setqca wall':>11} {'cpu':>7} {'MiB':>5} | "
           f"{'ratio wall':>10} {'cpu':>7} | same models")
     for k, n in grid:
@@ -80,22 +82,27 @@ def main():
             "parsimonious": sorted(sorted(t["expression"] for t in m["terms"]) for m in j["parsimonious"]["models"])
         }
         note = "" if j.get("exact", True) else "  (chart search budget reached: models not proven minimal)"
+        if j.get("truncated"):
+            note += "  (more minimal models than the 1,000 returned)"
         note = f"  {len(j['solutions'])} model(s), {j['parsimonious']['prime_implicants']} PIs" + note
         if a.no_setqca:
-            print(f"{k:>3} {n:>7} | {t_ours:>11.3f} {cpu_ours:>7.3f} {rss_ours:>5.0f} |{note}", flush=True)
+            print(f"{k:>3} {n:>7} | {t_ours:>11.3f} {cpu_ours:>7.3f} {rss_ours:>5.0f} | {os.getloadavg()[0]:>4.1f} |{note}",
+                  flush=True)
             continue
         theirs = measured(
             [sys.executable, os.path.join(HERE, "setqca_run.py"), path, "Y", "0.8", "0.5"], a.limit
         )
         if theirs is None:
             print(f"{k:>3} {n:>7} | {t_ours:>11.3f} {cpu_ours:>7.3f} {rss_ours:>5.0f} | {'>' + str(int(a.limit)):>11} "
-                  f"{'':>7} {'':>5} | {'>' + format(a.limit / t_ours, '.0f'):>10} {'':>7} | (setqca timed out)", flush=True)
+                  f"{'':>7} {'':>5} | {'>' + format(a.limit / t_ours, '.0f'):>10} {'':>7} | {os.getloadavg()[0]:>4.1f} | "
+                  f"(setqca timed out){note}", flush=True)
             continue
         t_theirs, rss_theirs, out2, cpu_theirs = theirs
         ref = json.loads(out2)
         same = "yes" if all(mine[kd] == ref[kd] for kd in mine) else f"NO: saanjh {mine} setqca {ref}"
         print(f"{k:>3} {n:>7} | {t_ours:>11.3f} {cpu_ours:>7.3f} {rss_ours:>5.0f} | {t_theirs:>11.3f} {cpu_theirs:>7.3f} "
-              f"{rss_theirs:>5.0f} | {t_theirs / t_ours:>10.1f} {cpu_theirs / max(cpu_ours, 1e-3):>7.1f} | {same}{note}", flush=True)
+              f"{rss_theirs:>5.0f} | {t_theirs / t_ours:>10.1f} {cpu_theirs / max(cpu_ours, 1e-3):>7.1f} | "
+              f"{os.getloadavg()[0]:>4.1f} | {same}{note}", flush=True)
 
 
 if __name__ == "__main__":

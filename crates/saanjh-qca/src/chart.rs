@@ -118,8 +118,166 @@ pub fn solve(
             kept_rows.push(r);
         }
     }
-    let rows: Vec<Bits> = kept_rows.iter().map(|&r| row_cols[r].clone()).collect();
-    // Column → reduced rows.
+    // Independent parts: rows linked by a shared PI. A noisy chart falls
+    // apart into many small parts, each solved exactly on its own; the
+    // minimal models of the whole are every combination of the parts'
+    // minimal models (and likewise for irredundant ones), so the search
+    // never meets the product of their sizes.
+    let mut parent: Vec<usize> = (0..kept_rows.len()).collect();
+    fn find(parent: &mut [usize], mut x: usize) -> usize {
+        while parent[x] != x {
+            parent[x] = parent[parent[x]];
+            x = parent[x];
+        }
+        x
+    }
+    let mut first_row_of_col: Vec<Option<usize>> = vec![None; nc];
+    for (i, &r) in kept_rows.iter().enumerate() {
+        for (wi, &w) in row_cols[r].iter().enumerate() {
+            let mut w = w;
+            while w != 0 {
+                let c = wi * 64 + w.trailing_zeros() as usize;
+                w &= w - 1;
+                match first_row_of_col[c] {
+                    None => first_row_of_col[c] = Some(i),
+                    Some(j) => {
+                        let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+                        if a != b {
+                            parent[a] = b;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut part_of_root: std::collections::BTreeMap<usize, usize> = Default::default();
+    let mut parts: Vec<Vec<usize>> = Vec::new();
+    for i in 0..kept_rows.len() {
+        let root = find(&mut parent, i);
+        let p = *part_of_root.entry(root).or_insert_with(|| {
+            parts.push(Vec::new());
+            parts.len() - 1
+        });
+        parts[p].push(kept_rows[i]);
+    }
+    let mut exact = true;
+    let mut truncated = false;
+    let mut per_part: Vec<Vec<Vec<usize>>> = Vec::with_capacity(parts.len());
+    for part in &parts {
+        // Local columns: those covering this part's rows.
+        let mut cols_here: Vec<usize> = Vec::new();
+        let mut seen: Bits = vec![0; cwords];
+        for &r in part {
+            for (sw, &w) in seen.iter_mut().zip(&row_cols[r]) {
+                *sw |= w;
+            }
+        }
+        for (wi, &w) in seen.iter().enumerate() {
+            let mut w = w;
+            while w != 0 {
+                cols_here.push(wi * 64 + w.trailing_zeros() as usize);
+                w &= w - 1;
+            }
+        }
+        let lw = cols_here.len().div_ceil(64);
+        let local_rows: Vec<Bits> = part
+            .iter()
+            .map(|&r| {
+                let mut b: Bits = vec![0; lw];
+                for (l, &c) in cols_here.iter().enumerate() {
+                    if test(&row_cols[r], c) {
+                        set(&mut b, l);
+                    }
+                }
+                b
+            })
+            .collect();
+        let (found, t, e) = solve_part(&local_rows, cols_here.len(), all_solutions, max_models);
+        truncated |= t;
+        exact &= e;
+        per_part.push(
+            found
+                .into_iter()
+                .map(|m| m.into_iter().map(|l| cols_here[l]).collect())
+                .collect(),
+        );
+    }
+    // Every combination of the parts' models, then every choice among PIs
+    // with identical coverage, up to max_models (an odometer: nothing is
+    // built beyond what is returned).
+    let mut models: Vec<Vec<usize>> = Vec::new();
+    if per_part.iter().all(|p| !p.is_empty()) {
+        let mut idx = vec![0usize; per_part.len()];
+        'combos: loop {
+            let classes_chosen: Vec<usize> = per_part
+                .iter()
+                .zip(&idx)
+                .flat_map(|(p, &i)| p[i].iter().copied())
+                .collect();
+            let mut member = vec![0usize; classes_chosen.len()];
+            loop {
+                if models.len() >= max_models {
+                    truncated = true;
+                    break 'combos;
+                }
+                let mut m: Vec<usize> = classes_chosen
+                    .iter()
+                    .zip(&member)
+                    .map(|(&c, &k)| classes[c][k])
+                    .collect();
+                m.sort_unstable();
+                models.push(m);
+                // Next member choice.
+                let mut j = 0;
+                loop {
+                    if j == member.len() {
+                        break;
+                    }
+                    member[j] += 1;
+                    if member[j] < classes[classes_chosen[j]].len() {
+                        break;
+                    }
+                    member[j] = 0;
+                    j += 1;
+                }
+                if j == member.len() {
+                    break;
+                }
+            }
+            // Next combination of part models.
+            let mut j = 0;
+            loop {
+                if j == idx.len() {
+                    break 'combos;
+                }
+                idx[j] += 1;
+                if idx[j] < per_part[j].len() {
+                    break;
+                }
+                idx[j] = 0;
+                j += 1;
+            }
+        }
+    }
+    models.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+    ChartSolution {
+        models,
+        truncated,
+        exact,
+    }
+}
+
+/// One independent part of the chart: every minimum cover (or every
+/// irredundant cover), as column indices; whether the list was cut at
+/// `max_models`; whether the search finished within its budget.
+fn solve_part(
+    rows: &[Bits],
+    nc: usize,
+    all_solutions: bool,
+    max_models: usize,
+) -> (Vec<Vec<usize>>, bool, bool) {
+    let cwords = nc.div_ceil(64);
+    // Column → rows.
     let rwords = rows.len().div_ceil(64);
     let mut col_rows: Vec<Bits> = vec![vec![0; rwords]; nc];
     for (r, rc) in rows.iter().enumerate() {
@@ -135,7 +293,7 @@ pub fn solve(
     }
     let mut exact = true;
     let mut search = Search {
-        rows: &rows,
+        rows,
         col_rows: &col_rows,
         best: usize::MAX,
         found: Vec::new(),
@@ -146,13 +304,14 @@ pub fn solve(
         strict: false,
         nodes: 0,
         budget: NODE_BUDGET,
+        size_buf: Vec::new(),
     };
     if !all_solutions {
         // The minimum size first, on a chart also reduced by column
         // dominance (a dominated PI can always be swapped for its
         // dominator, so the minimum is unchanged), then every cover of that
         // size on the unreduced chart.
-        let (core_rows, core_col_rows) = cyclic_core(&rows, nc);
+        let (core_rows, core_col_rows) = cyclic_core(rows, nc);
         let mut first = Search {
             rows: &core_rows,
             col_rows: &core_col_rows,
@@ -165,6 +324,7 @@ pub fn solve(
             strict: true,
             nodes: 0,
             budget: NODE_BUDGET,
+            size_buf: Vec::new(),
         };
         let mut core_unc: Bits = vec![0; core_rows.len().div_ceil(64)];
         for r in 0..core_rows.len() {
@@ -179,41 +339,11 @@ pub fn solve(
     search.dfs(&uncovered, &mut chosen, &vec![0; cwords]);
     exact &= search.nodes < search.budget;
     if search.found.is_empty() && !exact {
-        let mut g = greedy_cover(&rows, &col_rows);
+        let mut g = greedy_cover(rows, &col_rows);
         g.sort_unstable();
         search.found.push(g);
     }
-    let mut truncated = search.truncated;
-    // Expand classes into concrete PIs.
-    let mut models: Vec<Vec<usize>> = Vec::new();
-    for m in &search.found {
-        let mut partial: Vec<Vec<usize>> = vec![Vec::new()];
-        for &c in m {
-            let mut next = Vec::new();
-            for p in &partial {
-                for &member in &classes[c] {
-                    let mut q = p.clone();
-                    q.push(member);
-                    next.push(q);
-                }
-            }
-            partial = next;
-        }
-        for mut p in partial {
-            if models.len() >= max_models {
-                truncated = true;
-                break;
-            }
-            p.sort_unstable();
-            models.push(p);
-        }
-    }
-    models.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
-    ChartSolution {
-        models,
-        truncated,
-        exact,
-    }
+    (search.found, search.truncated, exact)
 }
 
 /// Row and column dominance to a fixpoint. Returns rows (over the original
@@ -331,6 +461,8 @@ struct Search<'a> {
     strict: bool,
     nodes: u64,
     budget: u64,
+    /// Scratch: uncovered rows per column, for the dual bound.
+    size_buf: Vec<u32>,
 }
 
 impl Search<'_> {
@@ -405,6 +537,20 @@ impl Search<'_> {
                     }
                 }
             }
+            // Fractional dual bound: give each uncovered row the weight
+            // 1 / (largest number of uncovered rows a usable PI covering it
+            // covers). No PI collects more than 1 in total, so the weights'
+            // sum bounds the PIs still needed from below; it is much
+            // tighter than the disjoint-rows bound on dense noisy charts.
+            let limit_now = if self.strict {
+                self.best.saturating_sub(1)
+            } else {
+                self.best
+            };
+            if chosen.len() + lb <= limit_now {
+                let dual = self.dual_bound(uncovered, excluded);
+                lb = lb.max(dual);
+            }
             let limit = if self.strict {
                 self.best.saturating_sub(1)
             } else {
@@ -441,6 +587,44 @@ impl Search<'_> {
                 return;
             }
         }
+    }
+
+    fn dual_bound(&mut self, uncovered: &Bits, excluded: &Bits) -> usize {
+        let nc = self.col_rows.len();
+        self.size_buf.clear();
+        self.size_buf.resize(nc, 0);
+        for c in 0..nc {
+            if test(excluded, c) {
+                continue;
+            }
+            self.size_buf[c] = self.col_rows[c]
+                .iter()
+                .zip(uncovered)
+                .map(|(a, u)| (a & u).count_ones())
+                .sum();
+        }
+        self.nodes += (nc * uncovered.len()) as u64;
+        let mut total = 0.0f64;
+        for (wi, &w) in uncovered.iter().enumerate() {
+            let mut w = w;
+            while w != 0 {
+                let r = wi * 64 + w.trailing_zeros() as usize;
+                w &= w - 1;
+                let mut best = 0u32;
+                for (cw, (&a, &x)) in self.rows[r].iter().zip(excluded).enumerate() {
+                    let mut b = a & !x;
+                    while b != 0 {
+                        let c = cw * 64 + b.trailing_zeros() as usize;
+                        b &= b - 1;
+                        best = best.max(self.size_buf[c]);
+                    }
+                }
+                if best > 0 {
+                    total += 1.0 / f64::from(best);
+                }
+            }
+        }
+        (total - 1e-9).ceil().max(0.0) as usize
     }
 
     fn irredundant(&self, chosen: &[usize]) -> bool {

@@ -101,6 +101,48 @@ pub fn unique_coverage<T: AsRef<[f64]>>(terms: &[T], y: &[f64]) -> Vec<f64> {
     num.into_iter().map(|n| ratio(n, sy)).collect()
 }
 
+/// The fit of a sum of terms (a model) and each term's unique coverage in
+/// it, in one pass over the cases: each case's largest and second-largest
+/// term memberships give both the disjunction's membership (the largest)
+/// and what every term adds alone. Equal to [`sufficiency`] of [`union`]
+/// and [`unique_coverage`], at half the memory traffic; with hundreds of
+/// models on tens of thousands of cases this pass is most of the work.
+pub fn expression_fit(terms: &[&[f64]], y: &[f64]) -> (Sufficiency, Vec<f64>) {
+    let (mut sx, mut sy, mut sxy, mut sxyny) = (0.0, 0.0, 0.0, 0.0);
+    let mut num = vec![0.0f64; terms.len()];
+    for (c, &yc) in y.iter().enumerate() {
+        let yc = z(yc);
+        let (mut top, mut top_i, mut second) = (0.0f64, usize::MAX, 0.0f64);
+        for (i, t) in terms.iter().enumerate() {
+            let v = z(t[c]);
+            if v > top {
+                second = top;
+                top = v;
+                top_i = i;
+            } else if v > second {
+                second = v;
+            }
+        }
+        // The disjunction.
+        sx += top;
+        sy += yc;
+        let xy = top.min(yc);
+        sxy += xy;
+        sxyny += z(xy.min(1.0 - yc));
+        // Unique parts: only the largest term can exceed all the others.
+        if top_i != usize::MAX {
+            let xi = top.min(yc);
+            num[top_i] += xi - xi.min(second);
+        }
+    }
+    let suff = Sufficiency {
+        incl: ratio(sxy, sx),
+        pri: ratio(sxy - sxyny, sx - sxyny),
+        cov: ratio(sxy, sy),
+    };
+    (suff, num.into_iter().map(|n| ratio(n, sy)).collect())
+}
+
 /// Membership in a disjunction (OR = maximum).
 pub fn union(terms: &[&[f64]]) -> Vec<f64> {
     let n = terms.first().map_or(0, |t| t.len());

@@ -24,8 +24,10 @@ use crate::implicants::{self, Forbidden};
 use crate::sets::{Setup, Term};
 use crate::truth_table::{Out, TruthTable};
 
-/// A directional expectation: a conjunction of (condition, expected value).
-pub type Expectation = Vec<(usize, u8)>;
+/// A directional expectation: a conjunction of (condition, expected
+/// values), the values as a bit set (bit v for level v), so that a
+/// multi-value condition may be expected at several levels (`DEV[1,2]`).
+pub type Expectation = Vec<(usize, u16)>;
 
 #[derive(Debug, Clone)]
 pub struct MinimizeOptions {
@@ -39,6 +41,16 @@ pub struct MinimizeOptions {
     pub row_dom: bool,
     pub all_solutions: bool,
     pub max_models: usize,
+    /// `pi.cons`: prime implicants with sufficiency inclusion below this are
+    /// not used (0 keeps all).
+    pub pi_cons: f64,
+    /// `sol.cons`: models with inclusion below this are dropped.
+    pub sol_cons: f64,
+    /// `sol.cov`: models with coverage below this are dropped.
+    pub sol_cov: f64,
+    /// Among equally small models keep only those with the fewest literals
+    /// (off by default: the reference reports every minimal model).
+    pub tie_break_literals: bool,
 }
 
 impl Default for MinimizeOptions {
@@ -51,6 +63,10 @@ impl Default for MinimizeOptions {
             row_dom: false,
             all_solutions: false,
             max_models: 1000,
+            pi_cons: 0.0,
+            sol_cons: 0.0,
+            sol_cov: 0.0,
+            tie_break_literals: false,
         }
     }
 }
@@ -147,10 +163,21 @@ struct Ctx<'a> {
     fixed: FxHashSet<u128>,
     dont_care_c: Vec<u128>,
     memberships: std::cell::RefCell<FxHashMap<Term, std::rc::Rc<Vec<f64>>>>,
+    /// Each term's own fit, computed once however many models share it.
+    sufficiencies: std::cell::RefCell<FxHashMap<Term, fit::Sufficiency>>,
     opts: &'a MinimizeOptions,
 }
 
 pub fn minimize(setup: &Setup, tt: &TruthTable, opts: &MinimizeOptions) -> Result<Minimization> {
+    for (name, v) in [
+        ("--pi-cons", opts.pi_cons),
+        ("--sol-cons", opts.sol_cons),
+        ("--sol-cov", opts.sol_cov),
+    ] {
+        if !(0.0..=1.0).contains(&v) {
+            return Err(QcaError::option(name, format!("{v} is outside [0, 1]")));
+        }
+    }
     if opts.dir_exp.is_some() && !opts.include_remainders {
         return Err(QcaError::option(
             "--dir-exp",
@@ -208,6 +235,7 @@ pub fn minimize(setup: &Setup, tt: &TruthTable, opts: &MinimizeOptions) -> Resul
         fixed,
         dont_care_c,
         memberships: Default::default(),
+        sufficiencies: Default::default(),
         opts,
     };
 
@@ -235,6 +263,7 @@ pub fn minimize(setup: &Setup, tt: &TruthTable, opts: &MinimizeOptions) -> Resul
             .map(|r| r.code)
             .collect();
         let pars_pis = implicants::prime_implicants(&ctx.pos, &Forbidden::Rows(&neg), &ctx.levels)?;
+        let pars_pis = ctx.consistent_pis(pars_pis);
         let pars_chart = ctx.chart(&pars_pis);
         let sa: Vec<Option<Vec<u64>>> = pars_chart
             .models
@@ -265,8 +294,63 @@ impl Ctx<'_> {
             .collect();
         let pis =
             implicants::prime_implicants(&self.pos, &Forbidden::AllBut(&allowed), &self.levels)?;
+        let pis = self.consistent_pis(pis);
         let ch = self.chart(&pis);
         Ok((pis, ch))
+    }
+
+    /// `pi.cons`: keeps the prime implicants whose sufficiency inclusion
+    /// reaches the cut-off.
+    fn consistent_pis(&self, pis: Vec<Term>) -> Vec<Term> {
+        if self.opts.pi_cons <= 0.0 {
+            return pis;
+        }
+        // Memberships are computed here without being cached: a noisy
+        // chart can hold thousands of PIs that no model uses.
+        pis.into_iter()
+            .filter(|t| {
+                let s = fit::sufficiency(&self.setup.term_membership(t), &self.setup.outcome);
+                crate::truth_table::at_least(s.incl, self.opts.pi_cons)
+            })
+            .collect()
+    }
+
+    /// The optional literal tie-break, then `sol.cons` and `sol.cov`: keeps
+    /// the models that reach both, numbered afresh; an error naming the
+    /// options when none does.
+    fn keep_fitting(&self, kind: &str, models: Vec<ModelFit>) -> Result<Vec<ModelFit>> {
+        let models = if self.opts.tie_break_literals {
+            let lits = |m: &ModelFit| m.terms.iter().map(|t| t.term.n_literals()).sum::<u32>();
+            let fewest = models.iter().map(lits).min().unwrap_or(0);
+            let mut kept: Vec<ModelFit> =
+                models.into_iter().filter(|m| lits(m) == fewest).collect();
+            for (i, m) in kept.iter_mut().enumerate() {
+                m.name = format!("M{}", i + 1);
+            }
+            kept
+        } else {
+            models
+        };
+        let (sc, sv) = (self.opts.sol_cons, self.opts.sol_cov);
+        if sc <= 0.0 && sv <= 0.0 {
+            return Ok(models);
+        }
+        let total = models.len();
+        let mut kept: Vec<ModelFit> = models
+            .into_iter()
+            .filter(|m| {
+                crate::truth_table::at_least(m.incl, sc) && crate::truth_table::at_least(m.cov, sv)
+            })
+            .collect();
+        if kept.is_empty() {
+            return Err(QcaError::EmptyTruthTable(format!(
+                "none of the {total} {kind} model(s) reaches sol.cons = {sc} and sol.cov = {sv}"
+            )));
+        }
+        for (i, m) in kept.iter_mut().enumerate() {
+            m.name = format!("M{}", i + 1);
+        }
+        Ok(kept)
     }
 
     fn chart(&self, pis: &[Term]) -> chart::ChartSolution {
@@ -305,17 +389,23 @@ impl Ctx<'_> {
         Some(v)
     }
 
-    fn term_fits(&self, terms: &[Term], with_cases: bool) -> Vec<TermFit> {
+    fn term_fits(&self, terms: &[Term], with_cases: bool, cu: Option<Vec<f64>>) -> Vec<TermFit> {
         let y = &self.setup.outcome;
         let ms: Vec<std::rc::Rc<Vec<f64>>> = terms.iter().map(|t| self.membership(t)).collect();
-        let slices: Vec<&[f64]> = ms.iter().map(|m| m.as_slice()).collect();
-        let cu = fit::unique_coverage(&slices, y);
+        let cu = cu.unwrap_or_else(|| {
+            let slices: Vec<&[f64]> = ms.iter().map(|m| m.as_slice()).collect();
+            fit::unique_coverage(&slices, y)
+        });
         terms
             .iter()
             .zip(&ms)
             .zip(cu)
             .map(|((t, m), cov_unique)| {
-                let s = fit::sufficiency(m, y);
+                let s = *self
+                    .sufficiencies
+                    .borrow_mut()
+                    .entry(*t)
+                    .or_insert_with(|| fit::sufficiency(m, y));
                 let mut cases: Vec<usize> = if with_cases {
                     self.pos
                         .iter()
@@ -352,8 +442,7 @@ impl Ctx<'_> {
         let terms = self.sorted(terms.to_vec());
         let ms: Vec<std::rc::Rc<Vec<f64>>> = terms.iter().map(|t| self.membership(t)).collect();
         let refs: Vec<&[f64]> = ms.iter().map(|m| m.as_slice()).collect();
-        let u = fit::union(&refs);
-        let s = fit::sufficiency(&u, &self.setup.outcome);
+        let (s, cu) = fit::expression_fit(&refs, &self.setup.outcome);
         ModelFit {
             name,
             expression: terms
@@ -361,7 +450,7 @@ impl Ctx<'_> {
                 .map(|t| self.setup.term_to_string(t))
                 .collect::<Vec<_>>()
                 .join(" + "),
-            terms: self.term_fits(&terms, false),
+            terms: self.term_fits(&terms, false, Some(cu)),
             incl: s.incl,
             pri: s.pri,
             cov: s.cov,
@@ -396,7 +485,7 @@ impl Ctx<'_> {
             .collect();
         Solution {
             kind,
-            terms: self.term_fits(&all, true),
+            terms: self.term_fits(&all, true, None),
             models,
             essential,
             prime_implicants: n_pis,
@@ -422,10 +511,17 @@ impl Ctx<'_> {
             models.push(mf);
         }
         if models.is_empty() {
-            return Err(QcaError::EmptyTruthTable(format!(
-                "the {kind} solution has no model"
-            )));
+            return Err(QcaError::EmptyTruthTable(if self.opts.pi_cons > 0.0 {
+                format!(
+                    "the {kind} solution has no model: the prime implicants with inclusion of at least \
+                     pi.cons = {} do not cover every explained row",
+                    self.opts.pi_cons
+                )
+            } else {
+                format!("the {kind} solution has no model")
+            }));
         }
+        let models = self.keep_fitting(kind, models)?;
         Ok(self.assemble(kind, models, pis.len(), ch.truncated, ch.exact))
     }
 
@@ -496,6 +592,7 @@ impl Ctx<'_> {
                 "the intermediate solution has no model".into(),
             ));
         }
+        let models = self.keep_fitting("intermediate", models)?;
         Ok(self.assemble("intermediate", models, n_pis, truncated, exact))
     }
 }
@@ -508,7 +605,7 @@ fn bridge(c: Term, p: Term, exps: &[Expectation]) -> Term {
     let droppable = c.mask & !p.mask;
     let mut drop = 0u128;
     for e in exps {
-        let shared: Vec<(usize, u8)> = e
+        let shared: Vec<(usize, u16)> = e
             .iter()
             .copied()
             .filter(|&(j, _)| droppable >> (4 * j) & 1 == 1)
@@ -518,7 +615,7 @@ fn bridge(c: Term, p: Term, exps: &[Expectation]) -> Term {
         }
         let matches = shared
             .iter()
-            .all(|&(j, v)| crate::sets::nibble(c.vals, j) == v);
+            .all(|&(j, vs)| vs >> crate::sets::nibble(c.vals, j) & 1 == 1);
         if !matches {
             for (j, _) in shared {
                 drop |= 1u128 << (4 * j);
@@ -533,14 +630,12 @@ fn bridge(c: Term, p: Term, exps: &[Expectation]) -> Term {
 }
 
 /// Parses directional expectations: `A,B,~C`, conjunctions `~B*C`,
-/// multi-value `X[1]`, or the positional form `1,1,0,-,1`.
+/// ranges of conditions in column order `DEV:STB` (each expected present)
+/// or `~DEV:~STB` (each absent), multi-value `X[1]` or several levels
+/// `X[1,2]`, or the positional form `1,1,0,-,1`.
 pub fn parse_expectations(setup: &Setup, spec: &str) -> Result<Vec<Expectation>> {
     let opt = "--dir-exp";
-    let items: Vec<&str> = spec
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
+    let items = split_top(spec);
     if items.is_empty() {
         return Err(QcaError::option(opt, "no expectations given"));
     }
@@ -549,18 +644,116 @@ pub fn parse_expectations(setup: &Setup, spec: &str) -> Result<Vec<Expectation>>
             .iter()
             .enumerate()
             .filter(|(_, s)| **s != "-")
-            .map(|(j, s)| vec![(j, u8::from(*s == "1"))])
+            .map(|(j, s)| vec![(j, 1u16 << u8::from(*s == "1"))])
             .collect());
     }
-    let mut out = Vec::new();
+    let mut out: Vec<Expectation> = Vec::new();
     for item in items {
-        let mut conj = Vec::new();
+        if let Some((a, b)) = item.split_once(':') {
+            let (na, a) = strip_not(a.trim());
+            let (nb, b) = strip_not(b.trim());
+            if na != nb {
+                return Err(QcaError::option(
+                    opt,
+                    format!("`{item}`: negate both ends of a range or neither"),
+                ));
+            }
+            let pos = |name: &str| {
+                setup
+                    .conditions
+                    .iter()
+                    .position(|c| c.name == name)
+                    .ok_or_else(|| {
+                        QcaError::option(opt, format!("`{name}` is not one of the conditions"))
+                    })
+            };
+            let (ja, jb) = (pos(a)?, pos(b)?);
+            if ja > jb {
+                return Err(QcaError::option(
+                    opt,
+                    format!("`{item}`: `{a}` comes after `{b}` among the conditions"),
+                ));
+            }
+            for j in ja..=jb {
+                if setup.conditions[j].levels > 2 {
+                    return Err(QcaError::option(
+                        opt,
+                        format!(
+                            "`{item}`: `{}` is multi-value; name its expected levels, e.g. {}[1]",
+                            setup.conditions[j].name, setup.conditions[j].name
+                        ),
+                    ));
+                }
+                out.push(vec![(j, if na { 1 } else { 2 })]);
+            }
+            continue;
+        }
+        let mut conj: Expectation = Vec::new();
         for lit in item.split('*').map(str::trim) {
-            conj.push(parse_literal(setup, lit, opt)?);
+            let (j, vs) = parse_expected_literal(setup, lit, opt)?;
+            if conj.iter().any(|&(c, _)| c == j) {
+                return Err(QcaError::option(
+                    opt,
+                    format!("`{item}` names a condition twice"),
+                ));
+            }
+            conj.push((j, vs));
         }
         out.push(conj);
     }
     Ok(out)
+}
+
+fn strip_not(s: &str) -> (bool, &str) {
+    match s.strip_prefix('~') {
+        Some(r) => (true, r.trim()),
+        None => (false, s),
+    }
+}
+
+/// Splits on commas outside brackets, so `DEV[1,2], STB` is two items.
+fn split_top(spec: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (i, ch) in spec.char_indices() {
+        match ch {
+            '[' | '{' => depth += 1,
+            ']' | '}' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(spec[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(spec[start..].trim());
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+/// An expected literal: `A`, `~A`, or `X[v]` / `X[v1,v2]` (as a bit set).
+fn parse_expected_literal(setup: &Setup, lit: &str, opt: &str) -> Result<(usize, u16)> {
+    if let Some(p) = lit.find(['[', '{'])
+        && lit[p..].contains(',')
+    {
+        let close = if lit.as_bytes()[p] == b'[' { ']' } else { '}' };
+        let inner = lit[p + 1..]
+            .trim_end()
+            .strip_suffix(close)
+            .ok_or_else(|| QcaError::option(opt, format!("`{lit}`: unclosed bracket")))?;
+        let mut set = 0u16;
+        let mut j = 0;
+        for v in inner.split(',') {
+            let one = format!("{}[{}]", &lit[..p], v.trim());
+            let (jj, vv) = parse_literal(setup, &one, opt)?;
+            j = jj;
+            set |= 1 << vv;
+        }
+        return Ok((j, set));
+    }
+    let (j, v) = parse_literal(setup, lit, opt)?;
+    Ok((j, 1 << v))
 }
 
 /// One literal: `A`, `~A`, `A[2]` or `A{2}`.

@@ -63,27 +63,62 @@ pub struct Setup {
 }
 
 impl Setup {
-    /// `outcome` may be written `~OUT` for the negated outcome.
+    /// `outcome` may be written `~OUT` for the negated outcome, and
+    /// `OUT[v]` (or `OUT{v}`) for one value of a multi-value outcome: a
+    /// case is in that set when its value equals v.
     pub fn new(data: &Dataset, outcome: &str, conditions: &[String]) -> Result<Setup> {
+        Self::from_dataset(data.clone(), outcome, conditions)
+    }
+
+    /// As [`Setup::new`], taking the data set so that its case names and
+    /// condition columns are moved rather than copied (large inputs).
+    pub fn from_dataset(mut data: Dataset, outcome: &str, conditions: &[String]) -> Result<Setup> {
         let outcome = outcome.trim();
-        let (negated, out_name) = match outcome.strip_prefix('~') {
+        let (negated, out_spec) = match outcome.strip_prefix('~') {
             Some(rest) => (true, rest.trim()),
             None => (false, outcome),
         };
+        let (out_name, level) = split_level(out_spec, "--outcome")?;
         if out_name.is_empty() {
             return Err(QcaError::option("--outcome", "no outcome named"));
         }
         let y_raw = data.column(out_name)?;
         let mut y = Vec::with_capacity(y_raw.len());
-        for (i, &v) in y_raw.iter().enumerate() {
-            if !(0.0..=1.0).contains(&v) {
-                return Err(QcaError::OutOfRange {
-                    column: out_name.to_string(),
-                    case: data.case_names[i].clone(),
-                    value: v,
-                });
+        match level {
+            None => {
+                for (i, &v) in y_raw.iter().enumerate() {
+                    if !(0.0..=1.0).contains(&v) {
+                        return Err(QcaError::OutOfRange {
+                            column: out_name.to_string(),
+                            case: data.case_names[i].clone(),
+                            value: v,
+                        });
+                    }
+                    y.push(if negated { 1.0 - v } else { v });
+                }
             }
-            y.push(if negated { 1.0 - v } else { v });
+            Some(level) => {
+                if let Some(i) = y_raw.iter().position(|v| v.fract() != 0.0 || *v < 0.0) {
+                    return Err(QcaError::option(
+                        "--outcome",
+                        format!(
+                            "`{out_spec}`: a value of a multi-value outcome needs whole numbers 0, 1, 2…, \
+                             but case `{}` has {}",
+                            data.case_names[i], y_raw[i]
+                        ),
+                    ));
+                }
+                if !y_raw.iter().any(|&v| v == f64::from(level)) {
+                    return Err(QcaError::option(
+                        "--outcome",
+                        format!("`{out_spec}`: no case has `{out_name}` = {level}"),
+                    ));
+                }
+                for &v in y_raw {
+                    let m = if v == f64::from(level) { 1.0 } else { 0.0 };
+                    y.push(if negated { 1.0 - m } else { m });
+                }
+            }
         }
         if conditions.is_empty() {
             return Err(QcaError::option("--conditions", "no conditions given"));
@@ -106,7 +141,8 @@ impl Setup {
             if conditions[..ci].iter().any(|c| c.trim() == name) {
                 return Err(QcaError::DuplicateCondition(name.to_string()));
             }
-            let x = data.column(name)?;
+            let idx = data.column_index(name)?;
+            let x = std::mem::take(&mut data.columns[idx]);
             conds.push(classify(name, x, &data.case_names)?);
         }
         let multi_value = conds.iter().any(|c| c.levels > 2);
@@ -114,7 +150,7 @@ impl Setup {
             conditions: conds,
             outcome_name: outcome.to_string(),
             outcome: y,
-            case_names: data.case_names.clone(),
+            case_names: data.case_names,
             multi_value,
         })
     }
@@ -189,7 +225,7 @@ impl Setup {
     }
 }
 
-fn classify(name: &str, x: &[f64], cases: &[String]) -> Result<Condition> {
+fn classify(name: &str, x: Vec<f64>, cases: &[String]) -> Result<Condition> {
     let all_integer = x.iter().all(|v| v.fract() == 0.0);
     let max = x.iter().copied().fold(0.0f64, f64::max);
     for (i, &v) in x.iter().enumerate() {
@@ -224,8 +260,25 @@ fn classify(name: &str, x: &[f64], cases: &[String]) -> Result<Condition> {
         name: name.to_string(),
         levels,
         fuzzy: !all_integer,
-        values: x.to_vec(),
+        values: x,
     })
+}
+
+/// `NAME[v]` or `NAME{v}` → (NAME, Some(v)); a plain name → (NAME, None).
+pub fn split_level<'a>(spec: &'a str, option: &str) -> Result<(&'a str, Option<u8>)> {
+    let Some(p) = spec.find(['[', '{']) else {
+        return Ok((spec.trim(), None));
+    };
+    let close = if spec.as_bytes()[p] == b'[' { ']' } else { '}' };
+    let inner = spec[p + 1..]
+        .trim_end()
+        .strip_suffix(close)
+        .ok_or_else(|| QcaError::option(option, format!("`{spec}`: unclosed bracket")))?;
+    let v: u8 = inner
+        .trim()
+        .parse()
+        .map_err(|_| QcaError::option(option, format!("`{spec}`: `{inner}` is not a level")))?;
+    Ok((spec[..p].trim(), Some(v)))
 }
 
 /// A conjunction of literals: condition j takes value `vals` nibble j for

@@ -53,6 +53,11 @@ pub struct TruthTableOptions {
     pub pri_cut: f64,
     /// Row numbers forced to 0 (e.g. untenable remainders).
     pub exclude: Vec<u64>,
+    /// `inf.test = "binom, α"`: code a row 1 when a one-sided binomial test
+    /// finds its share of positive cases significantly above `incl_cut1`
+    /// (C when significantly above `incl_cut0` only), instead of comparing
+    /// inclusion with the cut-offs. Crisp data only.
+    pub inf_test: Option<f64>,
 }
 
 impl Default for TruthTableOptions {
@@ -63,6 +68,7 @@ impl Default for TruthTableOptions {
             n_cut: 1,
             pri_cut: 0.0,
             exclude: Vec::new(),
+            inf_test: None,
         }
     }
 }
@@ -162,6 +168,22 @@ pub fn truth_table(setup: &Setup, opts: &TruthTableOptions) -> Result<TruthTable
             ),
         ));
     }
+    if let Some(alpha) = opts.inf_test {
+        if !(alpha > 0.0 && alpha < 1.0) {
+            return Err(QcaError::option(
+                "--inf-test",
+                format!("the significance level {alpha} must lie strictly between 0 and 1"),
+            ));
+        }
+        if setup.conditions.iter().any(|c| c.fuzzy)
+            || setup.outcome.iter().any(|&y| y != 0.0 && y != 1.0)
+        {
+            return Err(QcaError::option(
+                "--inf-test",
+                "the binomial test needs crisp (or multi-value) conditions and a crisp outcome",
+            ));
+        }
+    }
     let n = setup.n_cases();
     let mut warnings = Vec::new();
     let corners: Vec<CaseCorner> = (0..n).map(|i| own_corner(setup, i)).collect();
@@ -239,6 +261,32 @@ pub fn truth_table(setup: &Setup, opts: &TruthTableOptions) -> Result<TruthTable
         } else if n_s < opts.n_cut {
             note = Some(format!("n = {n_s} below n.cut = {}", opts.n_cut));
             Out::Remainder
+        } else if let Some(alpha) = opts.inf_test {
+            // Crisp: the row's cases are exactly its members, and its
+            // inclusion is the share of them with the outcome.
+            let successes = (incl * n_s as f64).round() as usize;
+            let p1 = binomial_upper_tail(successes, n_s, opts.incl_cut1);
+            if p1 < alpha {
+                if at_least(pri, opts.pri_cut) {
+                    note = Some(format!("binomial p = {p1:.4} against {}", opts.incl_cut1));
+                    Out::One
+                } else {
+                    note = Some(format!("PRI {pri:.3} below pri.cut"));
+                    Out::Zero
+                }
+            } else if let Some(ic0) = opts.incl_cut0
+                && binomial_upper_tail(successes, n_s, ic0) < alpha
+            {
+                note = Some(format!(
+                    "binomial p = {:.4} against {ic0}, {p1:.4} against {}",
+                    binomial_upper_tail(successes, n_s, ic0),
+                    opts.incl_cut1
+                ));
+                Out::Contradiction
+            } else {
+                note = Some(format!("binomial p = {p1:.4} against {}", opts.incl_cut1));
+                Out::Zero
+            }
         } else if at_least(incl, opts.incl_cut1) {
             if at_least(pri, opts.pri_cut) {
                 Out::One
@@ -268,6 +316,40 @@ pub fn truth_table(setup: &Setup, opts: &TruthTableOptions) -> Result<TruthTable
         warnings,
         options: opts.clone(),
     })
+}
+
+/// P(X ≥ k) for X ~ Binomial(n, p): the p-value of R's
+/// `binom.test(k, n, p, alternative = "greater")`. Terms are built in log
+/// space from the first one, so large n neither overflows nor underflows.
+pub fn binomial_upper_tail(k: usize, n: usize, p: f64) -> f64 {
+    if k == 0 {
+        return 1.0;
+    }
+    if k > n {
+        return 0.0;
+    }
+    if p <= 0.0 {
+        return 0.0;
+    }
+    if p >= 1.0 {
+        return 1.0;
+    }
+    let (lp, lq) = (p.ln(), (1.0 - p).ln());
+    // ln C(n, k)
+    let mut lc = 0.0f64;
+    for i in 1..=k {
+        lc += ((n - k + i) as f64).ln() - (i as f64).ln();
+    }
+    let mut lt = lc + k as f64 * lp + (n - k) as f64 * lq;
+    let mut total = 0.0f64;
+    for j in k..=n {
+        total += lt.exp();
+        if j < n {
+            // t(j+1) = t(j) · (n−j)/(j+1) · p/q
+            lt += ((n - j) as f64).ln() - ((j + 1) as f64).ln() + lp - lq;
+        }
+    }
+    total.min(1.0)
 }
 
 /// Sums of X, X∧Y and X∧Y∧~Y for every slot over all cases, split across
@@ -471,22 +553,37 @@ fn accumulate_ternary(setup: &Setup, corners: &[CaseCorner], codes: &[u128]) -> 
     let mut tx = vec![0.0f64; size];
     let mut txy = vec![0.0f64; size];
     let mut txyny = vec![0.0f64; size];
-    let mut order: Vec<(f64, usize)> = Vec::with_capacity(k);
+    // (other-side membership, condition, own value): the case's own value
+    // is kept beside each entry so no packed code is unpacked per case.
+    let mut order: Vec<(f64, usize, usize)> = Vec::with_capacity(k);
     for (i, c) in corners.iter().enumerate() {
         let y = setup.outcome[i];
         let ny = 1.0 - y;
         order.clear();
         let mut own_idx = 0usize;
         for (j, cond) in setup.conditions.iter().enumerate() {
-            let v = usize::from(nibble(c.own, j));
-            own_idx += v * pow3[j];
             let x = cond.values[i];
+            // The same side own_corner chose: crisp as is, fuzzy by ≥ 0.5.
+            let v = if cond.fuzzy {
+                usize::from(x >= 0.5)
+            } else {
+                x as usize
+            };
+            own_idx += v * pow3[j];
             let other = if v == 1 { 1.0 - x } else { x };
             if cond.fuzzy && other > 0.0 {
-                order.push((other, j));
+                order.push((other, j, v));
             }
         }
-        order.sort_by(|a, b| a.0.total_cmp(&b.0));
+        // At most k short entries: a plain insertion sort (ties in any
+        // order give the same sums).
+        for a in 1..order.len() {
+            let mut b = a;
+            while b > 0 && order[b].0 < order[b - 1].0 {
+                order.swap(b, b - 1);
+                b -= 1;
+            }
+        }
         let mut add = |idx: usize, m: f64| {
             tx[idx] += m;
             let my = m.min(y);
@@ -496,12 +593,10 @@ fn accumulate_ternary(setup: &Setup, corners: &[CaseCorner], codes: &[u128]) -> 
         add(own_idx, c.own_m);
         // Start with every flippable condition free, then fix them in order.
         let mut idx = own_idx;
-        for &(_, j) in &order {
-            let v = usize::from(nibble(c.own, j));
+        for &(_, j, v) in &order {
             idx = idx - v * pow3[j] + 2 * pow3[j];
         }
-        for &(other, j) in &order {
-            let v = usize::from(nibble(c.own, j));
+        for &(other, j, v) in &order {
             // Condition j flipped, later ones still free.
             let flipped = idx - 2 * pow3[j] + (1 - v) * pow3[j];
             add(flipped, other);

@@ -7,6 +7,7 @@
 //! `--include ?` is `include = "?"`, and so on.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -17,8 +18,10 @@ use saanjh_qca::minimize::{ModelFit, TermFit, parse_expectations};
 use saanjh_qca::necessity::NecessityFit;
 use saanjh_qca::{
     Calibration, Dataset, Minimization, MinimizeOptions, Out, QcaError, Setup, Solution,
-    TruthTable, TruthTableOptions, calibrate, minimize, necessity, truth_table,
+    TruthTable, TruthTableOptions, calibrate, minimize, truth_table,
 };
+use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeSeq};
 use serde_json::{Value, json};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -43,7 +46,7 @@ pub struct Args {
     /// measured (issue 8's diagnosis), instead of a CSV file.
     #[arg(long)]
     pub from_db: bool,
-    /// Outcome column; `~OUT` analyses the negated outcome.
+    /// Outcome column; `~OUT` analyses the negated outcome, `OUT[v]` one value of a multi-value outcome.
     #[arg(long, allow_hyphen_values = true)]
     pub outcome: String,
     /// Condition columns, comma-separated (default: every column but the outcome).
@@ -61,6 +64,10 @@ pub struct Args {
     /// Don't-cares for minimisation: `?` (remainders, parsimonious solution) and/or `C`.
     #[arg(long, default_value = "")]
     pub include: String,
+    /// `inf.test`: `binom[,ALPHA]` codes rows by a one-sided binomial test against the
+    /// inclusion cut-offs (crisp data; α defaults to 0.05).
+    #[arg(long)]
+    pub inf_test: Option<String>,
     /// Rows to explain: `1` or `1,C`.
     #[arg(long, default_value = "1")]
     pub explain: String,
@@ -76,13 +83,33 @@ pub struct Args {
     /// Every irredundant model, not only those with the fewest prime implicants.
     #[arg(long)]
     pub all_solutions: bool,
+    /// `pi.cons`: use only prime implicants with sufficiency inclusion at least this.
+    #[arg(long, default_value_t = 0.0)]
+    pub pi_cons: f64,
+    /// `sol.cons`: report only models with inclusion at least this.
+    #[arg(long, default_value_t = 0.0)]
+    pub sol_cons: f64,
+    /// `sol.cov`: report only models with coverage at least this.
+    #[arg(long, default_value_t = 0.0)]
+    pub sol_cov: f64,
+    /// Among equally small models, keep only those with the fewest literals (`literals`);
+    /// by default every minimal model is reported, as the reference does.
+    #[arg(long)]
+    pub tie_break: Option<String>,
     /// Most models to report; more are reported as truncated, never silently dropped.
     #[arg(long, default_value_t = 1000)]
     pub max_models: usize,
-    /// Calibrate a column: `NAME=e,c,i` (direct method, `i < e` for a decreasing set)
-    /// or `NAME=crisp:t1[,t2…]`. Repeatable.
+    /// Calibrate a column: `NAME=e,c,i` (direct method, `i < e` for a decreasing set),
+    /// `NAME=e1,c1,i1,i2,c2,e2` (bell or inverted bell), `NAME=crisp:t1[,t2…]`,
+    /// `NAME=indirect:t1[,t2…]` or `NAME=tfr`. Repeatable.
     #[arg(long, allow_hyphen_values = true)]
     pub calibrate: Vec<String>,
+    /// Exponent of the power curve below the crossover (with `--linear` or six thresholds).
+    #[arg(long, default_value_t = 1.0)]
+    pub below: f64,
+    /// Exponent of the power curve above the crossover (with `--linear` or six thresholds).
+    #[arg(long, default_value_t = 1.0)]
+    pub above: f64,
     /// Inclusion degree at the outer anchors: a number in (0.5, 1), or `ragin` (log-odds ±3).
     #[arg(long, default_value = "0.95")]
     pub idm: String,
@@ -121,6 +148,24 @@ fn parse_cuts(s: &str) -> Result<(f64, Option<f64>), QcaError> {
             "--incl-cut",
             "give one or two cut-offs, e.g. 0.8 or 0.8,0.75",
         )),
+    }
+}
+
+fn parse_inf_test(s: &str) -> Result<f64, QcaError> {
+    let mut parts = s.split(',').map(str::trim);
+    if parts.next() != Some("binom") {
+        return Err(QcaError::option(
+            "--inf-test",
+            format!("`{s}`: the only test is `binom[,alpha]`"),
+        ));
+    }
+    match parts.next() {
+        None => Ok(0.05),
+        Some(a) => a
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| QcaError::option("--inf-test", format!("`{a}` is not a number"))),
     }
 }
 
@@ -185,16 +230,19 @@ fn from_db(url: &str) -> Result<String> {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let text = if args.from_db {
-        from_db(&args.file.to_string_lossy())?
+    let bytes: Vec<u8> = if args.from_db {
+        from_db(&args.file.to_string_lossy())?.into_bytes()
     } else if args.file.as_os_str() == "-" {
-        std::io::read_to_string(std::io::stdin()).context("reading standard input")?
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)
+            .context("reading standard input")?;
+        b
     } else {
-        std::fs::read_to_string(&args.file)
-            .with_context(|| format!("reading {}", args.file.display()))?
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?
     };
     let mut data =
-        Dataset::from_csv_str(&text).with_context(|| format!("in {}", args.file.display()))?;
+        Dataset::from_csv_bytes(&bytes).with_context(|| format!("in {}", args.file.display()))?;
+    drop(bytes);
 
     let idm = match args.idm.trim() {
         "ragin" => calibrate::idm_ragin(),
@@ -212,17 +260,22 @@ pub fn run(args: Args) -> Result<ExitCode> {
         })?;
         let option = format!("--calibrate {}", name.trim());
         let cal = Calibration::parse(rule, idm, !args.linear, &option)?;
+        let cal = if args.below != 1.0 || args.above != 1.0 {
+            cal.with_exponents(args.below, args.above, &option)?
+        } else {
+            cal
+        };
         let col = data.column(name.trim())?;
         let calibrated = cal.apply(col, &option)?;
         *data.column_mut(name.trim())? = calibrated;
     }
 
-    let out_name = args
-        .outcome
-        .trim()
-        .trim_start_matches('~')
-        .trim()
-        .to_string();
+    let out_name = saanjh_qca::sets::split_level(
+        args.outcome.trim().trim_start_matches('~').trim(),
+        "--outcome",
+    )?
+    .0
+    .to_string();
     let conditions: Vec<String> = match &args.conditions {
         Some(c) => c
             .iter()
@@ -236,7 +289,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .cloned()
             .collect(),
     };
-    let setup = Setup::new(&data, &args.outcome, &conditions)?;
+    let setup = Setup::from_dataset(data, &args.outcome, &conditions)?;
 
     if args.necessity {
         if !(0.0..=1.0).contains(&args.necessity_incl) || !(0.0..=1.0).contains(&args.necessity_cov)
@@ -247,13 +300,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
             )
             .into());
         }
-        let nec = necessity(
+        let each = saanjh_qca::necessity::conditions(&setup);
+        let passing = saanjh_qca::necessity::super_subset(
             &setup,
             args.necessity_size.max(1),
             args.necessity_incl,
             args.necessity_cov,
         );
-        print_necessity(&setup, &nec, args.format)?;
+        print_necessity(&setup, &each, &passing, &args, args.format)?;
         return Ok(ExitCode::SUCCESS);
     }
 
@@ -264,6 +318,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         n_cut: args.n_cut,
         pri_cut: args.pri_cut,
         exclude: parse_rows(&args.exclude)?,
+        inf_test: args.inf_test.as_deref().map(parse_inf_test).transpose()?,
     };
     let include = parse_set(&args.include, "--include", &["?", "C"])?;
     let explain = parse_set(&args.explain, "--explain", &["1", "C"])?;
@@ -285,6 +340,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
         row_dom: args.row_dom,
         all_solutions: args.all_solutions,
         max_models: args.max_models,
+        pi_cons: args.pi_cons,
+        sol_cons: args.sol_cons,
+        sol_cov: args.sol_cov,
+        tie_break_literals: match args.tie_break.as_deref().map(str::trim) {
+            None => false,
+            Some("literals") => true,
+            Some(other) => {
+                return Err(QcaError::option(
+                    "--tie-break",
+                    format!("`{other}`: the only tie-break is `literals`"),
+                )
+                .into());
+            }
+        },
     };
 
     let pb = spinner("building the truth table");
@@ -309,12 +378,23 @@ pub fn run(args: Args) -> Result<ExitCode> {
             m.main().models.len()
         );
     }
-    let out = match args.format {
-        Format::Json => serde_json::to_string_pretty(&to_json(&setup, &tt, &m))? + "\n",
-        Format::Table => to_table(&setup, &tt, &m),
-        Format::Csv => to_csv(&m)?,
-    };
-    print!("{out}");
+    // Straight to a buffered standard output: a large answer (every case
+    // named under its row and its terms) is never held twice in memory.
+    let stdout = std::io::stdout();
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    match args.format {
+        Format::Json => {
+            let mut ser = serde_json::Serializer::with_formatter(&mut w, Pretty::default());
+            json_answer(&setup, &tt, &m).serialize(&mut ser)?;
+            w.write_all(b"\n")?;
+        }
+        Format::Table => w.write_all(to_table(&setup, &tt, &m).as_bytes())?,
+        Format::Csv => to_csv(&mut w, &m)?,
+    }
+    w.flush()?;
+    // The process ends here: freeing 100,000 case names one by one would
+    // only delay the exit, the operating system reclaims the memory at once.
+    std::mem::forget((setup, tt, m));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -322,53 +402,261 @@ fn num(v: f64) -> Value {
     if v.is_finite() { json!(v) } else { Value::Null }
 }
 
-fn tt_json(setup: &Setup, tt: &TruthTable) -> Value {
-    Value::Array(
-        tt.rows
-            .iter()
-            .map(|r| {
-                let cfg: serde_json::Map<String, Value> = setup
-                    .conditions
-                    .iter()
-                    .zip(tt.values(setup, r))
-                    .map(|(c, v)| (c.name.clone(), json!(v)))
-                    .collect();
-                let mut o = json!({
-                    "row": r.number,
-                    "configuration": cfg,
-                    "OUT": r.out.symbol(),
-                    "n": r.n,
-                    "incl": num(r.incl),
-                    "PRI": num(r.pri),
-                    "cases": r.cases.iter().map(|&i| setup.case_names[i].clone()).collect::<Vec<_>>(),
-                });
-                if let Some(note) = &r.note {
-                    o["note"] = json!(note);
-                }
-                o
-            })
-            .collect(),
-    )
+/// Indented JSON in which arrays of plain values (case names, row
+/// numbers, a model's terms) stay on one line: objects and arrays of
+/// objects are laid out as serde_json's pretty printer does, but a list of
+/// 50,000 case names is one line instead of 50,000.
+#[derive(Default)]
+struct Pretty {
+    indent: usize,
+    /// For each open array: None until its first element shows whether it
+    /// holds plain values (Some(true), one line) or containers.
+    arrays: Vec<Option<bool>>,
+    /// For each open object: whether it has a member yet.
+    objects: Vec<bool>,
+    /// An array element is about to be written (Some(first?)).
+    pending: Option<bool>,
 }
 
-fn to_json(setup: &Setup, tt: &TruthTable, m: &Minimization) -> Value {
+impl Pretty {
+    fn newline<W: ?Sized + std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b"\n")?;
+        for _ in 0..self.indent {
+            w.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+
+    /// Writes what goes before an array element, now that its kind is known.
+    fn element<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        container: bool,
+    ) -> std::io::Result<()> {
+        let Some(first) = self.pending.take() else {
+            return Ok(());
+        };
+        let inline = match self.arrays.last_mut() {
+            Some(mode) => *mode.get_or_insert(!container),
+            None => false,
+        };
+        if !first {
+            w.write_all(b",")?;
+        }
+        if inline {
+            if !first {
+                w.write_all(b" ")?;
+            }
+            Ok(())
+        } else {
+            self.newline(w)
+        }
+    }
+}
+
+macro_rules! plain_values {
+    ($($name:ident: $t:ty),*) => {$(
+        fn $name<W: ?Sized + std::io::Write>(&mut self, w: &mut W, v: $t) -> std::io::Result<()> {
+            self.element(w, false)?;
+            serde_json::ser::CompactFormatter.$name(w, v)
+        }
+    )*};
+}
+
+impl serde_json::ser::Formatter for Pretty {
+    plain_values!(write_bool: bool, write_i8: i8, write_i16: i16, write_i32: i32, write_i64: i64,
+        write_i128: i128, write_u8: u8, write_u16: u16, write_u32: u32, write_u64: u64,
+        write_u128: u128, write_f32: f32, write_f64: f64, write_number_str: &str);
+
+    fn write_null<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.element(w, false)?;
+        w.write_all(b"null")
+    }
+
+    fn begin_string<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.element(w, false)?;
+        w.write_all(b"\"")
+    }
+
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.element(w, true)?;
+        self.arrays.push(None);
+        self.indent += 1;
+        w.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.indent -= 1;
+        if let Some(Some(false)) = self.arrays.pop() {
+            self.newline(w)?;
+        }
+        w.write_all(b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        _w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.pending = Some(first);
+        Ok(())
+    }
+
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.element(w, true)?;
+        self.objects.push(false);
+        self.indent += 1;
+        w.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.indent -= 1;
+        if self.objects.pop() == Some(true) {
+            self.newline(w)?;
+        }
+        w.write_all(b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if let Some(has) = self.objects.last_mut() {
+            *has = true;
+        }
+        if !first {
+            w.write_all(b",")?;
+        }
+        self.newline(w)
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The JSON answer, serialised from borrowed data (no intermediate tree).
+#[derive(Serialize)]
+struct JsonAnswer<'a> {
+    outcome: &'a str,
+    conditions: Vec<&'a str>,
+    warnings: &'a [String],
+    truth_table: TtJson<'a>,
+    solution_type: &'a str,
+    solutions: Vec<Vec<&'a str>>,
+    essential: &'a [String],
+    models: &'a [ModelFit],
+    terms: &'a [TermFit],
+    truncated: bool,
+    exact: bool,
+    conservative: &'a Option<Solution>,
+    parsimonious: &'a Option<Solution>,
+    intermediate: &'a Option<Solution>,
+}
+
+fn json_answer<'a>(setup: &'a Setup, tt: &'a TruthTable, m: &'a Minimization) -> JsonAnswer<'a> {
     let main = m.main();
-    json!({
-        "outcome": setup.outcome_name,
-        "conditions": setup.conditions.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
-        "warnings": tt.warnings,
-        "truth_table": tt_json(setup, tt),
-        "solution_type": main.kind,
-        "solutions": main.models.iter().map(|md| md.terms.iter().map(|t| t.expression.clone()).collect::<Vec<_>>()).collect::<Vec<_>>(),
-        "essential": main.essential,
-        "models": main.models,
-        "terms": main.terms,
-        "truncated": main.truncated,
-        "exact": main.exact,
-        "conservative": m.conservative,
-        "parsimonious": m.parsimonious,
-        "intermediate": m.intermediate,
-    })
+    JsonAnswer {
+        outcome: &setup.outcome_name,
+        conditions: setup.conditions.iter().map(|c| c.name.as_str()).collect(),
+        warnings: &tt.warnings,
+        truth_table: TtJson { setup, tt },
+        solution_type: main.kind,
+        solutions: main
+            .models
+            .iter()
+            .map(|md| md.terms.iter().map(|t| t.expression.as_str()).collect())
+            .collect(),
+        essential: &main.essential,
+        models: &main.models,
+        terms: &main.terms,
+        truncated: main.truncated,
+        exact: main.exact,
+        conservative: &m.conservative,
+        parsimonious: &m.parsimonious,
+        intermediate: &m.intermediate,
+    }
+}
+
+struct TtJson<'a> {
+    setup: &'a Setup,
+    tt: &'a TruthTable,
+}
+
+impl Serialize for TtJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.tt.rows.len()))?;
+        for r in &self.tt.rows {
+            seq.serialize_element(&RowJson {
+                row: r.number,
+                configuration: Configuration {
+                    setup: self.setup,
+                    values: self.tt.values(self.setup, r),
+                },
+                out: r.out.symbol(),
+                n: r.n,
+                incl: r.incl.is_finite().then_some(r.incl),
+                pri: r.pri.is_finite().then_some(r.pri),
+                cases: CaseNames {
+                    names: &self.setup.case_names,
+                    idx: &r.cases,
+                },
+                note: r.note.as_deref(),
+            })?;
+        }
+        seq.end()
+    }
+}
+
+#[derive(Serialize)]
+struct RowJson<'a> {
+    row: u64,
+    configuration: Configuration<'a>,
+    #[serde(rename = "OUT")]
+    out: &'a str,
+    n: usize,
+    incl: Option<f64>,
+    #[serde(rename = "PRI")]
+    pri: Option<f64>,
+    cases: CaseNames<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'a str>,
+}
+
+struct Configuration<'a> {
+    setup: &'a Setup,
+    values: Vec<u8>,
+}
+
+impl Serialize for Configuration<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.values.len()))?;
+        for (c, v) in self.setup.conditions.iter().zip(&self.values) {
+            map.serialize_entry(&c.name, v)?;
+        }
+        map.end()
+    }
+}
+
+/// Case names by index, written without copying them.
+struct CaseNames<'a> {
+    names: &'a [String],
+    idx: &'a [usize],
+}
+
+impl Serialize for CaseNames<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_seq(self.idx.iter().map(|&i| self.names[i].as_str()))
+    }
 }
 
 fn f3(v: f64) -> String {
@@ -597,8 +885,8 @@ fn to_table(setup: &Setup, tt: &TruthTable, m: &Minimization) -> String {
     out
 }
 
-fn to_csv(m: &Minimization) -> Result<String> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+fn to_csv(out: &mut impl std::io::Write, m: &Minimization) -> Result<()> {
+    let mut w = csv::Writer::from_writer(out);
     w.write_record([
         "solution", "model", "term", "inclS", "PRI", "covS", "covU", "cases",
     ])?;
@@ -645,46 +933,64 @@ fn to_csv(m: &Minimization) -> Result<String> {
             ])?;
         }
     }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| anyhow::anyhow!("writing CSV: {e}"))?;
-    Ok(String::from_utf8(bytes)?)
+    w.flush()?;
+    Ok(())
 }
 
-fn print_necessity(setup: &Setup, nec: &[NecessityFit], format: Format) -> Result<()> {
+fn print_necessity(
+    setup: &Setup,
+    each: &[NecessityFit],
+    passing: &[NecessityFit],
+    args: &Args,
+    format: Format,
+) -> Result<()> {
+    let row = |n: &NecessityFit| json!({"expression": n.expression, "incl": num(n.incl), "RoN": num(n.ron), "cov": num(n.cov)});
     match format {
         Format::Json => {
             println!(
                 "{}",
                 serde_json::to_string_pretty(&json!({
                     "outcome": setup.outcome_name,
-                    "necessity": nec.iter().map(|n| json!({
-                        "expression": n.expression, "incl": num(n.incl), "RoN": num(n.ron), "cov": num(n.cov)
-                    })).collect::<Vec<_>>(),
+                    "necessity": each.iter().map(row).collect::<Vec<_>>(),
+                    "super_subset": {
+                        "incl_cut": args.necessity_incl,
+                        "cov_cut": args.necessity_cov,
+                        "expressions": passing.iter().map(row).collect::<Vec<_>>(),
+                    },
                 }))?
             );
         }
         Format::Csv => {
             let mut w = csv::Writer::from_writer(std::io::stdout());
-            w.write_record(["expression", "inclN", "RoN", "covN"])?;
-            for n in nec {
+            w.write_record(["expression", "inclN", "RoN", "covN", "necessary"])?;
+            for (n, flag) in each
+                .iter()
+                .map(|n| (n, passing.iter().any(|p| p.expression == n.expression)))
+                .chain(
+                    passing
+                        .iter()
+                        .filter(|p| p.expression.contains(['*', '+']))
+                        .map(|p| (p, true)),
+                )
+            {
                 w.write_record([
                     n.expression.clone(),
                     n.incl.to_string(),
                     n.ron.to_string(),
                     n.cov.to_string(),
+                    flag.to_string(),
                 ])?;
             }
             w.flush()?;
         }
         Format::Table => {
-            let width = nec.iter().map(|n| n.expression.len()).max().unwrap_or(4);
-            println!("Necessity for {}:\n", setup.outcome_name);
-            println!(
-                "  {:<width$}  {:>6}  {:>6}  {:>6}",
-                "", "inclN", "RoN", "covN"
-            );
-            for n in nec {
+            let width = each
+                .iter()
+                .chain(passing)
+                .map(|n| n.expression.len())
+                .max()
+                .unwrap_or(4);
+            let line = |n: &NecessityFit| {
                 println!(
                     "  {:<width$}  {:>6}  {:>6}  {:>6}",
                     n.expression,
@@ -692,7 +998,23 @@ fn print_necessity(setup: &Setup, nec: &[NecessityFit], format: Format) -> Resul
                     f3(n.ron),
                     f3(n.cov)
                 );
+            };
+            println!("Necessity for {}:\n", setup.outcome_name);
+            println!(
+                "  {:<width$}  {:>6}  {:>6}  {:>6}",
+                "", "inclN", "RoN", "covN"
+            );
+            each.iter().for_each(line);
+            println!(
+                "\nNecessary expressions (inclN >= {}, covN >= {}; conjunctions, then disjunctions of up to {} literals):\n",
+                args.necessity_incl,
+                args.necessity_cov,
+                args.necessity_size.max(1)
+            );
+            if passing.is_empty() {
+                println!("  none");
             }
+            passing.iter().for_each(line);
         }
     }
     Ok(())
