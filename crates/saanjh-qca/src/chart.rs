@@ -152,13 +152,13 @@ pub fn solve(
     }
     let mut part_of_root: std::collections::BTreeMap<usize, usize> = Default::default();
     let mut parts: Vec<Vec<usize>> = Vec::new();
-    for i in 0..kept_rows.len() {
+    for (i, &row) in kept_rows.iter().enumerate() {
         let root = find(&mut parent, i);
         let p = *part_of_root.entry(root).or_insert_with(|| {
             parts.push(Vec::new());
             parts.len() - 1
         });
-        parts[p].push(kept_rows[i]);
+        parts[p].push(row);
     }
     let mut exact = true;
     let mut truncated = false;
