@@ -408,7 +408,58 @@ pub fn evaluate(
     scope: Scope,
     strict: bool,
 ) -> Result<bool, ConditionError> {
-    let program = compiled(source, scope)?;
+    match execute(&*compiled(source, scope)?, facts, scope, strict)? {
+        Value::Bool(b) => Ok(b),
+        other => Err(ConditionError::NotBoolean(format!("{other:?}"))),
+    }
+}
+
+/// Evaluate an expression that gives a number (an arrangement's own
+/// indicator): an int or a double, read as `f64`. A division by zero or a
+/// result that is not finite is an evaluation error, never a silent value.
+pub fn evaluate_number(
+    program: &Program,
+    facts: &Facts,
+    scope: Scope,
+    strict: bool,
+) -> Result<f64, ConditionError> {
+    let v = match execute(program, facts, scope, strict)? {
+        Value::Int(i) => i as f64,
+        Value::UInt(u) => u as f64,
+        Value::Float(f) => f,
+        other => {
+            return Err(ConditionError::Evaluation(format!(
+                "the expression gives {other:?}, not a number"
+            )));
+        }
+    };
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(ConditionError::Evaluation(
+            "the expression gives no finite number (a division by zero?)".into(),
+        ))
+    }
+}
+
+/// Evaluate a condition already compiled ([`compile`]) to a bool.
+pub fn evaluate_compiled(
+    program: &Program,
+    facts: &Facts,
+    scope: Scope,
+) -> Result<bool, ConditionError> {
+    match execute(program, facts, scope, false)? {
+        Value::Bool(b) => Ok(b),
+        other => Err(ConditionError::NotBoolean(format!("{other:?}"))),
+    }
+}
+
+fn execute(
+    program: &Program,
+    facts: &Facts,
+    scope: Scope,
+    strict: bool,
+) -> Result<Value, ConditionError> {
     let mut ctx = Context::default();
     let mut objects: BTreeMap<&str, BTreeMap<&str, Fact>> = BTreeMap::new();
     for decl in catalogue().filter(|d| d.scope == scope) {
@@ -444,11 +495,9 @@ pub fn evaluate(
         ctx.add_variable(object, fields)
             .map_err(|e| ConditionError::Evaluation(e.to_string()))?;
     }
-    match program.execute(&ctx) {
-        Ok(Value::Bool(b)) => Ok(b),
-        Ok(other) => Err(ConditionError::NotBoolean(format!("{other:?}"))),
-        Err(e) => Err(ConditionError::Evaluation(explain_execution_error(&e))),
-    }
+    program
+        .execute(&ctx)
+        .map_err(|e| ConditionError::Evaluation(explain_execution_error(&e)))
 }
 
 fn explain_execution_error(e: &ExecutionError) -> String {

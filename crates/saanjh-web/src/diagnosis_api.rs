@@ -27,7 +27,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use saanjh_core::arrangement::{Arrangement, humanise_position, rule_in_words};
 use saanjh_core::diagnosis::conditions::{self, Anchors};
-use saanjh_core::diagnosis::{self, CONDITIONS, Context, DiagEvent, Diagnosis, OUTCOME, Tracker};
+use saanjh_core::diagnosis::{self, CONDITIONS, Context, Diagnosis, OUTCOME};
 use saanjh_qca::{Calibration, Dataset, MinimizeOptions, Setup, TruthTableOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -77,11 +77,23 @@ pub fn calibrate_direct(value: f64, a: &Anchors) -> Result<f64, String> {
         .ok_or_else(|| "calibration gave no value".to_string())
 }
 
-fn overrides(spec: Option<&str>) -> Result<BTreeMap<String, Anchors>, ApiError> {
-    match spec {
-        None => Ok(BTreeMap::new()),
-        Some(s) => conditions::parse_overrides(s).map_err(ApiError::unprocessable),
+/// Parses anchor overrides, knowing the indicators the stored
+/// arrangements define as well as the built-in ones.
+pub async fn overrides(
+    state: &AppState,
+    spec: Option<&str>,
+) -> Result<BTreeMap<String, Anchors>, ApiError> {
+    let Some(spec) = spec else {
+        return Ok(BTreeMap::new());
+    };
+    let mut defined = BTreeSet::new();
+    for (id, version, _, _) in state.store.arrangements().await? {
+        let arr = state.arrangement(&id, version as u32).await?;
+        for (name, d) in &arr.file.indicators {
+            defined.insert(format!("{}.{name}", d.condition.as_ref()));
+        }
     }
+    conditions::parse_overrides_with(spec, &defined).map_err(ApiError::unprocessable)
 }
 
 // ── Service ──
@@ -136,8 +148,9 @@ pub async fn measure(
             .filter(|r| r.tracked)
             .map(|r| r.years),
     };
-    let tracker = fold_chain(state, id, &arr, &ctx).await?;
-    let diagnosis = diagnosis::diagnose(&arr, &ctx, &tracker, now, anchors, &calibrate_direct)
+    let kept = crate::trackers::up_to_date(state, id, &arr, &ctx).await?;
+    let tracker = &kept.tracker;
+    let diagnosis = diagnosis::diagnose(&arr, &ctx, tracker, now, anchors, &calibrate_direct)
         .map_err(ApiError::unprocessable)?;
     Ok(Measured {
         id: init.id.clone(),
@@ -151,41 +164,6 @@ pub async fn measure(
         households: tracker.schemes().map(|s| s.household_ids.len()).sum(),
         diagnosis,
     })
-}
-
-/// Reads an initiative's chain in pages and folds it.
-pub async fn fold_chain(
-    state: &AppState,
-    id: &str,
-    arr: &Arrangement,
-    ctx: &Context,
-) -> Result<Tracker, ApiError> {
-    const PAGE: i64 = 5_000;
-    let mut tracker = Tracker::new();
-    let mut after = 0i64;
-    loop {
-        let events = state.store.chain_events(id, after, PAGE).await?;
-        let n = events.len();
-        for e in events {
-            after = e.seq;
-            let body = e.body().map_err(|err| {
-                ApiError::internal(format!("event {}#{} does not parse: {err}", e.chain, e.seq))
-            })?;
-            tracker.apply(
-                arr,
-                ctx,
-                &DiagEvent {
-                    seq: e.seq,
-                    at: e.at,
-                    actor: e.actor,
-                    body,
-                },
-            );
-        }
-        if (n as i64) < PAGE {
-            return Ok(tracker);
-        }
-    }
 }
 
 /// Every initiative id, optionally under some arrangements only.
@@ -236,7 +214,7 @@ async fn diagnosis_handler(
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<AnchorParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let anchors = overrides(q.anchors.as_deref())?;
+    let anchors = overrides(&state, q.anchors.as_deref()).await?;
     let m = measure(&state, &id, &anchors).await?;
     // The partners' own words beside the measures, for those who may read them.
     let passages = if require_partner(&state, &caller, &id).await.is_ok() {
@@ -580,7 +558,7 @@ async fn compare_handler(
     caller: Caller,
     ApiQuery(q): ApiQuery<CompareParams>,
 ) -> Result<Response, ApiError> {
-    let anchors = overrides(q.anchors.as_deref())?;
+    let anchors = overrides(&state, q.anchors.as_deref()).await?;
     let format = q.format.as_deref().unwrap_or("json");
     if !matches!(format, "json" | "csv") {
         return Err(ApiError::bad_request(format!(
@@ -635,7 +613,7 @@ pub struct QcaParams {
 /// Cases with an unmeasured condition are left out and listed. This is the
 /// function `saanjh qca --from-db` calls.
 pub async fn qca_report(state: &AppState, q: &QcaParams) -> Result<serde_json::Value, ApiError> {
-    let anchors = overrides(q.anchors.as_deref())?;
+    let anchors = overrides(state, q.anchors.as_deref()).await?;
     let incl_cut = q.incl_cut.unwrap_or(0.8);
     if !(incl_cut > 0.5 && incl_cut <= 1.0) {
         return Err(ApiError::unprocessable("incl_cut must lie in (0.5, 1]"));
@@ -773,7 +751,7 @@ pub async fn conditions_csv(
     state: &AppState,
     q: &QcaParams,
 ) -> Result<(String, Vec<String>), ApiError> {
-    let anchors = overrides(q.anchors.as_deref())?;
+    let anchors = overrides(state, q.anchors.as_deref()).await?;
     let ids = match (&q.initiatives, &q.arrangements) {
         (Some(i), _) => list(i),
         (None, Some(a)) => {

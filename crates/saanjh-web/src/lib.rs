@@ -18,6 +18,7 @@ pub mod ledger_api;
 pub mod open311;
 pub mod pages;
 pub mod service;
+pub mod trackers;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -41,6 +42,8 @@ pub struct AppState {
     arrangements: Arc<Mutex<ArrangementCache>>,
     /// Failed logins per username, for rate limiting.
     pub(crate) login_failures: Arc<Mutex<HashMap<String, Vec<time::OffsetDateTime>>>>,
+    /// Diagnosis trackers kept between requests (`trackers`).
+    pub trackers: Arc<trackers::Trackers>,
 }
 
 impl AppState {
@@ -50,6 +53,7 @@ impl AppState {
             clock,
             arrangements: Arc::default(),
             login_failures: Arc::default(),
+            trackers: Arc::default(),
         }
     }
 

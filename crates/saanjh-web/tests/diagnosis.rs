@@ -83,6 +83,7 @@ impl Db {
 struct App {
     base: String,
     http: reqwest::Client,
+    state: AppState,
 }
 
 impl App {
@@ -98,10 +99,11 @@ impl App {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        tokio::spawn(saanjh_web::serve_on(listener, state));
+        tokio::spawn(saanjh_web::serve_on(listener, state.clone()));
         App {
             base: format!("http://{addr}/api/v1"),
             http: reqwest::Client::new(),
+            state,
         }
     }
 
@@ -287,6 +289,70 @@ async fn diagnosis_tells_the_demo_stories(app: App) {
         "WASA bureaucratic: {ww:?}\n{}",
         dw["evidence"]["bureaucratic_commitment"]
     );
+
+    // The WASCO's tariffs as a rate: 21 of the 24 bills paid.
+    let community = dw["evidence"]["community_willingness"]["indicators"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let tariff = community
+        .iter()
+        .find(|i| i["id"] == "community_willingness.tariff_collection")
+        .expect("tariff indicator");
+    assert_eq!(tariff["value"].as_f64(), Some(21.0 / 24.0), "{tariff}");
+    assert_eq!(tariff["events"].as_array().unwrap().len(), 45);
+    // The arrangement's own indicator, per scheme (Phase 2 owes no internal
+    // share yet: not measured there), calibrated with its stated anchors.
+    let pledged = community
+        .iter()
+        .find(|i| i["id"] == "community_willingness.internal_share_pledged")
+        .expect("arrangement-defined indicator");
+    assert_eq!(pledged["defined_by"], "arrangement");
+    assert_eq!(pledged["value"].as_f64(), Some(1.0), "{pledged}");
+    assert_eq!(pledged["per_scheme"].as_array().unwrap().len(), 1);
+    assert!(
+        dw["evidence"]["community_willingness"]["calibrated"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(
+                |c| c["indicator"] == "community_willingness.internal_share_pledged"
+                    && c["anchors"]["crossover"] == 0.7
+            )
+    );
+    // Its anchors can be overridden like a built-in indicator's.
+    let (st, _, body) = app
+        .get(&format!("/initiatives/{water}/diagnosis?anchors=community_willingness.internal_share_pledged:0.9,1.5,2"))
+        .await;
+    assert_eq!(st, 200, "{body}");
+
+    // Kept trackers: the diagnosis after one more event folds only that
+    // event, and shows it.
+    let kept_before = app.state.trackers.len();
+    assert!(kept_before >= 4, "one tracker per initiative diagnosed");
+    let meetings_before = community
+        .iter()
+        .find(|i| i["id"] == "community_willingness.meetings_per_scheme")
+        .unwrap()["detail"]
+        .clone();
+    let (head, _) = app.state.store.head(&water).await.unwrap();
+    let body: saanjh_core::event::EventBody = serde_json::from_value(serde_json::json!({"kind": "meeting_recorded", "meeting": "late-meeting", "scheme": null,
+        "record": {"body": "community", "held_on": "2026-11-19", "attendance": {"women": 3, "men": 3}}})).unwrap();
+    app.state
+        .store
+        .append(&water, head, "test", "2026-11-19T09:00:00Z", &[body])
+        .await
+        .unwrap();
+    let (_, _, dw2) = app.get(&format!("/initiatives/{water}/diagnosis")).await;
+    let meetings_after = dw2["evidence"]["community_willingness"]["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == "community_willingness.meetings_per_scheme")
+        .unwrap()["detail"]
+        .clone();
+    assert_ne!(meetings_before, meetings_after);
+    assert_eq!(app.state.trackers.len(), kept_before);
 
     // Anchors: overridable, checked.
     let (st, _, body) = app

@@ -1026,6 +1026,14 @@ async fn water(d: &mut Demo) -> anyhow::Result<()> {
         json!({"action": "record_billing", "note": "Meters read; 24 bills issued, 21 paid."}),
     )
     .await?;
+    // The month's bills and the tariffs paid against them: 21 of 24 (the
+    // diagnosis's tariff collection rate, 0.875).
+    for (n, h) in hh.iter().enumerate().take(24) {
+        d.act(&s, &treasurer, json!({"action": "record_bill", "entry": {"role": "community", "amount": 300 * RS, "household": h}})).await?;
+        if n < 21 {
+            d.act(&s, &treasurer, json!({"action": "record_tariff", "entry": {"role": "community", "amount": 300 * RS, "household": h, "receipt": format!("WASCO-T-{:04}", n + 1)}})).await?;
+        }
+    }
 
     // Phase 2: proposed, but WASA's design never comes (escalated, then breached).
     d.days(5);

@@ -728,10 +728,94 @@ pub(super) fn check(
         }
     }
 
+    check_indicators(&mut c, file, &keys);
+
     if c.errors.is_empty() {
         Ok(c.warnings)
     } else {
         Err(c.errors)
+    }
+}
+
+/// The arrangement's own indicators: a well-formed name that is not a
+/// built-in indicator's, a condition of the diagnosis, an expression that
+/// parses, names only known facts and gives a number, a `when` that is a
+/// condition, and anchors in order.
+fn check_indicators(c: &mut Checker, file: &ArrangementFile, keys: &SampleKeys) {
+    use crate::diagnosis::{CONDITIONS, OUTCOME, indicators::BUILT_IN_INDICATORS};
+    for (name, ind) in &file.indicators {
+        let label = format!("indicator `{name}`");
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
+        {
+            c.err_top(
+                &format!("[indicators.{name}]"),
+                format!("{label}: a name is lowercase letters, digits and underscores"),
+            );
+        }
+        let cond = ind.condition.as_ref().as_str();
+        if !CONDITIONS.contains(&cond) && cond != OUTCOME {
+            c.err(
+                &ind.condition,
+                format!(
+                    "{label}: `{cond}` is not a condition of the diagnosis ({}, or the outcome {OUTCOME})",
+                    CONDITIONS.join(", ")
+                ),
+            );
+        } else if BUILT_IN_INDICATORS.contains(&format!("{cond}.{name}").as_str()) {
+            c.err_top(
+                &format!("[indicators.{name}]"),
+                format!(
+                    "{label}: `{cond}.{name}` is a built-in indicator; give this one another name"
+                ),
+            );
+        }
+        if ind.definition.trim().is_empty() || ind.name.trim().is_empty() {
+            c.err_top(
+                &format!("[indicators.{name}]"),
+                format!("{label}: give it a name and a definition a partner can read"),
+            );
+        }
+        if !matches!(ind.unit.as_str(), "share" | "days" | "count" | "per_scheme") {
+            c.err_top(
+                &format!("[indicators.{name}]"),
+                format!(
+                    "{label}: unit `{}`: use share, days, count or per_scheme",
+                    ind.unit
+                ),
+            );
+        }
+        match facts::compile(ind.expression.as_ref(), Scope::Scheme) {
+            Err(e) => c.err(
+                &ind.expression,
+                format!("{label}: expression `{}`: {e}", ind.expression.as_ref()),
+            ),
+            Ok(program) => {
+                // Large sample values keep a ratio finite; strict keys catch
+                // a misspelt role or action.
+                let sample = facts::sample(keys, true);
+                if let Err(e) = facts::evaluate_number(&program, &sample, Scope::Scheme, true) {
+                    c.err(
+                        &ind.expression,
+                        format!("{label}: expression `{}`: {e}", ind.expression.as_ref()),
+                    );
+                }
+            }
+        }
+        if let Some(when) = &ind.applies {
+            check_condition(c, when, Scope::Scheme, keys, &format!("{label}, `applies`"));
+        }
+        if let Some(a) = &ind.anchors {
+            let msg = match a.as_ref()[..] {
+                [e, x, i] => crate::diagnosis::Anchors::new(e, x, i).err(),
+                _ => Some("give three anchors: [exclusion, crossover, inclusion]".into()),
+            };
+            if let Some(m) = msg {
+                c.err(a, format!("{label}: anchors: {m}"));
+            }
+        }
     }
 }
 

@@ -25,6 +25,8 @@ pub struct Explanation {
     pub choice: Vec<(String, String)>,
     pub aggregation: Vec<String>,
     pub information: Vec<String>,
+    /// The arrangement's own indicators for the diagnosis, in words.
+    pub indicators: Vec<String>,
 }
 
 impl Explanation {
@@ -59,6 +61,10 @@ impl Explanation {
         section(
             "Collective decisions (aggregation rules)",
             self.aggregation.clone(),
+        );
+        section(
+            "What the diagnosis also measures (this arrangement's indicators)",
+            self.indicators.clone(),
         );
         section(
             "What is disclosed to whom (information rules)",
@@ -625,10 +631,46 @@ pub fn explain_in(arr: &Arrangement, w: &dyn Words) -> Explanation {
             .collect(),
         aggregation: lines(&p.aggregation),
         information: lines(&p.information),
+        indicators: arr
+            .file
+            .indicators
+            .iter()
+            .map(|(id, d)| indicator_in_words(id, d))
+            .collect(),
     }
 }
 
 /// The arrangement in plain English.
 pub fn explain(arr: &Arrangement) -> Explanation {
     explain_in(arr, &English(&arr.file))
+}
+
+/// One arrangement-defined indicator in plain words: what it measures, on
+/// which schemes, how the initiative's value is made and how it is
+/// calibrated.
+pub fn indicator_in_words(id: &str, d: &IndicatorDef) -> String {
+    let condition = d.condition.as_ref().replace('_', " ");
+    let mut s = format!(
+        "\"{}\" (`{id}`, a measure of {condition}): {}",
+        d.name,
+        d.definition.trim()
+    );
+    if !s.ends_with('.') {
+        s.push('.');
+    }
+    s.push_str(&format!(
+        " Computed on each scheme{} as `{}`; the initiative's value is the mean over those schemes.",
+        d.applies
+            .as_ref()
+            .map(|w| format!(" where `{}`", w.as_ref()))
+            .unwrap_or_default(),
+        d.expression.as_ref()
+    ));
+    match d.anchors.as_ref().map(|a| a.as_ref().as_slice()) {
+        Some([e, c, i]) => s.push_str(&format!(
+            " Fully in the set at {i}, crossover at {c}, fully out at {e}."
+        )),
+        _ => s.push_str(" Shown, not calibrated (no anchors)."),
+    }
+    s
 }

@@ -52,6 +52,10 @@ pub struct ArrangementFile {
     /// component may not exceed its releases.
     #[serde(default)]
     pub spending: BTreeMap<String, SpendingRule>,
+    /// Indicators the arrangement defines for the diagnosis, beyond the
+    /// built-in ones: `[indicators.NAME]`.
+    #[serde(default)]
+    pub indicators: BTreeMap<String, IndicatorDef>,
 }
 
 /// Where spending on a component may come from besides its releases
@@ -71,6 +75,40 @@ pub struct SpendingRule {
     pub overspend: Option<Spanned<String>>,
     #[serde(default)]
     pub explain: Option<String>,
+}
+
+/// An indicator of a condition of co-production that an arrangement
+/// defines itself, so a new programme need not wait for a release: a CEL
+/// expression over the same facts rule conditions read, evaluated on every
+/// scheme of the initiative.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorDef {
+    /// A short name ("tariff collected against bills").
+    pub name: String,
+    /// The condition it feeds (`community_willingness`, …, or the outcome
+    /// `service_delivered_and_sustained`).
+    pub condition: Spanned<String>,
+    /// How it is computed, in words a partner can read.
+    pub definition: String,
+    /// CEL over the scheme facts giving a number, e.g.
+    /// `double(pledged('community')) / double(owed('community'))`.
+    pub expression: Spanned<String>,
+    /// CEL over the same facts saying on which schemes it is measured (all
+    /// by default), e.g. `owed('community') > 0`.
+    #[serde(default)]
+    pub applies: Option<Spanned<String>>,
+    /// `share`, `days`, `count` or `per_scheme` (how the value is read).
+    #[serde(default = "share_unit")]
+    pub unit: String,
+    /// Direct-method anchors `[exclusion, crossover, inclusion]`; without
+    /// them the indicator is shown but not calibrated.
+    #[serde(default)]
+    pub anchors: Option<Spanned<Vec<f64>>>,
+}
+
+fn share_unit() -> String {
+    "share".into()
 }
 
 /// The reserve a public partner sets aside each financial year (July–June)
@@ -310,6 +348,11 @@ pub enum RecordKind {
     Expenditure,
     Refund,
     Reversal,
+    /// A service charge billed to a household (a water tariff for a
+    /// month): money owed for running the service, not money moved.
+    Bill,
+    /// A service charge collected against bills, in cash with its receipt.
+    Tariff,
     /// A response to a citizen report: its status changes and notes.
     Response,
     /// A community scorecard round: criteria, scores, agreed actions.
@@ -326,6 +369,8 @@ impl RecordKind {
                 | RecordKind::Expenditure
                 | RecordKind::Refund
                 | RecordKind::Reversal
+                | RecordKind::Bill
+                | RecordKind::Tariff
         )
     }
     pub fn as_str(self) -> &'static str {
@@ -340,6 +385,8 @@ impl RecordKind {
             RecordKind::Expenditure => "expenditure",
             RecordKind::Refund => "refund",
             RecordKind::Reversal => "reversal",
+            RecordKind::Bill => "bill",
+            RecordKind::Tariff => "tariff",
             RecordKind::Response => "response",
             RecordKind::Scorecard => "scorecard",
         }

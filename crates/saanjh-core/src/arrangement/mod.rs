@@ -15,7 +15,7 @@ pub mod words;
 pub use check::Diagnostic;
 pub use explain::{
     Explanation, Phrased, consequence_line, duration_phrase, explain, explain_in,
-    humanise_position, phrased, rule_in_words, rule_line,
+    humanise_position, indicator_in_words, phrased, rule_in_words, rule_line,
 };
 pub use file::*;
 

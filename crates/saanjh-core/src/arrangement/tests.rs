@@ -167,3 +167,111 @@ fn the_rules_read_back_in_plain_words() {
         "{text}"
     );
 }
+
+fn water() -> &'static str {
+    BUILT_IN_ARRANGEMENTS
+        .iter()
+        .find(|(n, _)| *n == "community-managed-water.toml")
+        .unwrap()
+        .1
+}
+
+/// The line (1-based) of the first line of `src` containing `needle`.
+fn line_of(src: &str, needle: &str) -> usize {
+    src.lines().position(|l| l.contains(needle)).unwrap() + 1
+}
+
+#[test]
+fn an_arrangement_defines_its_own_indicator_and_it_is_explained() {
+    let arr = Arrangement::parse(water()).unwrap();
+    let def = &arr.file.indicators["internal_share_pledged"];
+    assert_eq!(def.condition.as_ref(), "community_willingness");
+    let text = explain(&arr).to_text();
+    assert!(
+        text.contains("\"internal share pledged by households\"")
+            && text.contains("a measure of community willingness")
+            && text.contains("where `owed('community') > 0`")
+            && text.contains("crossover at 0.7"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_indicator_expression_that_does_not_parse_is_refused_at_its_line() {
+    let src = water().replacen(
+        "expression = \"double(pledged('community')) / double(owed('community'))\"",
+        "expression = \"double(pledged('community')) / \"",
+        1,
+    );
+    let errs = errors_of(&src);
+    let line = line_of(&src, "expression = \"double(pledged('community')) / \"");
+    assert!(
+        errs.iter().any(|e| e.line == line
+            && e.column == 14
+            && e.message.contains("indicator `internal_share_pledged`")
+            && e.message.contains("does not parse")),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn an_indicator_naming_an_unknown_fact_or_key_is_refused() {
+    let src = water().replacen("double(owed('community'))", "double(owing('community'))", 1);
+    let errs = errors_of(&src);
+    let line = line_of(&src, "owing('community')");
+    assert!(
+        errs.iter()
+            .any(|e| e.line == line && e.message.contains("`owing()`, which is not a fact")),
+        "{errs:?}"
+    );
+    // A fact that exists, asked about a role the arrangement does not have.
+    let src = water().replacen("double(owed('community'))", "double(owed('comunity'))", 1);
+    let errs = errors_of(&src);
+    assert!(
+        errs.iter()
+            .any(|e| e.message.contains("`comunity` is not a partner role")),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn an_indicator_must_give_a_number_feed_a_condition_and_have_ordered_anchors() {
+    let not_number = water().replacen(
+        "expression = \"double(pledged('community')) / double(owed('community'))\"",
+        "expression = \"pledged('community') > 0\"",
+        1,
+    );
+    assert!(
+        errors_of(&not_number)
+            .iter()
+            .any(|e| e.message.contains("not a number")),
+    );
+    let bad_condition = water().replacen(
+        "condition = \"community_willingness\"",
+        "condition = \"happiness\"",
+        1,
+    );
+    let errs = errors_of(&bad_condition);
+    assert!(
+        errs.iter()
+            .any(|e| e.line == line_of(&bad_condition, "\"happiness\"")
+                && e.message.contains("`happiness` is not a condition")),
+        "{errs:?}"
+    );
+    let bad_anchors = water().replacen("anchors = [0.3, 0.7, 1.0]", "anchors = [0.3, 1.0, 0.7]", 1);
+    assert!(
+        errors_of(&bad_anchors)
+            .iter()
+            .any(|e| e.message.contains("out of order")),
+    );
+    let built_in_name = water().replacen(
+        "[indicators.internal_share_pledged]",
+        "[indicators.share_paid]",
+        1,
+    );
+    assert!(
+        errors_of(&built_in_name)
+            .iter()
+            .any(|e| e.message.contains("is a built-in indicator")),
+    );
+}

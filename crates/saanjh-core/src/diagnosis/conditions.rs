@@ -118,6 +118,9 @@ pub fn default_anchors() -> BTreeMap<&'static str, Anchors> {
             "community_willingness.obligations_on_time",
             a(0.2, 0.5, 0.95),
         ),
+        // Bills paid over bills issued: Punjab's rural metered schemes see
+        // about 90% paying regularly (domain.md §7); under 40% is failure.
+        ("community_willingness.tariff_collection", a(0.4, 0.7, 0.9)),
         ("trust.collector_not_spender", a(0.1, 0.5, 0.9)),
         ("trust.reports_resolved", a(0.2, 0.5, 0.9)),
         ("formal_structures.positions_filled", a(0.3, 0.7, 1.0)),
@@ -137,7 +140,25 @@ pub fn default_anchors() -> BTreeMap<&'static str, Anchors> {
 /// Parses overrides `indicator:e,c,i;indicator:e,c,i` (the query form),
 /// checking each against the known indicators and the order of its anchors.
 pub fn parse_overrides(spec: &str) -> Result<BTreeMap<String, Anchors>, String> {
-    let known = default_anchors();
+    parse_overrides_with(spec, &std::collections::BTreeSet::new())
+}
+
+/// [`parse_overrides`] where `defined` are further indicator ids the
+/// arrangements in use define (`condition.name`), which may be calibrated
+/// too.
+pub fn parse_overrides_with(
+    spec: &str,
+    defined: &std::collections::BTreeSet<String>,
+) -> Result<BTreeMap<String, Anchors>, String> {
+    let mut known: BTreeMap<&str, Anchors> = default_anchors();
+    let placeholder = Anchors {
+        exclusion: 0.0,
+        crossover: 0.5,
+        inclusion: 1.0,
+    };
+    for d in defined {
+        known.entry(d.as_str()).or_insert(placeholder);
+    }
     let mut out = BTreeMap::new();
     for part in spec.split(';').map(str::trim).filter(|p| !p.is_empty()) {
         let (id, nums) = part
@@ -214,7 +235,8 @@ pub fn calibrate(
         for ind in indicators.iter().filter(|i| i.condition == *cond) {
             let anchors = overrides
                 .get(&ind.id)
-                .or_else(|| defaults.get(ind.id.as_str()));
+                .or_else(|| defaults.get(ind.id.as_str()))
+                .or(ind.anchors.as_ref());
             let (Some(value), Some(anchors)) = (ind.value, anchors) else {
                 continue;
             };

@@ -70,7 +70,50 @@ pub struct Indicator {
     pub events: Vec<i64>,
     /// Value at the end of each month with events (`YYYY-MM`), oldest first.
     pub over_time: Vec<(String, Option<f64>)>,
+    /// For an indicator the arrangement defines: its value on each scheme
+    /// it was measured on (the initiative's value is their mean).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub per_scheme: Vec<(String, f64)>,
+    /// `built-in` or `arrangement` (defined in the arrangement file).
+    pub defined_by: &'static str,
+    /// The anchors the arrangement states for it, if it defines it.
+    #[serde(skip)]
+    pub anchors: Option<super::conditions::Anchors>,
 }
+
+/// Ids of the built-in indicators, in the order they are reported (an
+/// arrangement's own indicators may not take these names; a test checks
+/// the list against the tracker).
+pub const BUILT_IN_INDICATORS: &[&str] = &[
+    "bureaucratic_commitment.obligations_breached",
+    "bureaucratic_commitment.obligations_on_time",
+    "bureaucratic_commitment.median_delay_days",
+    "bureaucratic_commitment.worst_delay_days",
+    "bureaucratic_commitment.supervision_visits",
+    "political_commitment.elected_obligations_on_time",
+    "political_commitment.reserve_utilisation",
+    "political_commitment.external_works_delivered",
+    "community_willingness.households_paying",
+    "community_willingness.share_paid",
+    "community_willingness.meetings_per_scheme",
+    "community_willingness.women_share",
+    "community_willingness.labour_days",
+    "community_willingness.obligations_on_time",
+    "community_willingness.tariff_collection",
+    "trust.collector_not_spender",
+    "trust.entries_reversed",
+    "trust.reports_resolved",
+    "trust.open_meetings",
+    "trust.repeat_schemes",
+    "formal_structures.positions_filled",
+    "formal_structures.rules_with_sanctions",
+    "formal_structures.agreements_signed",
+    "formal_structures.bodies_meeting",
+    "resources.estimate_funded",
+    "resources.schemes_short",
+    "service_delivered_and_sustained.schemes_delivered",
+    "service_delivered_and_sustained.schemes_sustained",
+];
 
 /// Where an obligation stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -397,6 +440,7 @@ impl Tracker {
         self.formal(arr, ctx, &mut out);
         self.resources(&figs, &sides, &mut out);
         self.outcome(arr, &mut out);
+        self.defined(arr, ctx, now, &mut out);
         for (i, ind) in out.iter_mut().enumerate() {
             ind.over_time = self
                 .history
@@ -405,6 +449,109 @@ impl Tracker {
                 .collect();
         }
         out
+    }
+
+    /// The arrangement's own indicators (`[indicators.NAME]`): the
+    /// expression on every scheme where `applies` holds, over the same
+    /// facts the rules read (core and ledger facts; citizen-report facts
+    /// read as zero here), and their mean for the initiative. A scheme on
+    /// which the expression cannot be evaluated (a division by zero) is
+    /// left out and counted in the detail, never given a made-up value.
+    fn defined(
+        &self,
+        arr: &Arrangement,
+        ctx: &Context,
+        now: OffsetDateTime,
+        out: &mut Vec<Indicator>,
+    ) {
+        if arr.file.indicators.is_empty() {
+            return;
+        }
+        let init = engine::InitiativeState {
+            positions_filled: ctx.positions_filled.clone(),
+            executing_schemes: self
+                .schemes
+                .values()
+                .filter(|s| arr.is_executing(&s.stage))
+                .map(|s| s.id.clone())
+                .collect(),
+            ..Default::default()
+        };
+        let facts: Vec<(&SchemeState, crate::facts::Facts)> = self
+            .schemes
+            .values()
+            .map(|s| {
+                let mut f = engine::scheme_facts(&init, Some(s), now, &ledger::facts_for(arr, s));
+                for st in &arr.file.lifecycle.stages {
+                    if !s.entered.contains_key(st.as_ref()) {
+                        f.set_keyed("days_since", st.as_ref(), crate::facts::Fact::Int(-1));
+                    }
+                }
+                (s, f)
+            })
+            .collect();
+        for (name, def) in &arr.file.indicators {
+            let cond = def.condition.as_ref();
+            let mut per_scheme = vec![];
+            let mut failed = vec![];
+            let mut events = vec![];
+            // The checker compiled these when the arrangement was read.
+            let (Ok(expr), applies) = (
+                crate::facts::compile(def.expression.as_ref(), crate::facts::Scope::Scheme),
+                def.applies
+                    .as_ref()
+                    .map(|w| crate::facts::compile(w.as_ref(), crate::facts::Scope::Scheme)),
+            ) else {
+                continue;
+            };
+            for (s, f) in &facts {
+                let counted = match &applies {
+                    None => true,
+                    Some(Ok(p)) => {
+                        crate::facts::evaluate_compiled(p, f, crate::facts::Scope::Scheme)
+                            .unwrap_or(false)
+                    }
+                    Some(Err(_)) => false,
+                };
+                if !counted {
+                    continue;
+                }
+                match crate::facts::evaluate_number(&expr, f, crate::facts::Scope::Scheme, false) {
+                    Ok(v) => {
+                        per_scheme.push((s.id.clone(), v));
+                        events.extend(self.scheme_events.get(&s.id).into_iter().flatten());
+                    }
+                    Err(e) => failed.push(format!("{}: {e}", s.name)),
+                }
+            }
+            let value = (!per_scheme.is_empty())
+                .then(|| per_scheme.iter().map(|(_, v)| v).sum::<f64>() / per_scheme.len() as f64);
+            let mut detail = format!("mean over {} schemes", per_scheme.len());
+            if !failed.is_empty() {
+                detail.push_str(&format!(
+                    "; not measurable on {}: {}",
+                    failed.len(),
+                    failed.join("; ")
+                ));
+            }
+            let mut i = ind(
+                cond,
+                name,
+                &def.name,
+                &def.definition,
+                &def.unit,
+                value,
+                detail,
+                events,
+            );
+            i.per_scheme = per_scheme;
+            i.defined_by = "arrangement";
+            i.anchors = def.anchors.as_ref().and_then(|a| match a.as_ref()[..] {
+                [e, c, x] => super::conditions::Anchors::new(e, c, x).ok(),
+                _ => None,
+            });
+            out.push(i);
+        }
     }
 
     fn obligation_share(
@@ -766,21 +913,41 @@ impl Tracker {
             detail,
             events,
         ));
-        let billing: Vec<i64> = self
-            .acts
-            .iter()
-            .filter(|a| a.action.contains("billing") || a.action.contains("tariff"))
-            .map(|a| a.seq)
-            .collect();
+        // Tariffs: what the community's operators collected against what
+        // they billed (domain.md §7: tariff collection), net of reversals.
+        let mut billed = 0i64;
+        let mut collected = 0i64;
+        let mut tariff_events = vec![];
+        for s in self.schemes.values() {
+            let totals = ledger::totals(s);
+            for (role, t) in &totals {
+                if sides.community_roles.contains(role) {
+                    billed += t.billed;
+                    collected += t.collected;
+                }
+            }
+            tariff_events.extend(
+                self.scheme_entries(&s.id)
+                    .filter(|e| {
+                        matches!(e.line.kind.as_str(), "bill" | "tariff")
+                            || matches!(e.line.reversed_kind.as_deref(), Some("bill" | "tariff"))
+                    })
+                    .map(|e| e.seq),
+            );
+        }
         out.push(ind(
             "community_willingness",
-            "billing_acts",
-            "billing and tariff collection acts",
-            "Acts recording meter reading, billing or tariff collection (informational: not calibrated).",
-            "count",
-            Some(billing.len() as f64),
-            format!("{} acts", billing.len()),
-            billing,
+            "tariff_collection",
+            "tariffs collected against bills",
+            "Service charges (tariffs) the community's operators collected, divided by what they billed to households, over all schemes, net of reversals (a rate above 1 means arrears from earlier bills were recovered).",
+            "share",
+            (billed > 0).then(|| collected as f64 / billed as f64),
+            format!(
+                "{} collected of {} billed",
+                ledger::Money(collected).to_lakh(),
+                ledger::Money(billed).to_lakh()
+            ),
+            tariff_events,
         ));
     }
 
@@ -1063,6 +1230,9 @@ fn ind(
         detail,
         events,
         over_time: vec![],
+        per_scheme: vec![],
+        defined_by: "built-in",
+        anchors: None,
     }
 }
 

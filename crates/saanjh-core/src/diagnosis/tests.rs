@@ -283,3 +283,119 @@ fn anchors_out_of_order_stop_the_diagnosis() {
         "{e}"
     );
 }
+
+fn water() -> Arrangement {
+    let (_, src) = crate::BUILT_IN_ARRANGEMENTS
+        .iter()
+        .find(|(n, _)| *n == "community-managed-water.toml")
+        .expect("built in");
+    Arrangement::parse(src).expect("parses")
+}
+
+/// A water scheme in operation: 4 connections, the internal share of Rs
+/// 40,000 pledged `pledged` (paisa), each connection billed Rs 500 for two
+/// months, and `paid` of the 8 bills paid.
+fn water_scheme(l: &mut Log, s: &str, pledged: i64, paid: usize) {
+    l.push("2026-01-02T09:00:00Z", "organiser", json!({"kind": "scheme_created", "scheme": s, "name": "street mains",
+        "action": "propose", "stage": "proposed", "positions": ["ngo.social_organiser"], "note": null, "components": [
+            {"kind": "internal_fittings", "domain": "internal", "delivered_by": "community", "estimate": null},
+            {"kind": "distribution_mains", "domain": "external", "delivered_by": "utility", "estimate": null}]}));
+    l.push("2026-01-05T09:00:00Z", "engineer", json!({"kind": "estimate_set", "scheme": s, "estimates": {"internal_fittings": 40_000, "distribution_mains": 500_000}}));
+    for h in 0..4 {
+        l.push("2026-01-06T09:00:00Z", "organiser", json!({"kind": "household_registered", "scheme": s, "household": format!("{s}h{h}"), "record": {"house": format!("{h}")}}));
+    }
+    l.push(
+        "2026-01-07T09:00:00Z",
+        "treasurer",
+        json!({"kind": "ledger_entry_posted", "entry": format!("{s}p"), "scheme": s,
+        "line": entry("pledge", "community", pledged, Some(&format!("{s}h0")))}),
+    );
+    l.push("2026-03-01T09:00:00Z", "president", json!({"kind": "stage_changed", "scheme": s, "from": "commissioned", "to": "operating", "cause": "hand_over"}));
+    let mut k = 0;
+    for month in ["2026-03-31", "2026-04-30"] {
+        for h in 0..4 {
+            l.push(&format!("{month}T09:00:00Z"), "treasurer", json!({"kind": "ledger_entry_posted", "entry": format!("{s}b{month}{h}"), "scheme": s,
+                "line": entry("bill", "community", 500, Some(&format!("{s}h{h}")))}));
+            if k < paid {
+                l.push(&format!("{month}T10:00:00Z"), "treasurer", json!({"kind": "ledger_entry_posted", "entry": format!("{s}t{month}{h}"), "scheme": s,
+                    "line": entry("tariff", "community", 500, Some(&format!("{s}h{h}")))}));
+            }
+            k += 1;
+        }
+    }
+}
+
+#[test]
+fn tariff_collection_is_collected_over_billed_and_an_arrangement_indicator_is_computed_per_scheme()
+{
+    let arr = water();
+    let mut l = Log { events: vec![] };
+    l.push("2026-01-02T09:00:00Z", "admin", json!({"kind": "initiative_started", "initiative": {
+        "id": "w1", "name": "Badar", "locality": "x", "district": "y", "arrangement": "community-managed-water", "version": 1,
+        "partners": {"community": "o1", "utility": "o2", "ngo": "o3"}}}));
+    // Street A: all of the internal share pledged, 7 of 8 bills paid;
+    // street B: half pledged, 3 of 8 paid.
+    water_scheme(&mut l, "a", 40_000, 7);
+    water_scheme(&mut l, "b", 20_000, 3);
+    let ctx = Context::default();
+    let mut t = Tracker::new();
+    for e in &l.events {
+        t.apply(&arr, &ctx, e);
+    }
+    let inds = t.indicators(&arr, &ctx, datetime!(2026-05-15 09:00 UTC));
+    let by: BTreeMap<&str, &Indicator> = inds.iter().map(|i| (i.id.as_str(), i)).collect();
+
+    let tariff = by["community_willingness.tariff_collection"];
+    assert_eq!(tariff.value, Some(10.0 / 16.0), "{tariff:?}");
+    assert_eq!(tariff.detail, "50 collected of 80 billed");
+    // Its evidence is the bills and payments: 16 bills + 10 payments.
+    assert_eq!(tariff.events.len(), 26);
+
+    let pledged = by["community_willingness.internal_share_pledged"];
+    assert_eq!(pledged.defined_by, "arrangement");
+    assert_eq!(
+        pledged.per_scheme,
+        vec![("a".to_string(), 1.0), ("b".to_string(), 0.5)]
+    );
+    assert_eq!(pledged.value, Some(0.75));
+    // Its value month by month, like every indicator's.
+    assert!(
+        pledged
+            .over_time
+            .iter()
+            .any(|(m, v)| m == "2026-01" && *v == Some(0.75)),
+        "{:?}",
+        pledged.over_time
+    );
+    // Calibrated with the anchors the arrangement states.
+    let scores = conditions::calibrate(&inds, &BTreeMap::new(), &|v, a| {
+        // A linear stand-in for the direct method, enough to see the anchors used.
+        Ok(((v - a.exclusion) / (a.inclusion - a.exclusion)).clamp(0.0, 1.0))
+    })
+    .unwrap();
+    let community = scores
+        .iter()
+        .find(|c| c.condition == "community_willingness")
+        .unwrap();
+    let cal = community
+        .calibrated
+        .iter()
+        .find(|c| c.indicator == "community_willingness.internal_share_pledged")
+        .expect("calibrated");
+    assert_eq!(cal.anchors.crossover, 0.7);
+}
+
+#[test]
+fn the_list_of_built_in_indicators_is_what_the_tracker_reports() {
+    let arr = arrangement();
+    let mut t = Tracker::new();
+    for e in lane(true) {
+        t.apply(&arr, &Context::default(), &e);
+    }
+    let ids: Vec<String> = t
+        .indicators(&arr, &Context::default(), datetime!(2026-06-01 09:00 UTC))
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(ids, indicators::BUILT_IN_INDICATORS);
+}

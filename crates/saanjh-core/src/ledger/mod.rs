@@ -242,6 +242,14 @@ pub const LEDGER_FACTS: &[FactDecl] = &[
         "spent",
         "expenditure on components the role delivers, net of reversals",
     ),
+    money(
+        "billed",
+        "service charges (tariffs) the role has billed to households, net of reversals",
+    ),
+    money(
+        "collected",
+        "service charges (tariffs) the role has collected against its bills, net of reversals",
+    ),
     FactDecl {
         shape: Shape::Keyed {
             name: "share_met",
@@ -356,6 +364,10 @@ pub struct RoleTotals {
     pub released: i64,
     pub spent: i64,
     pub refunded: i64,
+    /// Service charges (tariffs) billed to households.
+    pub billed: i64,
+    /// Service charges collected against those bills.
+    pub collected: i64,
 }
 
 /// Released and spent on one component, net of reversals.
@@ -414,11 +426,17 @@ impl Books {
             "release" => t.released += amount,
             "expenditure" => t.spent += amount,
             "refund" => t.refunded += amount,
+            "bill" => t.billed += amount,
+            "tariff" => t.collected += amount,
             _ => {}
         }
         if line.means == Means::Cash {
             match kind {
-                "contribution" => *self.cash_in.entry(line.role.clone()).or_default() += amount,
+                // Tariffs collected are money in hand for running the
+                // service, like the community's own contributions.
+                "contribution" | "tariff" => {
+                    *self.cash_in.entry(line.role.clone()).or_default() += amount
+                }
                 "refund" => *self.cash_in.entry(line.role.clone()).or_default() -= amount,
                 _ => {}
             }
@@ -483,6 +501,8 @@ where
             "release" => t.released += amount,
             "expenditure" => t.spent += amount,
             "refund" => t.refunded += amount,
+            "bill" => t.billed += amount,
+            "tariff" => t.collected += amount,
             _ => {}
         }
     }
@@ -540,6 +560,8 @@ pub fn facts_for(arr: &Arrangement, scheme: &SchemeState) -> Facts {
         f.set_keyed("paid", &role, Fact::Int(t.paid));
         f.set_keyed("released", &role, Fact::Int(t.released));
         f.set_keyed("spent", &role, Fact::Int(t.spent));
+        f.set_keyed("billed", &role, Fact::Int(t.billed));
+        f.set_keyed("collected", &role, Fact::Int(t.collected));
         f.set_keyed(
             "share_met",
             &role,
@@ -648,7 +670,19 @@ pub fn check_entry(
             | RecordKind::Release
             | RecordKind::Expenditure
             | RecordKind::Refund
+            | RecordKind::Tariff
     ) && input.means == Means::Cash;
+    // A bill is addressed to a household and a tariff is paid by one.
+    if matches!(kind, RecordKind::Bill | RecordKind::Tariff) && input.household.is_none() {
+        return refuse(format!(
+            "a {} names the household it is for (`household`)",
+            if kind == RecordKind::Bill {
+                "bill"
+            } else {
+                "tariff payment"
+            }
+        ));
+    }
     match &input.receipt {
         Some(r) if r.trim().is_empty() => return refuse("a receipt number cannot be blank".into()),
         // A reversed entry gives its receipt back: the corrected entry is
