@@ -330,7 +330,8 @@ test('the administrator registers partners and starts an initiative through the 
 });
 
 test('every main page passes axe-core (WCAG 2.1 A and AA)', async () => {
-  for (const path of ['/initiatives', `/initiatives/${INIT}`, `/schemes/${englishScheme}`, `/initiatives/${INIT}/verify`, '/map', '/login', '/arrangements/component-sharing/1']) {
+  for (const path of ['/initiatives', `/initiatives/${INIT}`, `/schemes/${englishScheme}`, `/initiatives/${INIT}/verify`, '/map', '/login', '/arrangements/component-sharing/1',
+    `/initiatives/${INIT}/diagnosis`, `/compare?initiatives=${INIT}`, `/compare/report?initiatives=${INIT}`, '/qca']) {
     await axe(`${BASE}${path}`);
   }
   // Signed-in pages: carry the session cookie into the checking context.

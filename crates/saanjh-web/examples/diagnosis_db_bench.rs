@@ -30,7 +30,6 @@ use saanjh_store::Store;
 use saanjh_web::diagnosis_api::measure;
 use saanjh_web::{AppState, ManualClock, service};
 use serde_json::json;
-use sqlx::postgres::PgPoolCopyExt;
 use time::macros::datetime;
 
 type Raw = (String, serde_json::Value);

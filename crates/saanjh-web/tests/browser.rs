@@ -245,6 +245,10 @@ async fn pages_in_a_browser() {
         "/arrangements/component-sharing/1".into(),
         "/login".into(),
         "/assets/saanjh.css".into(),
+        format!("/initiatives/{}/diagnosis", s.initiative),
+        format!("/compare?initiatives={}", s.initiative),
+        format!("/compare/report?initiatives={}", s.initiative),
+        "/qca".into(),
     ] {
         let (status, size, enc) = sent_size(&client, &format!("{}{path}", s.base)).await;
         assert_eq!(status, 200, "{path}");

@@ -622,10 +622,113 @@ async fn qualitative_evidence(app: &App, s9: &str) {
     assert!(cmp["cases"][0]["passages"]["trust"].is_array(), "{cmp}");
 }
 
+/// The same diagnosis, comparison and QCA as pages.
+async fn diagnosis_pages(app: &App) {
+    let s7 = app.initiative("Street 7").await;
+    let s9 = app.initiative("Street 9").await;
+    let water = app.initiative("Badar Colony").await;
+    let root = app.base.trim_end_matches("/api/v1").to_string();
+    let html = |path: String, lang: &'static str| {
+        let http = app.http.clone();
+        let url = format!("{root}{path}");
+        async move {
+            let r = http
+                .get(&url)
+                .header("cookie", format!("lang={lang}"))
+                .send()
+                .await
+                .expect("page");
+            (r.status().as_u16(), r.text().await.expect("body"))
+        }
+    };
+    // Street 9's page: the profile chart, its weak conditions named, the
+    // evidence linked to events on the scheme page, and the councillor's
+    // next step in the rules' words.
+    let (st, page) = html(format!("/initiatives/{s9}/diagnosis"), "en").await;
+    assert_eq!(st, 200, "{page}");
+    assert!(page.contains("<svg") && page.contains("Profile of the conditions"));
+    let weak_line = page
+        .split("class=\"error\"")
+        .nth(1)
+        .and_then(|r| r.split("</p>").next())
+        .expect("weak conditions listed");
+    for c in ["Political commitment", "Trust", "Outcome"] {
+        assert!(weak_line.contains(c), "{c} in {weak_line}");
+    }
+    assert!(
+        page.contains("/schemes/") && page.contains("#e"),
+        "evidence links"
+    );
+    assert!(
+        page.contains("councillor"),
+        "the next step names the councillor"
+    );
+    // The anchor the link points at exists on the scheme page.
+    let link = page
+        .split("href=\"/schemes/")
+        .find_map(|p| p.split('"').next().filter(|h| h.contains("#e")))
+        .expect("an event link")
+        .to_string();
+    let (scheme, anchor) = link.split_once('#').unwrap();
+    let (st, scheme_page) = html(format!("/schemes/{scheme}"), "en").await;
+    assert_eq!(st, 200);
+    assert!(
+        scheme_page.contains(&format!("id=\"{anchor}\"")),
+        "{anchor}"
+    );
+    // The healthy lane says nothing is weak; in Urdu too.
+    let (_, page) = html(format!("/initiatives/{s7}/diagnosis"), "en").await;
+    assert!(page.contains("No condition is weak."));
+    let (_, page) = html(format!("/initiatives/{s7}/diagnosis"), "ur").await;
+    assert!(page.contains("dir=\"rtl\"") && page.contains("کوئی شرط کمزور نہیں"));
+    // The arrangement's own indicator appears, marked as such.
+    let (_, page) = html(format!("/initiatives/{water}/diagnosis"), "en").await;
+    assert!(page.contains("internal share pledged by households"));
+    assert!(page.contains("defined by the arrangement"));
+    assert!(page.contains("tariffs collected against bills"));
+
+    // The comparison in the IAD frame, and its printable report.
+    let (st, page) = html(format!("/compare?i={s7}&i={water}"), "en").await;
+    assert_eq!(st, 200, "{page}");
+    for section in [
+        "Context: biophysical",
+        "Rules in use",
+        "Patterns of interaction",
+        "Outcomes and the conditions",
+    ] {
+        assert!(page.contains(section), "{section}");
+    }
+    assert!(page.contains("differ between the arrangements"));
+    assert!(page.contains(&format!("/compare/report?initiatives={s7}%2C{water}")));
+    let (st, report) = html(format!("/compare/report?initiatives={s7},{water}"), "en").await;
+    assert_eq!(st, 200);
+    assert!(report.contains("@media print") && report.contains("Comparative case table"));
+    assert!(
+        !report.contains("<nav"),
+        "the report prints without navigation"
+    );
+    // A comparison of nothing that exists is said on the page.
+    let (st, page) = html("/compare?initiatives=nope".into(), "en").await;
+    assert!(st == 404 || page.contains("no initiative"), "{st}");
+    let (st, page) = html("/compare?arrangements=none-such".into(), "en").await;
+    assert_eq!(st, 200);
+    assert!(page.contains("zero initiatives"), "{page}");
+
+    // QCA across initiatives: truth table and solution, cases linked back.
+    let (st, page) = html("/qca".into(), "en").await;
+    assert_eq!(st, 200, "{page}");
+    assert!(page.contains("Truth table"), "{page}");
+    assert!(page.contains(&format!("/initiatives/{s7}/diagnosis")));
+    let (st, page) = html("/qca?incl_cut=abc".into(), "en").await;
+    assert_eq!(st, 422, "{page}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite() {
     let db = sqlite_db();
-    diagnosis_tells_the_demo_stories(App::start(&db).await).await;
+    let app = App::start(&db).await;
+    diagnosis_pages(&app).await;
+    diagnosis_tells_the_demo_stories(app).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -633,6 +736,8 @@ async fn postgres() {
     let Some(db) = postgres_db().await else {
         return;
     };
-    diagnosis_tells_the_demo_stories(App::start(&db).await).await;
+    let app = App::start(&db).await;
+    diagnosis_pages(&app).await;
+    diagnosis_tells_the_demo_stories(app).await;
     db.drop_pg().await;
 }

@@ -244,6 +244,20 @@ impl Tracker {
         self.schemes.values()
     }
 
+    /// The scheme each of `events` (sequence numbers) belongs to, for
+    /// those that belong to one: where a page links evidence to.
+    pub fn events_by_scheme(&self, events: &BTreeSet<i64>) -> BTreeMap<i64, String> {
+        let mut out = BTreeMap::new();
+        for (scheme, seqs) in &self.scheme_events {
+            for s in seqs {
+                if events.contains(s) {
+                    out.insert(*s, scheme.clone());
+                }
+            }
+        }
+        out
+    }
+
     /// Folds one event. At a change of month the indicators of the month
     /// that ended are kept as a snapshot first.
     pub fn apply(&mut self, arr: &Arrangement, ctx: &Context, ev: &DiagEvent) {

@@ -18,6 +18,7 @@ mod admin;
 mod budgeting;
 mod charts;
 mod ctx;
+mod diagnosis;
 mod forms;
 mod public;
 mod reports;
@@ -65,6 +66,10 @@ pub fn router(state: AppState) -> Router {
         .route("/initiatives", get(public::initiatives))
         .route("/initiatives/{id}", get(public::initiative))
         .route("/initiatives/{id}/verify", get(public::verify))
+        .route("/initiatives/{id}/diagnosis", get(diagnosis::diagnosis))
+        .route("/compare", get(diagnosis::compare))
+        .route("/compare/report", get(diagnosis::compare_report))
+        .route("/qca", get(diagnosis::qca))
         .route("/initiatives/{id}/new", get(signed::new_scheme_form))
         .route(
             "/initiatives/{id}/acts/{action}",

@@ -135,6 +135,9 @@ pub fn components(
 }
 
 pub struct EventLine {
+    /// Its sequence number on the initiative's chain (the `#eN` anchor the
+    /// diagnosis links evidence to).
+    pub seq: i64,
     pub date: String,
     pub what: String,
     pub who: String,
@@ -192,6 +195,7 @@ pub async fn timeline(
                 .unwrap_or_else(|| e.actor.clone())
         };
         out.push(EventLine {
+            seq: e.seq,
             date: day(&e.at),
             what,
             who,
