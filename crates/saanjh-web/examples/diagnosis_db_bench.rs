@@ -231,7 +231,7 @@ async fn load(store: &Store, n: usize, per: usize) -> usize {
                     text.push('\n');
                 }
                 let mut tx = pool.begin().await.expect("begin");
-                let mut copy = (&mut *tx)
+                let mut copy = tx
                     .copy_in_raw("COPY events (chain, seq, at, actor, kind, payload, prev_hash, hash, scheme_id) FROM STDIN")
                     .await
                     .expect("copy");

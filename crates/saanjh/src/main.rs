@@ -46,7 +46,8 @@ enum Command {
     #[command(subcommand)]
     Arrangement(arrangement_cmd::Command),
     /// Qualitative Comparative Analysis (crisp-, fuzzy- and multi-value sets) on a CSV file.
-    Qca(qca_cmd::Args),
+    // Boxed: the analysis options are by far the largest arguments.
+    Qca(Box<qca_cmd::Args>),
     /// Participatory budgeting: count a pabulib `.pb` file with a voting rule.
     Pb(pb_cmd::Args),
     /// The co-delivery ledger: import a register, print a statement, record an allocation.
@@ -69,7 +70,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => chain_cmd::verify(&database, args),
         Command::Rebuild => chain_cmd::rebuild(&database),
         Command::Arrangement(cmd) => arrangement_cmd::run(cmd),
-        Command::Qca(args) => qca_cmd::run(args),
+        Command::Qca(args) => qca_cmd::run(*args),
         Command::Pb(args) => pb_cmd::run(args),
         Command::Ledger(cmd) => ledger_cmd::run(&database, cmd),
         Command::Open311(cmd) => open311_cmd::run(&database, cmd),

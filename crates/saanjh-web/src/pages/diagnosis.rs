@@ -415,6 +415,10 @@ struct ReportPage<'a> {
     report: Report,
 }
 
+/// One case's coded passages, grouped by the condition they speak to:
+/// (case, [(condition, passages)]).
+pub type CasePassages = (String, Vec<(String, Vec<CodedPassage>)>);
+
 /// The comparison in the IAD frame, ready for either template.
 pub struct Report {
     pub cases: Vec<CaseColumn>,
@@ -425,7 +429,7 @@ pub struct Report {
     pub patterns: Vec<(String, Vec<Row>)>,
     pub outcomes: Vec<Row>,
     /// Per case, per condition: the partners' words (partners only).
-    pub passages: Vec<(String, Vec<(String, Vec<CodedPassage>)>)>,
+    pub passages: Vec<CasePassages>,
 }
 
 async fn build_report(state: &AppState, v: &Visitor, q: &CompareQuery) -> Result<Report, ApiError> {
