@@ -23,62 +23,8 @@ use saanjh_web::{AppState, ManualClock};
 use serde_json::Value;
 use time::macros::datetime;
 
-struct Db {
-    url: String,
-    pg: Option<(String, String)>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-fn sqlite_db() -> Db {
-    let dir = tempfile::tempdir().expect("temp dir");
-    Db {
-        url: format!("sqlite://{}", dir.path().join("saanjh.db").display()),
-        pg: None,
-        _dir: Some(dir),
-    }
-}
-
-async fn postgres_db() -> Option<Db> {
-    let Ok(base) = std::env::var("SAANJH_TEST_POSTGRES_URL") else {
-        println!("SAANJH_TEST_POSTGRES_URL is not set: skipping the PostgreSQL run");
-        return None;
-    };
-    let name = format!("saanjh_test_{}", uuid::Uuid::now_v7().simple());
-    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&base)
-        .await
-        .expect("connect to SAANJH_TEST_POSTGRES_URL");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .expect("create test database");
-    let (head, query) = match base.split_once('?') {
-        Some((h, q)) => (h.to_string(), format!("?{q}")),
-        None => (base.clone(), String::new()),
-    };
-    let server = head
-        .rsplit_once('/')
-        .map(|(s, _)| s.to_string())
-        .unwrap_or(head.clone());
-    Some(Db {
-        url: format!("{server}/{name}{query}"),
-        pg: Some((base, name)),
-        _dir: None,
-    })
-}
-
-impl Db {
-    async fn drop_pg(&self) {
-        if let Some((base, name)) = &self.pg
-            && let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(base).await
-        {
-            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut conn)
-            .await;
-        }
-    }
-}
+mod common;
+use common::{Db, postgres_db, sqlite_db};
 
 struct App {
     base: String,

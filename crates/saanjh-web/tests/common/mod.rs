@@ -65,6 +65,7 @@ impl Db {
 }
 
 /// Run a spec on SQLite and, when configured, on PostgreSQL.
+#[allow(unused_macros)] // a test binary with one long spec calls the databases itself
 macro_rules! both {
     ($spec:ident) => {
         mod $spec {
