@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -313,16 +313,7 @@ async fn render_round(
     })?;
     *resp.status_mut() = status;
     if v.csrf.is_empty() && s.phase == Phase::Voting {
-        let secure = if config.secure_cookies {
-            "; Secure"
-        } else {
-            ""
-        };
-        if let Ok(c) = HeaderValue::from_str(&format!(
-            "{VOTE_COOKIE}={token}; Path=/rounds; HttpOnly; SameSite=Strict; Max-Age=3600{secure}"
-        )) {
-            resp.headers_mut().append(SET_COOKIE, c);
-        }
+        config.set_form_cookie(&mut resp, VOTE_COOKIE, &token, "/rounds");
     }
     Ok(resp)
 }

@@ -56,6 +56,18 @@ impl PagesConfig {
             secure_cookies: std::env::var("SAANJH_SECURE_COOKIES").is_ok_and(|v| v == "1"),
         }
     }
+
+    /// Pairs a form with the token in its hidden field (double submit) for a
+    /// visitor who has no session yet: an hour-long, strict, script-proof
+    /// cookie limited to the form's path.
+    pub fn set_form_cookie(&self, resp: &mut Response, name: &str, token: &str, path: &str) {
+        let secure = if self.secure_cookies { "; Secure" } else { "" };
+        if let Ok(c) = HeaderValue::from_str(&format!(
+            "{name}={token}; Path={path}; HttpOnly; SameSite=Strict; Max-Age=3600{secure}"
+        )) {
+            resp.headers_mut().append(axum::http::header::SET_COOKIE, c);
+        }
+    }
 }
 
 /// The pages, ready to merge into the application router.

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -461,16 +461,7 @@ async fn form_page(
     })?;
     *r.status_mut() = status;
     if v.csrf.is_empty() {
-        let secure = if config.secure_cookies {
-            "; Secure"
-        } else {
-            ""
-        };
-        if let Ok(c) = HeaderValue::from_str(&format!(
-            "{REPORT_COOKIE}={token}; Path=/schemes; HttpOnly; SameSite=Strict; Max-Age=3600{secure}"
-        )) {
-            r.headers_mut().append(SET_COOKIE, c);
-        }
+        config.set_form_cookie(&mut r, REPORT_COOKIE, &token, "/schemes");
     }
     Ok(r)
 }

@@ -77,16 +77,7 @@ fn login_page(
         error,
     })?;
     *r.status_mut() = status;
-    let secure = if config.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    if let Ok(c) = HeaderValue::from_str(&format!(
-        "{PRE_COOKIE}={pre}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600{secure}"
-    )) {
-        r.headers_mut().append(SET_COOKIE, c);
-    }
+    config.set_form_cookie(&mut r, PRE_COOKIE, &pre, "/login");
     Ok(r)
 }
 
