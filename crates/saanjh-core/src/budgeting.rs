@@ -160,7 +160,51 @@ impl Area {
     }
 }
 
+/// An arrangement by id and version.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArrangementRef {
+    pub id: String,
+    pub version: u32,
+}
+
+/// When the convenor plans to move the round on, published when it opens so
+/// organisations know how long they have to propose and residents when to
+/// vote. Dates are `YYYY-MM-DD`; the phases still move only when the
+/// convenor moves them (a late review does not close voting early).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// Proposals close and the works department's review begins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<String>,
+    /// Voting opens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voting: Option<String>,
+    /// Voting closes and the count is published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results: Option<String>,
+}
+
+impl Schedule {
+    pub fn is_empty(&self) -> bool {
+        self.review.is_none() && self.voting.is_none() && self.results.is_none()
+    }
+    /// The planned date a phase begins.
+    pub fn starts(&self, phase: Phase) -> Option<&str> {
+        match phase {
+            Phase::Proposals => None,
+            Phase::Review => self.review.as_deref(),
+            Phase::Voting => self.voting.as_deref(),
+            Phase::Results => self.results.as_deref(),
+        }
+    }
+}
+
 /// A round as opened.
+///
+/// Fields added after rounds were first stored are skipped when empty, so
+/// the events of older rounds serialise (and hash) as they did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoundRecord {
     pub id: String,
@@ -189,11 +233,37 @@ pub struct RoundRecord {
     /// The arrangement winners run under unless a proposal names another.
     pub arrangement: String,
     pub version: u32,
+    /// Other arrangements a proposal may name instead (a CCB may prefer a
+    /// lane scheme with an NGO to an 80/20 cost share, say). Empty: only
+    /// `arrangement`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_arrangements: Vec<ArrangementRef>,
+    #[serde(default, skip_serializing_if = "Schedule::is_empty")]
+    pub schedule: Schedule,
     #[serde(default)]
     pub demo: bool,
     /// Set when the round was imported from a `.pb` file (its description).
     #[serde(default)]
     pub imported_from: Option<String>,
+}
+
+impl RoundRecord {
+    /// The arrangements a proposal may choose, the default first.
+    pub fn arrangements(&self) -> Vec<ArrangementRef> {
+        let mut all = vec![ArrangementRef {
+            id: self.arrangement.clone(),
+            version: self.version,
+        }];
+        all.extend(self.other_arrangements.iter().cloned());
+        all
+    }
+    pub fn allows(&self, id: &str, version: u32) -> bool {
+        (self.arrangement == id && self.version == version)
+            || self
+                .other_arrangements
+                .iter()
+                .any(|a| a.id == id && a.version == version)
+    }
 }
 
 /// Where a proposed scheme would be.
@@ -578,6 +648,35 @@ pub fn check_record(r: &RoundRecord) -> Result<(), RoundRefusal> {
     if r.max_choices == Some(0) {
         return input("`max_choices` must be at least 1 when given");
     }
+    let mut arrangements = BTreeSet::new();
+    for a in r.arrangements() {
+        if r.imported_from.is_none() {
+            non_empty("arrangement", &a.id)?;
+        }
+        if !arrangements.insert(a.clone()) {
+            return input(format!(
+                "arrangement `{}` version {} is listed twice",
+                a.id, a.version
+            ));
+        }
+    }
+    let mut before: Option<(&str, time::Date)> = None;
+    for (name, text) in [
+        ("schedule.review", &r.schedule.review),
+        ("schedule.voting", &r.schedule.voting),
+        ("schedule.results", &r.schedule.results),
+    ] {
+        let Some(text) = text else { continue };
+        let date = parse_date(text).ok_or_else(|| {
+            input_refusal(format!("`{name}`: `{text}` is not a date (YYYY-MM-DD)"))
+        })?;
+        if let Some((earlier, d)) = before
+            && date <= d
+        {
+            return input(format!("`{name}` ({text}) must come after `{earlier}`"));
+        }
+        before = Some((name, date));
+    }
     for (name, o) in [
         ("convenor", &r.convenor),
         ("reviewer", &r.reviewer),
@@ -585,6 +684,44 @@ pub fn check_record(r: &RoundRecord) -> Result<(), RoundRefusal> {
     ] {
         non_empty(&format!("{name}.organisation"), &o.organisation)?;
         non_empty(&format!("{name}.position"), &o.position)?;
+    }
+    Ok(())
+}
+
+fn input_refusal(message: String) -> RoundRefusal {
+    RoundRefusal {
+        kind: RefusalKind::Input,
+        rule: "input".into(),
+        message: message.clone(),
+        allowed_if: message,
+    }
+}
+
+/// A `YYYY-MM-DD` date.
+pub fn parse_date(text: &str) -> Option<time::Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(text.trim(), &format).ok()
+}
+
+/// A new round's planned dates must not lie before the day it opens
+/// (`today`, `YYYY-MM-DD`); imported rounds are past and not checked.
+pub fn check_schedule_from(r: &RoundRecord, today: &str) -> Result<(), RoundRefusal> {
+    let Some(today_date) = parse_date(today.get(..10).unwrap_or(today)) else {
+        return input(format!("`{today}` is not a date"));
+    };
+    for (name, text) in [
+        ("schedule.review", &r.schedule.review),
+        ("schedule.voting", &r.schedule.voting),
+        ("schedule.results", &r.schedule.results),
+    ] {
+        if let Some(text) = text
+            && parse_date(text).is_some_and(|d| d < today_date)
+        {
+            return input(format!(
+                "`{name}` ({text}) is before the round opens ({})",
+                today_date
+            ));
+        }
     }
     Ok(())
 }
@@ -722,6 +859,28 @@ fn check_location(s: &RoundState, l: &Location) -> Result<(), RoundRefusal> {
     Ok(())
 }
 
+/// A proposal names one of the arrangements the round allows (imported
+/// rounds name none and allow any).
+pub fn check_arrangement(s: &RoundState, id: &str, version: u32) -> Result<(), RoundRefusal> {
+    if s.record.arrangement.is_empty() || s.record.allows(id, version) {
+        return Ok(());
+    }
+    refuse(
+        RefusalKind::Rule,
+        "round.arrangement",
+        format!(
+            "this round's schemes run under {}; not under `{id}` version {version}",
+            s.record
+                .arrangements()
+                .iter()
+                .map(|a| format!("`{}` version {}", a.id, a.version))
+                .collect::<Vec<_>>()
+                .join(" or "),
+        ),
+        "the proposal names an arrangement the round allows",
+    )
+}
+
 /// A proposal from a community organisation. `is_member` says whether the
 /// person holds a position in `organisation`; `org_is_community` whether it
 /// is a registered community organisation.
@@ -762,6 +921,7 @@ pub fn decide_proposal(
             "the estimate is within the round's budget",
         );
     }
+    check_arrangement(s, &p.arrangement, p.version)?;
     check_location(s, &p.location)?;
     p.number = s.proposals.keys().next_back().copied().unwrap_or(0) + 1;
     p.submitted_by = Some(person.to_string());
@@ -987,6 +1147,11 @@ mod tests {
             max_choices: Some(2),
             arrangement: "cost-sharing".into(),
             version: 1,
+            other_arrangements: vec![ArrangementRef {
+                id: "component-sharing".into(),
+                version: 1,
+            }],
+            schedule: Schedule::default(),
             demo: false,
             imported_from: None,
         };
@@ -1141,6 +1306,64 @@ mod tests {
         };
         assert_eq!(ballot.approvals, vec![1, 2]);
         assert_eq!(ballot.number, 1);
+    }
+
+    #[test]
+    fn a_proposal_runs_under_an_arrangement_the_round_allows() {
+        let s = round();
+        let mut lane = proposal("Lane sewer", 100);
+        lane.arrangement = "component-sharing".into();
+        assert!(decide_proposal(&s, "c", true, true, lane.clone()).is_ok());
+        lane.version = 2;
+        let refused = decide_proposal(&s, "c", true, true, lane).unwrap_err();
+        assert_eq!(refused.rule, "round.arrangement");
+        let mut water = proposal("Tube well", 100);
+        water.arrangement = "community-managed-water".into();
+        assert_eq!(
+            decide_proposal(&s, "c", true, true, water)
+                .unwrap_err()
+                .rule,
+            "round.arrangement"
+        );
+    }
+
+    #[test]
+    fn a_schedule_is_dates_in_phase_order_from_the_opening_day() {
+        let mut r = round().record;
+        r.schedule = Schedule {
+            review: Some("2026-03-01".into()),
+            voting: Some("2026-04-01".into()),
+            results: Some("2026-04-30".into()),
+        };
+        check_record(&r).unwrap();
+        check_schedule_from(&r, "2026-02-02T09:00:00Z").unwrap();
+        assert!(
+            check_schedule_from(&r, "2026-03-02").is_err(),
+            "review in the past"
+        );
+        r.schedule.voting = Some("2026-02-28".into());
+        assert!(check_record(&r).unwrap_err().message.contains("after"));
+        r.schedule.voting = Some("2026-02-30".into());
+        assert!(check_record(&r).unwrap_err().message.contains("not a date"));
+        r.schedule.voting = None;
+        check_record(&r).unwrap();
+        r.other_arrangements.push(ArrangementRef {
+            id: "cost-sharing".into(),
+            version: 1,
+        });
+        assert!(check_record(&r).unwrap_err().message.contains("twice"));
+    }
+
+    #[test]
+    fn older_round_records_serialise_as_they_did() {
+        // Rounds stored before the schedule and the arrangement choice
+        // existed must hash the same: empty new fields are not written.
+        let mut r = round().record;
+        r.other_arrangements.clear();
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(!text.contains("schedule") && !text.contains("other_arrangements"));
+        let back: RoundRecord = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, r);
     }
 
     #[test]

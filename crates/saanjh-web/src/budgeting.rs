@@ -22,8 +22,9 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use saanjh_core::budgeting::{
-    self, Area, CountRecord, CountedProject, CountingRule, Location, Method, Office, Phase,
-    ProposalRecord, Review, RoundRecord, RoundRefusal, RoundState, TieBreakPublished,
+    self, Area, ArrangementRef, CountRecord, CountedProject, CountingRule, Location, Method,
+    Office, Phase, ProposalRecord, Review, RoundRecord, RoundRefusal, RoundState, Schedule,
+    TieBreakPublished,
 };
 use saanjh_core::engine::{Act, ComponentInput};
 use saanjh_core::event::{EventBody, StoredEvent};
@@ -171,6 +172,15 @@ pub struct NewRound {
     pub arrangement: Option<String>,
     #[serde(default)]
     pub version: Option<u32>,
+    /// Other arrangements a proposal may choose, `[{id, version}]`.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub other_arrangements: Vec<ArrangementRef>,
+    /// Planned dates (`YYYY-MM-DD`) the review, voting and results phases
+    /// begin: `{review, voting, results}`, each optional.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub schedule: Schedule,
     #[serde(default)]
     pub currency: Option<String>,
     #[serde(default)]
@@ -217,10 +227,14 @@ pub async fn open_round(
         .arrangement
         .unwrap_or_else(|| "cost-sharing".to_string());
     let version = input.version.unwrap_or(1);
-    state
-        .arrangement(&arrangement, version)
-        .await
-        .map_err(|e| ApiError::unprocessable(e.problem.detail.clone()))?;
+    for (id, v) in std::iter::once((&arrangement, version))
+        .chain(input.other_arrangements.iter().map(|a| (&a.id, a.version)))
+    {
+        state
+            .arrangement(id, v)
+            .await
+            .map_err(|e| ApiError::unprocessable(e.problem.detail.clone()))?;
+    }
     let record = RoundRecord {
         id: service::new_id(),
         name: input.name.trim().to_string(),
@@ -237,10 +251,13 @@ pub async fn open_round(
         max_choices: input.max_choices,
         arrangement,
         version,
+        other_arrangements: input.other_arrangements,
+        schedule: input.schedule,
         demo: input.demo,
         imported_from: None,
     };
     budgeting::check_record(&record).map_err(refusal)?;
+    budgeting::check_schedule_from(&record, &now_text(state)).map_err(refusal)?;
     for o in [&record.convenor, &record.reviewer, &record.counter] {
         if state.store.organisation(&o.organisation).await?.is_none() {
             return Err(ApiError::unprocessable(format!(
@@ -365,6 +382,9 @@ pub async fn submit_proposal(
         .clone()
         .unwrap_or_else(|| s0.record.arrangement.clone());
     let version = input.version.unwrap_or(s0.record.version);
+    // Before the arrangement's own partner rules, so a refusal names the
+    // round's rule rather than a partner of an arrangement it does not allow.
+    budgeting::check_arrangement(&s0, &arrangement, version).map_err(refusal)?;
     let arr = state
         .arrangement(&arrangement, version)
         .await
@@ -383,14 +403,35 @@ pub async fn submit_proposal(
         )));
     }
     for (role, o) in &input.partners {
-        if !arr.file.partners.contains_key(role) {
+        let Some(rule) = arr.file.partners.get(role) else {
             return Err(ApiError::unprocessable(format!(
                 "`{role}` is not a partner role of `{arrangement}`"
             )));
-        }
-        if state.store.organisation(o).await?.is_none() {
+        };
+        let Some(partner) = state.store.organisation(o).await? else {
             return Err(ApiError::unprocessable(format!(
                 "no organisation `{o}` is registered"
+            )));
+        };
+        if !rule.kinds.iter().any(|k| k.as_str() == partner.kind) {
+            return Err(ApiError::unprocessable(format!(
+                "{} is a {} organisation; the `{role}` partner ({}) is not",
+                partner.name, partner.kind, rule.name
+            )));
+        }
+    }
+    // The roles the proposing organisation and the council fill themselves
+    // when the winner becomes a scheme; any other role that is not optional
+    // must be named now, not discovered missing after the vote.
+    for (role, rule) in &arr.file.partners {
+        let filled = rule.kinds.contains(&OrgKind::Community)
+            || rule.kinds.contains(&OrgKind::Public)
+            || rule.optional
+            || input.partners.contains_key(role);
+        if !filled {
+            return Err(ApiError::unprocessable(format!(
+                "under `{arrangement}` the scheme needs a `{role}` partner ({}); name it",
+                rule.name
             )));
         }
     }
@@ -1328,6 +1369,8 @@ pub async fn import_pb(
         max_choices: inst.meta("max_length").and_then(|m| m.trim().parse().ok()),
         arrangement: String::new(),
         version: 0,
+        other_arrangements: vec![],
+        schedule: Default::default(),
         demo: false,
         imported_from: Some(
             inst.meta("description")

@@ -1190,9 +1190,30 @@ async fn the_pages_show_a_round_and_take_a_vote(app: App) {
     assert_eq!(res.status().as_u16(), 200);
     let html = res.text().await.expect("body");
     let result = app.get(&format!("/rounds/{round}/results")).await.body;
-    for p in result["projects"].as_array().expect("projects") {
-        let why = p["why"].as_str().expect("why");
-        assert!(html.contains(why), "the page says why: {why}");
+    // Every project's reason, said from the count's structured reason.
+    let english = |kind: &str| match kind {
+        "mes-selected" => "bought at step",
+        "mes-unaffordable" => "its supporters together held only",
+        "no-support" => "no voter supported it",
+        "completion-selected" => "funded from the money equal shares left",
+        "completion-skipped" => "not funded by equal shares",
+        other => panic!("a reason this round should not give: {other}"),
+    };
+    let projects = result["projects"].as_array().expect("projects");
+    for p in projects {
+        let row = format!(
+            "id=\"{}-{}\"",
+            if p["selected"] == true {
+                "winner"
+            } else {
+                "loser"
+            },
+            p["number"]
+        );
+        let at = html.find(&row).unwrap_or_else(|| panic!("{row}: {html}"));
+        let tr = &html[at..at + html[at..].find("</tr>").expect("row end")];
+        let kind = p["reason"]["kind"].as_str().expect("kind");
+        assert!(tr.contains(english(kind)), "the page says why: {tr}");
     }
     let drawn: Vec<&str> = result["tie_break"]["drawn"]
         .as_array()
@@ -1213,6 +1234,373 @@ async fn the_pages_show_a_round_and_take_a_vote(app: App) {
         .await
         .expect("results");
     assert_eq!(ur.status().as_u16(), 200);
-    assert!(ur.text().await.expect("body").contains("نتائج"));
+    let ur = ur.text().await.expect("body");
+    assert!(ur.contains("نتائج"));
+    // The reasons are Urdu sentences, not the count's English.
+    for p in projects {
+        let kind = p["reason"]["kind"].as_str().expect("kind");
+        assert!(
+            !ur.contains(english(kind)),
+            "English reason on the Urdu page: {kind}"
+        );
+        assert!(!ur.contains(p["why"].as_str().expect("why")));
+    }
+    assert!(ur.contains("حامی") || ur.contains("ووٹر"), "{ur}");
 }
 both!(the_pages_show_a_round_and_take_a_vote);
+
+/// A browser without JavaScript, signed in through the login form.
+struct Browser {
+    http: reqwest::Client,
+    root: String,
+    cookie: String,
+}
+
+fn form_body(pairs: &[(&str, &str)]) -> String {
+    let enc = |t: &str| -> String {
+        t.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+impl Browser {
+    async fn sign_in(app: &App, username: &str) -> Browser {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let login = http
+            .get(format!("{}/login", app.root))
+            .send()
+            .await
+            .expect("login page");
+        let pre = login
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|c| c.strip_prefix("saanjh_pre="))
+            .and_then(|c| c.split(';').next())
+            .expect("pre-session cookie")
+            .to_string();
+        let r = http
+            .post(format!("{}/login", app.root))
+            .header("cookie", format!("saanjh_pre={pre}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form_body(&[
+                ("username", username),
+                ("password", PASSWORD),
+                ("csrf", &pre),
+            ]))
+            .send()
+            .await
+            .expect("login");
+        let cookie = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|c| c.strip_prefix("saanjh_session="))
+            .and_then(|c| c.split(';').next())
+            .map(|c| format!("saanjh_session={c}"))
+            .expect("session cookie");
+        Browser {
+            http,
+            root: app.root.clone(),
+            cookie,
+        }
+    }
+    async fn get(&self, path: &str, lang: &str) -> (u16, String) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.root))
+            .header("cookie", format!("{}; lang={lang}", self.cookie))
+            .header("accept-language", lang)
+            .send()
+            .await
+            .expect("get");
+        (r.status().as_u16(), r.text().await.expect("body"))
+    }
+    /// The session's form token, as the page's hidden field carries it.
+    async fn csrf(&self, path: &str) -> String {
+        let (status, html) = self.get(path, "en").await;
+        assert_eq!(status, 200, "{path}: {html}");
+        let at = html
+            .find("name=\"csrf\" value=\"")
+            .unwrap_or_else(|| panic!("no form on {path}: {html}"));
+        let rest = &html[at + "name=\"csrf\" value=\"".len()..];
+        rest[..rest.find('"').expect("end")].to_string()
+    }
+    async fn post(&self, path: &str, pairs: &[(&str, &str)]) -> (u16, String, String) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.root))
+            .header("cookie", &self.cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form_body(pairs))
+            .send()
+            .await
+            .expect("post");
+        let status = r.status().as_u16();
+        let location = r
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        (status, location, r.text().await.expect("body"))
+    }
+}
+
+impl App {
+    /// A holder who signs in through the pages: (person id, username).
+    async fn web_actor(&self, org: &str, position: &str, name: &str) -> (String, String) {
+        let p = self.holder(org, position, name).await;
+        let username = format!("w{}", uuid::Uuid::now_v7().simple());
+        self.ok(
+            "/users",
+            Some(&self.admin),
+            json!({ "username": username, "password": PASSWORD, "person_id": p }),
+        )
+        .await;
+        (p, username)
+    }
+}
+
+/// A council's CCB official opens a round through the page: the form is
+/// offered to the officials the rules allow and to no one else; bad input
+/// shows the form again with the reason and what was typed, and opens
+/// nothing; good input opens a round with its area, rule, arrangements and
+/// planned dates as entered.
+async fn an_official_opens_a_round_through_the_page(app: App) {
+    let c = cast(&app).await;
+    let (_, official) = app
+        .web_actor(&c.council, "ccb_official", "Kamran Aslam")
+        .await;
+    let (_, chair) = app.web_actor(&c.ccb_a, "chair", "Bashir Ahmad").await;
+    let rounds_now = || async { app.state.store.rounds().await.expect("rounds").len() };
+
+    // A CCB's chairman is not offered the form, and cannot post it.
+    let b = Browser::sign_in(&app, &chair).await;
+    let (_, list) = b.get("/rounds", "en").await;
+    assert!(!list.contains("href=\"/rounds/new\""), "{list}");
+    let (status, _) = b.get("/rounds/new", "en").await;
+    assert_eq!(status, 403);
+    let (_, html) = b.get("/rounds", "en").await;
+    let _ = html;
+
+    let b = Browser::sign_in(&app, &official).await;
+    let (_, list) = b.get("/rounds", "en").await;
+    assert!(list.contains("href=\"/rounds/new\""), "{list}");
+    let csrf = b.csrf("/rounds/new").await;
+    let (_, form) = b.get("/rounds/new", "en").await;
+    assert!(
+        form.contains(&c.council) && form.contains("District Council Lodhran"),
+        "the official's council is offered"
+    );
+    let good: Vec<(&str, &str)> = vec![
+        ("csrf", &csrf),
+        ("name", "CCB reserve 2026-27"),
+        ("council", &c.council),
+        ("financial_year", "2026-27"),
+        ("budget", "75,00,000"),
+        ("district", "Lodhran"),
+        (
+            "union_councils",
+            "UC-12 Basti Maulvian\r\nUC-14 Kotla Mahram\r\n",
+        ),
+        ("rule", "greedy"),
+        ("max_choices", "2"),
+        ("arrangement", "cost-sharing@1"),
+        ("other", "component-sharing@1"),
+        ("review", "2026-02-20"),
+        ("voting", "2026-03-01"),
+        ("results", "2026-03-15"),
+    ];
+    let with = |k: &str, v: &'static str| -> Vec<(&str, &str)> {
+        good.iter()
+            .map(|(a, b)| if *a == k { (*a, v) } else { (*a, *b) })
+            .collect()
+    };
+    // Each bad input: the form again, with the reason and the typed values.
+    for (pairs, status, reason) in [
+        (
+            with("budget", "seventy lakh"),
+            422,
+            "rupees with at most two decimals",
+        ),
+        (with("budget", "0"), 422, "more than zero"),
+        (with("name", " "), 422, "`name` must not be empty"),
+        (with("voting", "2026-02-10"), 422, "must come after"),
+        (with("review", "2026-01-05"), 422, "before the round opens"),
+        (with("results", "2026-02-31"), 422, "not a date"),
+        (with("max_choices", "none"), 422, "whole number"),
+        (with("rule", "borda"), 422, "mes-add1"),
+        (
+            with("arrangement", "no-such-arrangement@1"),
+            422,
+            "no-such-arrangement",
+        ),
+        (with("union_councils", "UC-1\nUC-1"), 422, "listed twice"),
+    ] {
+        let (st, _, html) = b.post("/rounds/new", &pairs).await;
+        assert_eq!(st, status, "{pairs:?}: {html}");
+        assert!(html.contains("id=\"error\""), "{html}");
+        assert!(html.contains(reason), "{reason}: {html}");
+        assert!(
+            html.contains("value=\"Lodhran\""),
+            "the form keeps what was typed"
+        );
+        assert_eq!(rounds_now().await, 0, "nothing opened for {pairs:?}");
+    }
+    // Another council's round is not this official's to open.
+    let other = app.org("District Council Bahawalpur", "public").await;
+    let (st, _, html) = b
+        .post(
+            "/rounds/new",
+            &with("council", Box::leak(other.into_boxed_str())),
+        )
+        .await;
+    assert_eq!(st, 403, "{html}");
+    assert_eq!(rounds_now().await, 0);
+
+    let (st, location, _) = b.post("/rounds/new", &good).await;
+    assert_eq!(st, 303);
+    assert!(location.ends_with("?done=opened"), "{location}");
+    let id = location
+        .trim_start_matches("/rounds/")
+        .trim_end_matches("?done=opened")
+        .to_string();
+    let r = app.round(&id).await;
+    let rec = &r["record"];
+    assert_eq!(rec["budget"], 7_500_000_00i64);
+    assert_eq!(rec["rule"], "greedy");
+    assert_eq!(rec["max_choices"], 2);
+    assert_eq!(
+        rec["area"]["union_councils"],
+        json!(["UC-12 Basti Maulvian", "UC-14 Kotla Mahram"])
+    );
+    assert_eq!(rec["arrangement"], "cost-sharing");
+    assert_eq!(
+        rec["other_arrangements"],
+        json!([{ "id": "component-sharing", "version": 1 }])
+    );
+    assert_eq!(
+        rec["schedule"],
+        json!({ "review": "2026-02-20", "voting": "2026-03-01", "results": "2026-03-15" })
+    );
+    let (_, page) = b.get(&format!("/rounds/{id}"), "en").await;
+    assert!(page.contains("The round is open for proposals."));
+    assert!(page.contains("voting from 2026-03-01"), "{page}");
+    assert_eq!(rounds_now().await, 1);
+}
+both!(an_official_opens_a_round_through_the_page);
+
+/// A community organisation chooses the arrangement its scheme would run
+/// under among those the round allows, naming the NGO the lane arrangement
+/// needs; the page refuses a choice the round does not allow.
+async fn a_proposal_chooses_among_the_rounds_arrangements(app: App) {
+    let c = cast(&app).await;
+    let round = app
+        .ok(
+            "/rounds",
+            Some(&c.convenor.1),
+            json!({
+                "name": "Reserve with a choice",
+                "council": c.council,
+                "budget": 1_000_000_00i64,
+                "area": { "district": "Lodhran" },
+                "other_arrangements": [{ "id": "component-sharing", "version": 1 }]
+            }),
+        )
+        .await["record"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let (_, chair) = app.web_actor(&c.ccb_a, "chair", "Nazir Ahmad").await;
+    let b = Browser::sign_in(&app, &chair).await;
+    let (_, page) = b.get(&format!("/rounds/{round}"), "en").await;
+    assert!(page.contains("name=\"arrangement\""), "a choice is offered");
+    assert!(page.contains("value=\"component-sharing@1\""));
+    assert!(
+        page.contains("name=\"partner.component-sharing@1.ngo\""),
+        "the NGO the lane arrangement needs: {page}"
+    );
+    let csrf = b.csrf(&format!("/rounds/{round}")).await;
+    let base = |arr: &'static str| -> Vec<(String, String)> {
+        [
+            ("csrf", csrf.as_str()),
+            ("organisation", c.ccb_a.as_str()),
+            ("arrangement", arr),
+            ("title", "Lane sewer, Gali 2"),
+            ("description", "The lane lays its sewer; the TMA the trunk."),
+            ("estimate", "3,00,000"),
+            ("place", "Gali 2"),
+        ]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+    };
+    let post = |pairs: Vec<(String, String)>| {
+        let b = &b;
+        let round = round.clone();
+        async move {
+            let refs: Vec<(&str, &str)> = pairs
+                .iter()
+                .map(|(a, b)| (a.as_str(), b.as_str()))
+                .collect();
+            b.post(&format!("/rounds/{round}/propose"), &refs).await
+        }
+    };
+    // Lane sewer without the NGO: refused, nothing submitted.
+    let (st, _, html) = post(base("component-sharing@1")).await;
+    assert_eq!(st, 422, "{html}");
+    assert!(html.contains("`ngo` partner"), "{html}");
+    // An arrangement the round does not allow.
+    let (st, _, html) = post(base("community-managed-water@1")).await;
+    assert_eq!(st, 409, "{html}");
+    assert!(
+        app.round(&round).await["proposals"]
+            .as_object()
+            .expect("proposals")
+            .is_empty()
+    );
+    let mut with_ngo = base("component-sharing@1");
+    with_ngo.push(("partner.component-sharing@1.ngo".into(), c.ngo.clone()));
+    // A partner named for another arrangement's role is not taken.
+    with_ngo.push(("partner.cost-sharing@1.ngo".into(), c.ccb_b.clone()));
+    let (st, _, html) = post(with_ngo).await;
+    assert_eq!(st, 303, "{html}");
+    let mut cost = base("cost-sharing@1");
+    cost[3].1 = "Boundary wall".into();
+    let (st, _, html) = post(cost).await;
+    assert_eq!(st, 303, "{html}");
+    let r = app.round(&round).await;
+    assert_eq!(
+        r["proposals"]["1"]["record"]["arrangement"],
+        "component-sharing"
+    );
+    assert_eq!(
+        r["proposals"]["1"]["record"]["partners"],
+        json!({ "ngo": c.ngo })
+    );
+    assert_eq!(r["proposals"]["2"]["record"]["arrangement"], "cost-sharing");
+    let (_, page) = b.get(&format!("/rounds/{round}"), "en").await;
+    assert!(
+        page.contains("Runs under"),
+        "each proposal says its arrangement"
+    );
+}
+both!(a_proposal_chooses_among_the_rounds_arrangements);

@@ -7,7 +7,9 @@
 //! Figures follow domain.md: an OPP-style lane where most households pay
 //! Rs 1,500 (AHKMT, Fauji Colony); a CCB project of Rs 7.058 million, 20/80,
 //! three instalments (Chiniot UC-35); a Changa Pani water scheme handed over
-//! to a WASCO (Badar Colony, Lahore).
+//! to a WASCO (Badar Colony, Lahore). District Council Vehari divides its
+//! reserve for community schemes in budgeting rounds (issue 7): one round
+//! counted, its winners now schemes, and a second call in its voting phase.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -350,6 +352,10 @@ pub async fn seed(
     saanjh_web::open311::seed_reports(&d.state)
         .await
         .map_err(|e| anyhow!("reports: {}", e.problem.detail))?;
+    // After the reports, which are seeded for the stories above only.
+    budgeting(&mut d, today)
+        .await
+        .context("budgeting rounds demo")?;
     // The present: obligations whose time ran out during the story are breached now.
     d.clock.set(today);
     service::sweep_due(&d.state)
@@ -1038,5 +1044,498 @@ async fn water(d: &mut Demo) -> anyhow::Result<()> {
     // Phase 2: proposed, but WASA's design never comes (escalated, then breached).
     d.days(5);
     d.act(&init, &president, json!({"action": "propose", "name": "Phase 2, Street 14–18 extension", "components": [{"kind": "internal_fittings"}, {"kind": "distribution_mains"}]})).await?;
+    Ok(())
+}
+
+/// District Council Vehari's reserve for community schemes, divided by
+/// residents' votes (issue 7). Three CCBs and a lane organisation propose,
+/// the council's works department reviews (one proposal rejected: its
+/// culvert crosses an irrigation channel), residents vote online with their
+/// CNIC or on paper ballots that the council's clerks enter with the
+/// serial, the Method of Equal Shares counts, and the winners become
+/// schemes — CCB projects at 80/20, and a lane sewer under component
+/// sharing with PRSP as the supporting NGO. A second call is in voting now.
+async fn budgeting(d: &mut Demo, today: OffsetDateTime) -> anyhow::Result<()> {
+    use saanjh_core::budgeting::{Area, ArrangementRef, Location, Phase, Schedule};
+    use saanjh_web::budgeting::{
+        self as pb, NewProposal, NewRound, OnlineVote, PaperBallot, ReviewInput,
+    };
+    // The two calls take 38 days of the story and end before today.
+    let start = today - Duration::days(45);
+    if d.clock.now() > start {
+        return Err(anyhow!(
+            "the earlier stories ran to {}, past where the budgeting rounds must start ({})",
+            date(d.clock.now()),
+            date(start)
+        ));
+    }
+    d.clock.set(start);
+    let district = "Vehari";
+    let council = d
+        .org("District Council Vehari", OrgKind::Public, district)
+        .await?;
+    let prsp = d
+        .org(
+            "Punjab Rural Support Programme, Vehari",
+            OrgKind::ThirdSector,
+            district,
+        )
+        .await?;
+    let official = d
+        .person(
+            "Malik Javed Iqbal (Deputy Director Community Development)",
+            Gender::Male,
+            &council,
+            "ccb_official",
+            Some("vehari-official"),
+        )
+        .await?;
+    let works = d
+        .person(
+            "Engr. Nadeem Akhtar (XEN Works, District Council Vehari)",
+            Gender::Male,
+            &council,
+            "works_engineer",
+            Some("vehari-works"),
+        )
+        .await?;
+    let clerk = d
+        .person(
+            "Rukhsana Kausar",
+            Gender::Female,
+            &council,
+            "ballot_clerk",
+            Some("vehari-clerk"),
+        )
+        .await?;
+    let clerk2 = d
+        .person(
+            "Muhammad Saleem",
+            Gender::Male,
+            &council,
+            "ballot_clerk",
+            None,
+        )
+        .await?;
+    d.person(
+        "Ayesha Siddiqa",
+        Gender::Female,
+        &prsp,
+        "social_organiser",
+        None,
+    )
+    .await?;
+    // Three CCBs of at least 25 non-elected members, and a lane organisation.
+    let mut ccbs = vec![];
+    for (name, chair, gender, login, women, men) in [
+        (
+            "Karampur Citizen Community Board",
+            "Haji Abdul Ghafoor",
+            Gender::Male,
+            Some("karampur-ccb"),
+            6,
+            18,
+        ),
+        (
+            "Luddan Welfare Citizen Community Board",
+            "Shamim Akhtar",
+            Gender::Female,
+            None,
+            11,
+            13,
+        ),
+        (
+            "Machiwal Ittehad Citizen Community Board",
+            "Rao Imtiaz Ahmad",
+            Gender::Male,
+            None,
+            4,
+            20,
+        ),
+    ] {
+        let org = d.org(name, OrgKind::Community, district).await?;
+        let chair = d.person(chair, gender, &org, "chair", login).await?;
+        d.members(&org, women, men).await?;
+        ccbs.push((org, chair));
+    }
+    let lane = d
+        .org(
+            "Gali 3 Faisal Town Lane Organisation, Vehari",
+            OrgKind::Community,
+            district,
+        )
+        .await?;
+    let lane_manager = d
+        .person("Sajjad Hussain", Gender::Male, &lane, "lane_manager", None)
+        .await?;
+    d.members(&lane, 3, 5).await?;
+    d.logins.extend([
+        (
+            "vehari-official".into(),
+            "CCB official, District Council Vehari: opens and moves budgeting rounds".into(),
+            official.clone(),
+        ),
+        (
+            "vehari-works".into(),
+            "works engineer, District Council Vehari: reviews round proposals".into(),
+            works.clone(),
+        ),
+        (
+            "vehari-clerk".into(),
+            "ballot clerk, District Council Vehari: enters paper ballots".into(),
+            clerk.clone(),
+        ),
+        (
+            "karampur-ccb".into(),
+            "CCB chairman, Karampur: proposes in budgeting rounds".into(),
+            ccbs[0].1.clone(),
+        ),
+    ]);
+    const UCS: [&str; 4] = [
+        "UC-41 Karampur",
+        "UC-52 Luddan",
+        "UC-67 Machiwal",
+        "UC-12 Vehari City",
+    ];
+    let fy = financial_year(d.clock.now());
+    let open = |name: String, budget: i64, days: [i64; 3]| {
+        let now = d.clock.now();
+        NewRound {
+            name,
+            council: council.clone(),
+            financial_year: Some(fy.clone()),
+            budget,
+            area: Area {
+                district: district.into(),
+                union_councils: UCS.iter().map(|u| u.to_string()).collect(),
+                bounds: None,
+            },
+            rule: Some("mes-add1".into()),
+            seed: None,
+            convenor: None,
+            reviewer: None,
+            counter: None,
+            max_choices: Some(3),
+            arrangement: Some("cost-sharing".into()),
+            version: Some(1),
+            other_arrangements: vec![ArrangementRef {
+                id: "component-sharing".into(),
+                version: 1,
+            }],
+            schedule: Schedule {
+                review: Some(date(now + Duration::days(days[0]))),
+                voting: Some(date(now + Duration::days(days[1]))),
+                results: Some(date(now + Duration::days(days[2]))),
+            },
+            currency: None,
+            demo: true,
+        }
+    };
+    let err = |what: &str, e: saanjh_web::ApiError| anyhow!("{what}: {}", e.problem.detail);
+    let state = d.state.clone();
+    // The proposing organisation (index into `ccbs`, or the lane), title,
+    // description, estimate, place, union council.
+    type Proposal<'a> = (usize, &'a str, &'a str, i64, &'a str, usize);
+    let propose = |round: String, list: Vec<Proposal<'static>>| {
+        let state = state.clone();
+        let ccbs = ccbs.clone();
+        let lane = lane.clone();
+        let lane_manager = lane_manager.clone();
+        let prsp = prsp.clone();
+        async move {
+            for (who, title, description, estimate, place, uc) in list {
+                let (org, person, arrangement, partners) = if who < ccbs.len() {
+                    (
+                        ccbs[who].0.clone(),
+                        ccbs[who].1.clone(),
+                        None,
+                        BTreeMap::new(),
+                    )
+                } else {
+                    (
+                        lane.clone(),
+                        lane_manager.clone(),
+                        Some("component-sharing".to_string()),
+                        BTreeMap::from([("ngo".to_string(), prsp.clone())]),
+                    )
+                };
+                pb::submit_proposal(
+                    &state,
+                    &person,
+                    &round,
+                    NewProposal {
+                        organisation: org,
+                        title: title.into(),
+                        description: description.into(),
+                        estimate: estimate * RS,
+                        location: Location {
+                            place: place.into(),
+                            union_council: Some(UCS[uc].into()),
+                            latitude: None,
+                            longitude: None,
+                        },
+                        arrangement,
+                        version: Some(1),
+                        component: None,
+                        partners,
+                    },
+                )
+                .await
+                .map_err(|e| anyhow!("proposal {title}: {}", e.problem.detail))?;
+            }
+            anyhow::Ok(())
+        }
+    };
+    let review =
+        |round: String, n: u32, decision: Result<(i64, Option<&'static str>), &'static str>| {
+            let state = state.clone();
+            let works = works.clone();
+            async move {
+                let input = match decision {
+                    Ok((cost, note)) => ReviewInput {
+                        decision: "feasible".into(),
+                        cost: Some(cost * RS),
+                        note: note.map(str::to_string),
+                        reason: None,
+                    },
+                    Err(reason) => ReviewInput {
+                        decision: "rejected".into(),
+                        cost: None,
+                        note: None,
+                        reason: Some(reason.into()),
+                    },
+                };
+                pb::review_proposal(&state, &works, &round, n, input)
+                    .await
+                    .map_err(|e| anyhow!("review {n}: {}", e.problem.detail))
+            }
+        };
+    let move_to = |round: String, to: Phase, note: &'static str| {
+        let state = state.clone();
+        let official = official.clone();
+        async move {
+            pb::change_phase(&state, &official, &round, to, Some(note.into()))
+                .await
+                .map(|_| ())
+                .map_err(|e| anyhow!("phase {}: {}", to.as_str(), e.problem.detail))
+        }
+    };
+    // Residents' ballots: who supports what follows where they live, with
+    // some voting across union councils. Online voters give a CNIC (Vehari's
+    // prefix 36603); paper ballots are entered by the two clerks.
+    let ballots =
+        |round: String, first: usize, online: usize, paper: usize, prefs: [Vec<Vec<u32>>; 4]| {
+            let state = state.clone();
+            let clerks = [clerk.clone(), clerk2.clone()];
+            async move {
+                for i in 0..online + paper {
+                    let uc = i % 4;
+                    let choices = &prefs[uc];
+                    let approvals = choices[(i / 4) % choices.len()].clone();
+                    if i < online {
+                        pb::vote_online(
+                            &state,
+                            &round,
+                            OnlineVote {
+                                cnic: format!(
+                                    "36603-{:07}-{}",
+                                    4_100_000 + first + i * 37,
+                                    (first + i) % 10
+                                ),
+                                approvals,
+                                union_council: Some(UCS[uc].into()),
+                            },
+                        )
+                        .await
+                        .map_err(|e| anyhow!("online ballot {i}: {}", e.problem.detail))?;
+                    } else {
+                        pb::enter_paper_ballot(
+                            &state,
+                            &clerks[i % 2],
+                            &round,
+                            PaperBallot {
+                                serial: format!("VHR-{:05}", first + i),
+                                approvals,
+                                union_council: Some(UCS[uc].into()),
+                            },
+                        )
+                        .await
+                        .map_err(|e| anyhow!("paper ballot {i}: {}", e.problem.detail))?;
+                    }
+                }
+                anyhow::Ok(())
+            }
+        };
+
+    // The first call: proposals for ten days, a week of review, two weeks
+    // of voting, then the count and the winners as schemes.
+    let first = pb::open_round(
+        &d.state,
+        Some(&official),
+        false,
+        &official,
+        open(
+            format!("Community schemes reserve {fy}, first call (DEMO)"),
+            13_000_000 * RS,
+            [10, 14, 24],
+        ),
+    )
+    .await
+    .map_err(|e| err("first round", e))?
+    .record
+    .id;
+    d.days(3);
+    propose(
+        first.clone(),
+        vec![
+            (0, "Covered drain, Ward 4 Karampur", "A covered brick drain along the main street of Ward 4, where sullage stands in front of 140 houses.", 4_800_000, "Ward 4, Karampur", 0),
+            (0, "Boundary wall, Government Girls Primary School Karampur", "A boundary wall and gate so that parents let their daughters attend; 310 girls enrolled.", 2_150_000, "Government Girls Primary School, Karampur", 0),
+            (1, "Water filtration plant, Luddan", "A reverse-osmosis plant with a shed and taps; the groundwater is brackish and high in arsenic.", 6_500_000, "Near the Union Council office, Luddan", 1),
+            (1, "Solar street lights, Luddan bazaar", "Forty solar street lights on the main bazaar and the road to the girls' high school.", 1_800_000, "Main bazaar, Luddan", 1),
+            (2, "Soling and culvert, Basti Jhabar road", "Brick soling of 1.2 km of the road to Basti Jhabar, with a culvert over the distributary.", 5_500_000, "Basti Jhabar, Machiwal", 2),
+            (3, "Lane sewer, Gali 3 Faisal Town", "The residents lay the lane sewer and house connections themselves with PRSP's technical help; the council connects it to the main sewer.", 2_600_000, "Gali 3, Faisal Town, Vehari", 3),
+            (2, "Paved path to the Machiwal graveyard", "A paved path of 400 m with drainage, used by every funeral in the village.", 1_200_000, "Machiwal", 2),
+        ],
+    )
+    .await?;
+    d.days(7);
+    move_to(
+        first.clone(),
+        Phase::Review,
+        "Proposals closed on the planned date; seven received.",
+    )
+    .await?;
+    d.days(2);
+    for (n, decision) in [
+        (
+            1,
+            Ok((
+                5_200_000,
+                Some("Rates of the 2026 market rate schedule; the outfall needs 60 m more."),
+            )),
+        ),
+        (2, Ok((2_150_000, None))),
+        (
+            3,
+            Ok((
+                6_800_000,
+                Some("RO membrane and a larger shed than estimated."),
+            )),
+        ),
+        (
+            4,
+            Ok((
+                1_720_000,
+                Some("Fewer poles on the school road, which already has two lights."),
+            )),
+        ),
+        (
+            5,
+            Err(
+                "The culvert crosses the Irrigation Department's distributary: it needs the department's NOC and is its work, not this reserve's.",
+            ),
+        ),
+        (
+            6,
+            Ok((
+                2_480_000,
+                Some("Internal works only; the trunk connection is the council's own work."),
+            )),
+        ),
+        (7, Ok((1_200_000, None))),
+    ] {
+        review(first.clone(), n, decision).await?;
+    }
+    d.days(1);
+    move_to(
+        first.clone(),
+        Phase::Voting,
+        "Voting at the union council offices and online.",
+    )
+    .await?;
+    let prefs_first = [
+        vec![vec![1, 2], vec![1, 2, 4], vec![2], vec![1]],
+        vec![vec![3, 4], vec![3], vec![3, 4, 2], vec![4]],
+        vec![vec![7], vec![7, 3], vec![7, 1], vec![3]],
+        vec![vec![6], vec![6, 4], vec![6, 2], vec![2, 4]],
+    ];
+    ballots(first.clone(), 0, 96, 36, prefs_first).await?;
+    d.days(10);
+    move_to(
+        first.clone(),
+        Phase::Results,
+        "Voting closed; counted by the Method of Equal Shares.",
+    )
+    .await?;
+    d.days(2);
+    let links = pb::create_schemes(&d.state, &official, &first)
+        .await
+        .map_err(|e| err("winners into schemes", e))?;
+    if links.is_empty() {
+        return Err(anyhow!("the first call produced no scheme"));
+    }
+    if let Some(refused) = links.iter().find_map(|l| l.refused.clone()) {
+        return Err(anyhow!("a winner did not become a scheme: {refused}"));
+    }
+    d.days(2);
+
+    // The second call: reviewed, and in voting now.
+    let voting_days = (today - d.clock.now()).whole_days().max(12);
+    let second = pb::open_round(
+        &d.state,
+        Some(&official),
+        false,
+        &official,
+        open(
+            format!("Community schemes reserve {fy}, second call (DEMO)"),
+            5_000_000 * RS,
+            [7, 12, voting_days + 5],
+        ),
+    )
+    .await
+    .map_err(|e| err("second round", e))?
+    .record
+    .id;
+    d.days(2);
+    propose(
+        second.clone(),
+        vec![
+            (0, "Roof of the Karampur community hall", "Replace the leaking girder-and-tile roof of the hall used for the girls' sewing centre.", 1_450_000, "Community hall, Karampur", 0),
+            (1, "Washrooms, Government Girls High School Luddan", "Six washrooms with water storage; the school has two for 520 girls.", 1_900_000, "Government Girls High School, Luddan", 1),
+            (2, "Soling of the Basti Jhabar road, without the culvert", "The soling alone; the Irrigation Department has been asked for the culvert.", 3_900_000, "Basti Jhabar, Machiwal", 2),
+            (3, "Lane sewer, Gali 5 Faisal Town", "The next lane, with the same arrangement as Gali 3.", 2_300_000, "Gali 5, Faisal Town, Vehari", 3),
+        ],
+    )
+    .await?;
+    d.days(5);
+    move_to(
+        second.clone(),
+        Phase::Review,
+        "Proposals closed; four received.",
+    )
+    .await?;
+    d.days(1);
+    for (n, decision) in [
+        (1, Ok((1_450_000, None))),
+        (2, Ok((2_050_000, Some("Includes an overhead tank.")))),
+        (3, Ok((3_600_000, Some("1.2 km at the schedule rate.")))),
+        (4, Ok((2_300_000, None))),
+    ] {
+        review(second.clone(), n, decision).await?;
+    }
+    d.days(3);
+    move_to(
+        second.clone(),
+        Phase::Voting,
+        "Voting open until the planned date.",
+    )
+    .await?;
+    let prefs_second = [
+        vec![vec![1], vec![1, 2]],
+        vec![vec![2], vec![2, 1]],
+        vec![vec![3], vec![3, 2]],
+        vec![vec![4], vec![4, 2]],
+    ];
+    ballots(second.clone(), 10_000, 41, 12, prefs_second).await?;
     Ok(())
 }

@@ -1,12 +1,16 @@
 //! Pages for participatory budgeting rounds (issue 7, part 3).
 //!
 //! - `/rounds` — every round, newest first;
+//! - `/rounds/new` — the opening form, for a platform administrator or a
+//!   council's CCB official (the office that convenes a round); a refusal
+//!   shows the form again with what was typed and nothing opened;
 //! - `/rounds/{id}` — a round: budget, area, rule, phase and who moved it,
 //!   the proposals with their reviews, and the forms this visitor may use in
 //!   this phase (propose, review, vote online, enter a paper ballot, move the
 //!   round on, turn winners into schemes);
-//! - `/rounds/{id}/results` — winners, spend, why each project won or lost,
-//!   and the tie-break record.
+//! - `/rounds/{id}/results` — winners, spend, why each project won or lost
+//!   (the count's structured reason said in the visitor's language), and
+//!   the tie-break record.
 //!
 //! Every form posts to a handler that calls `crate::budgeting`, the API's
 //! own service functions; pages decide nothing. A resident's online vote
@@ -22,13 +26,18 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
-use saanjh_core::budgeting::{Location, Phase, Review, RoundState};
+use saanjh_core::arrangement::words::Name;
+use saanjh_core::budgeting::{
+    ArrangementRef, CountedProject, CountingRule, Location, Phase, Review, RoundState, Schedule,
+};
+use saanjh_core::model::OrgKind;
 use serde::Deserialize;
+use serde_json::Value;
 
 use super::ctx::{Visitor, constant_eq, cookie, encode};
 use super::views::{day, rs};
 use super::{PageResult, PagesConfig, page};
-use crate::budgeting::{self as pb, NewProposal, OnlineVote, PaperBallot, ReviewInput};
+use crate::budgeting::{self as pb, NewProposal, NewRound, OnlineVote, PaperBallot, ReviewInput};
 use crate::{ApiError, AppState, auth};
 
 /// The cookie carrying an anonymous voter's form token (double submit).
@@ -37,6 +46,7 @@ const VOTE_COOKIE: &str = "saanjh_vote";
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/rounds", get(rounds))
+        .route("/rounds/new", get(open_form).post(open))
         .route("/rounds/{id}", get(round_page))
         .route("/rounds/{id}/results", get(results))
         .route("/rounds/{id}/propose", post(propose))
@@ -80,6 +90,8 @@ struct RoundLine {
 struct RoundsPage<'a> {
     c: &'a Visitor,
     rounds: Vec<RoundLine>,
+    /// The visitor may open a round (an administrator or a CCB official).
+    may_open: bool,
 }
 
 pub async fn rounds(v: Visitor, State(state): State<AppState>) -> PageResult {
@@ -98,7 +110,258 @@ pub async fn rounds(v: Visitor, State(state): State<AppState>) -> PageResult {
             district: r.district,
         })
         .collect();
-    page(RoundsPage { c: &v, rounds })
+    let may_open = !councils_for(&v, &state).await?.is_empty();
+    page(RoundsPage {
+        c: &v,
+        rounds,
+        may_open,
+    })
+}
+
+// ── Opening a round ──
+
+/// The office that convenes a round, as `open_round` defaults it.
+const CONVENOR: &str = "ccb_official";
+
+/// The councils (public organisations) whose round this visitor may open:
+/// every one for an administrator, else those where they are the CCB
+/// official. `open_round` checks again; this only decides what to offer.
+async fn councils_for(v: &Visitor, state: &AppState) -> Result<Vec<(String, String)>, ApiError> {
+    let mut out = vec![];
+    if v.is_admin() {
+        for o in state.store.organisations(10_000, 0).await? {
+            if o.kind == OrgKind::Public.as_str() {
+                out.push((o.id, o.name));
+            }
+        }
+        return Ok(out);
+    }
+    let Some(p) = v.user.as_ref().and_then(|u| u.person_id.as_deref()) else {
+        return Ok(out);
+    };
+    let mut seen = BTreeSet::new();
+    for m in state.store.memberships(None, Some(p), 500, 0).await? {
+        if m.active == 0 || m.position != CONVENOR || !seen.insert(m.organisation_id.clone()) {
+            continue;
+        }
+        if let Some(o) = state.store.organisation(&m.organisation_id).await?
+            && o.kind == OrgKind::Public.as_str()
+        {
+            out.push((o.id, o.name));
+        }
+    }
+    Ok(out)
+}
+
+/// `id@version`, the value an arrangement has in a form.
+fn arr_value(a: &ArrangementRef) -> String {
+    format!("{}@{}", a.id, a.version)
+}
+
+fn parse_arr(text: &str) -> Option<ArrangementRef> {
+    let (id, version) = text.rsplit_once('@')?;
+    Some(ArrangementRef {
+        id: id.to_string(),
+        version: version.parse().ok()?,
+    })
+}
+
+/// An arrangement's name in the visitor's language, else its id.
+async fn arr_label(v: &Visitor, state: &AppState, a: &ArrangementRef) -> String {
+    match state.arrangement(&a.id, a.version).await {
+        Ok(arr) => v.words(&arr).say(Name::Arrangement),
+        Err(_) => a.id.clone(),
+    }
+}
+
+/// What was typed into the opening form, to show it again.
+#[derive(Debug, Default)]
+struct OpenValues {
+    name: String,
+    council: String,
+    financial_year: String,
+    budget: String,
+    district: String,
+    union_councils: String,
+    rule: String,
+    max_choices: String,
+    arrangement: String,
+    others: Vec<String>,
+    review: String,
+    voting: String,
+    results: String,
+}
+
+#[derive(Template)]
+#[template(path = "round_new.html")]
+struct OpenPage<'a> {
+    c: &'a Visitor,
+    councils: Vec<(String, String)>,
+    arrangements: Vec<(String, String)>,
+    rules: Vec<(String, String)>,
+    f: OpenValues,
+    error: String,
+}
+
+async fn render_open(
+    v: &Visitor,
+    state: &AppState,
+    f: OpenValues,
+    error: String,
+    status: StatusCode,
+) -> PageResult {
+    let councils = councils_for(v, state).await?;
+    if councils.is_empty() {
+        return Err(v.fail(ApiError::forbidden(v.t("round-who-opens"))));
+    }
+    let mut arrangements = vec![];
+    for (id, version, _, _) in state.store.arrangements().await? {
+        let a = ArrangementRef {
+            id,
+            version: u32::try_from(version).unwrap_or_default(),
+        };
+        arrangements.push((arr_value(&a), arr_label(v, state, &a).await));
+    }
+    let rules = [
+        CountingRule::MesAdd1,
+        CountingRule::MesAdd1Comparison,
+        CountingRule::Greedy,
+    ]
+    .iter()
+    .map(|r| {
+        (
+            r.as_str().to_string(),
+            v.t(&format!("round-rule-{}", r.as_str())),
+        )
+    })
+    .collect();
+    let mut resp = page(OpenPage {
+        c: v,
+        councils,
+        arrangements,
+        rules,
+        f,
+        error,
+    })?;
+    *resp.status_mut() = status;
+    Ok(resp)
+}
+
+pub async fn open_form(v: Visitor, State(state): State<AppState>) -> PageResult {
+    if v.user.is_none() {
+        return Ok(login_first("/rounds/new"));
+    }
+    let f = OpenValues {
+        rule: CountingRule::MesAdd1.as_str().into(),
+        arrangement: "cost-sharing@1".into(),
+        ..OpenValues::default()
+    };
+    render_open(&v, &state, f, String::new(), StatusCode::OK).await
+}
+
+/// The form's values as the service's input, or what is wrong with them
+/// (said in the visitor's language; the service's own refusals come after).
+fn new_round(v: &Visitor, f: &OpenValues) -> Result<NewRound, String> {
+    let budget = paisa(v, Some(f.budget.clone()).filter(|b| !b.trim().is_empty()))
+        .map_err(|e| e.problem.detail)?;
+    let max_choices = match f.max_choices.trim() {
+        "" => None,
+        t => Some(
+            t.parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| v.t("round-bad-max-choices"))?,
+        ),
+    };
+    let default = parse_arr(&f.arrangement).ok_or_else(|| v.t("round-bad-arrangement"))?;
+    let mut others = vec![];
+    for o in &f.others {
+        let a = parse_arr(o).ok_or_else(|| v.t("round-bad-arrangement"))?;
+        // Ticking the default as well as choosing it allows nothing more.
+        if a != default && !others.contains(&a) {
+            others.push(a);
+        }
+    }
+    let date = |t: &str| Some(t.trim().to_string()).filter(|t| !t.is_empty());
+    Ok(NewRound {
+        name: f.name.clone(),
+        council: f.council.clone(),
+        financial_year: date(&f.financial_year),
+        budget,
+        area: saanjh_core::budgeting::Area {
+            district: f.district.trim().to_string(),
+            union_councils: f
+                .union_councils
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect(),
+            bounds: None,
+        },
+        rule: Some(f.rule.clone()),
+        seed: None,
+        convenor: None,
+        reviewer: None,
+        counter: None,
+        max_choices,
+        arrangement: Some(default.id),
+        version: Some(default.version),
+        other_arrangements: others,
+        schedule: Schedule {
+            review: date(&f.review),
+            voting: date(&f.voting),
+            results: date(&f.results),
+        },
+        currency: None,
+        demo: false,
+    })
+}
+
+pub async fn open(
+    v: Visitor,
+    State(state): State<AppState>,
+    Form(pairs): Form<Pairs>,
+) -> PageResult {
+    if v.user.is_none() {
+        return Ok(login_first("/rounds/new"));
+    }
+    v.check_csrf(&field(&pairs, "csrf").unwrap_or_default())
+        .map_err(|e| v.fail(e))?;
+    let text = |k: &str| field(&pairs, k).unwrap_or_default();
+    let f = OpenValues {
+        name: text("name"),
+        council: text("council"),
+        financial_year: text("financial_year"),
+        budget: text("budget"),
+        district: text("district"),
+        union_councils: text("union_councils"),
+        rule: text("rule"),
+        max_choices: text("max_choices"),
+        arrangement: text("arrangement"),
+        others: pairs
+            .iter()
+            .filter(|(k, _)| k == "other")
+            .map(|(_, x)| x.clone())
+            .collect(),
+        review: text("review"),
+        voting: text("voting"),
+        results: text("results"),
+    };
+    let input = match new_round(&v, &f) {
+        Ok(i) => i,
+        Err(why) => {
+            return render_open(&v, &state, f, why, StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+    };
+    let person = v.user.as_ref().and_then(|u| u.person_id.clone());
+    match pb::open_round(&state, person.as_deref(), v.is_admin(), &v.actor(), input).await {
+        Ok(s) => Ok(see_other(&format!("/rounds/{}?done=opened", s.record.id))),
+        Err(e) => {
+            let status = e.status();
+            render_open(&v, &state, f, e.problem.detail.clone(), status).await
+        }
+    }
 }
 
 // ── One round ──
@@ -116,6 +379,18 @@ struct ProposalLine {
     pending: bool,
     on_ballot: bool,
     scheme: Option<String>,
+    /// The arrangement it would run under, when the round allows several.
+    arrangement: String,
+}
+
+/// A partner role the proposing organisation and the council do not fill
+/// themselves (an NGO, say): the proposal names it.
+struct RoleChoice {
+    /// `partner.{arrangement}@{version}.{role}`.
+    field: String,
+    label: String,
+    required: bool,
+    options: Vec<(String, String)>,
 }
 
 struct ChangeLine {
@@ -147,6 +422,11 @@ struct RoundPage<'a> {
     changes: Vec<ChangeLine>,
     proposals: Vec<ProposalLine>,
     union_councils: Vec<String>,
+    /// Planned dates, `(phase in words, date)`.
+    schedule: Vec<(String, String)>,
+    /// The arrangements a proposal may choose, `(id@version, name)`.
+    arrangements: Vec<(String, String)>,
+    roles: Vec<RoleChoice>,
     /// Community organisations the visitor belongs to (proposals phase).
     my_orgs: Vec<(String, String)>,
     is_convenor: bool,
@@ -203,6 +483,13 @@ async fn render_round(
 ) -> PageResult {
     let s: RoundState = pb::round(state, id).await.map_err(|e| v.fail(e))?;
     let r = &s.record;
+    let mut arrangements = vec![];
+    if !r.arrangement.is_empty() {
+        for a in r.arrangements() {
+            arrangements.push((arr_value(&a), arr_label(v, state, &a).await));
+        }
+    }
+    let several = arrangements.len() > 1;
     let mut proposals = vec![];
     for (n, p) in &s.proposals {
         let (review, rejected, pending) = match &p.review {
@@ -243,6 +530,15 @@ async fn render_round(
             pending,
             on_ballot: p.feasible_cost().is_some(),
             scheme: p.scheme.as_ref().map(|(_, s)| s.clone()),
+            arrangement: if several {
+                let a = ArrangementRef {
+                    id: p.record.arrangement.clone(),
+                    version: p.record.version,
+                };
+                arr_label(v, state, &a).await
+            } else {
+                String::new()
+            },
         });
     }
     let mut changes = vec![];
@@ -270,6 +566,44 @@ async fn render_round(
             }
         }
     }
+    let mut roles = vec![];
+    if !my_orgs.is_empty() {
+        let orgs = state.store.organisations(10_000, 0).await?;
+        for a in r.arrangements() {
+            let Ok(arr) = state.arrangement(&a.id, a.version).await else {
+                continue;
+            };
+            for (role, rule) in &arr.file.partners {
+                if rule.kinds.contains(&OrgKind::Community) || rule.kinds.contains(&OrgKind::Public)
+                {
+                    continue;
+                }
+                let words = v.words(&arr);
+                let mut label = words.say(Name::Partner(role.clone()));
+                if several {
+                    label = format!("{label} ({})", words.say(Name::Arrangement));
+                }
+                roles.push(RoleChoice {
+                    field: format!("partner.{}.{role}", arr_value(&a)),
+                    label,
+                    required: !rule.optional,
+                    options: orgs
+                        .iter()
+                        .filter(|o| rule.kinds.iter().any(|k| k.as_str() == o.kind))
+                        .map(|o| (o.id.clone(), o.name.clone()))
+                        .collect(),
+                });
+            }
+        }
+    }
+    let schedule = Phase::ALL
+        .iter()
+        .filter_map(|p| {
+            r.schedule
+                .starts(*p)
+                .map(|d| (phase_word(v, p.as_str()), d.to_string()))
+        })
+        .collect();
     let token = if v.csrf.is_empty() {
         auth::new_token()
     } else {
@@ -303,6 +637,9 @@ async fn render_round(
         changes,
         proposals,
         union_councils: r.area.union_councils.clone(),
+        schedule,
+        arrangements,
+        roles,
         my_orgs,
         is_convenor: holds(state, v, &r.convenor.organisation, &r.convenor.position).await,
         is_reviewer: holds(state, v, &r.reviewer.organisation, &r.reviewer.position).await,
@@ -326,9 +663,9 @@ pub async fn round_page(
     Query(q): Query<Notice>,
 ) -> PageResult {
     let done = match q.done.as_deref() {
-        Some(key @ ("proposed" | "reviewed" | "voted" | "entered" | "moved" | "schemes")) => {
-            v.t(&format!("round-done-{key}"))
-        }
+        Some(
+            key @ ("opened" | "proposed" | "reviewed" | "voted" | "entered" | "moved" | "schemes"),
+        ) => v.t(&format!("round-done-{key}")),
         _ => String::new(),
     };
     render_round(
@@ -396,6 +733,26 @@ pub async fn propose(
     }
     let person = staff(&v, &f).map_err(|e| v.fail(e))?;
     let num = |k: &str| field(&f, k).and_then(|x| x.parse::<f64>().ok());
+    // The arrangement chosen (the round's default when the form offers no
+    // choice), and the partners named for that arrangement's roles only.
+    let chosen = match field(&f, "arrangement") {
+        Some(t) => Some(
+            parse_arr(&t)
+                .ok_or_else(|| v.fail(ApiError::unprocessable(v.t("round-bad-arrangement"))))?,
+        ),
+        None => None,
+    };
+    let mut partners = std::collections::BTreeMap::new();
+    if let Some(a) = &chosen {
+        let prefix = format!("partner.{}.", arr_value(a));
+        for (k, x) in &f {
+            if let Some(role) = k.strip_prefix(&prefix)
+                && !x.trim().is_empty()
+            {
+                partners.insert(role.to_string(), x.trim().to_string());
+            }
+        }
+    }
     let input = NewProposal {
         organisation: field(&f, "organisation").unwrap_or_default(),
         title: field(&f, "title").unwrap_or_default(),
@@ -407,10 +764,10 @@ pub async fn propose(
             latitude: num("latitude"),
             longitude: num("longitude"),
         },
-        arrangement: None,
-        version: None,
+        arrangement: chosen.as_ref().map(|a| a.id.clone()),
+        version: chosen.as_ref().map(|a| a.version),
         component: None,
-        partners: Default::default(),
+        partners,
     };
     pb::submit_proposal(&state, &person, &id, input)
         .await
@@ -618,7 +975,7 @@ pub async fn results(
             title: title(n),
             cost: rs(p.cost),
             votes: p.votes,
-            why: p.why.clone(),
+            why: why(&v, p),
             scheme: s
                 .proposals
                 .get(&n)
@@ -652,7 +1009,10 @@ pub async fn results(
                         .join(", "))
                     .unwrap_or_default(),
                 t["chosen"].as_str().unwrap_or(""),
-                t["decided_by"].as_str().unwrap_or("")
+                v.word(&format!(
+                    "round-decided-by-{}",
+                    t["decided_by"].as_str().unwrap_or("")
+                ))
             )
         })
         .collect();
@@ -684,4 +1044,70 @@ pub async fn results(
         to_scheme,
         done: q.done.is_some(),
     })
+}
+
+// ── Why a project won or lost, in words ──
+
+/// An amount as the count publishes it (rupees, exact: `450000`,
+/// `1234.5`, or `num/den` when the decimal does not end) in page form.
+fn rupees_text(value: &Value) -> Option<String> {
+    let t = value.as_str()?;
+    let rupees = match t.split_once('/') {
+        Some((n, d)) => n.parse::<f64>().ok()? / d.parse::<f64>().ok()?,
+        None => t.parse::<f64>().ok()?,
+    };
+    Some(rs((rupees * 100.0).round() as i64))
+}
+
+fn exact_text(value: &Value) -> Option<String> {
+    let t = value.as_str()?;
+    let x = match t.split_once('/') {
+        Some((n, d)) => n.parse::<f64>().ok()? / d.parse::<f64>().ok()?,
+        None => t.parse::<f64>().ok()?,
+    };
+    Some(format!("{x:.2}"))
+}
+
+/// The counting rule's reason for one project, said in the visitor's
+/// language from its structured form (`CountedProject::reason`, as
+/// `saanjh-pb` gave it). The stored English sentence is the fallback only
+/// for a reason this page has no words for (a rule rounds do not use).
+fn why(v: &Visitor, p: &CountedProject) -> String {
+    let r = &p.reason;
+    let kind = r["kind"].as_str().unwrap_or("");
+    let int = |k: &str| r[k].as_u64().map(|n| n.to_string());
+    let money = |k: &str| rupees_text(&r[k]);
+    let exact = |k: &str| exact_text(&r[k]);
+    let args: Option<Vec<(&'static str, String)>> = (|| {
+        Some(match kind {
+            "no-support" | "free" | "mes-not-reached" => vec![],
+            "over-whole-budget" => vec![("cost", money("cost")?), ("budget", money("budget")?)],
+            "greedy-selected" | "completion-selected" => vec![
+                ("rank", int("rank")?),
+                ("cost", money("cost")?),
+                ("before", money("left_before")?),
+                ("after", money("left_after")?),
+            ],
+            "greedy-skipped" | "completion-skipped" => vec![
+                ("rank", int("rank")?),
+                ("cost", money("cost")?),
+                ("left", money("left")?),
+            ],
+            "mes-selected" => vec![
+                ("step", int("step")?),
+                ("cost", money("cost")?),
+                ("supporters", int("supporters")?),
+                ("paid_in_full", int("paid_in_full")?),
+                ("effective", exact("effective_votes")?),
+            ],
+            "mes-unaffordable" => vec![
+                ("step", int("step")?),
+                ("cost", money("cost")?),
+                ("held", money("supporters_money")?),
+            ],
+            _ => return None,
+        })
+    })();
+    args.and_then(|a| super::ctx::try_message_with(v.lang, &format!("round-why-{kind}"), &a))
+        .unwrap_or_else(|| p.why.clone())
 }

@@ -149,6 +149,20 @@ impl Visitor {
     pub fn t1(&self, key: &str, name: &'static str, value: impl ToString) -> String {
         message_with(self.lang, key, &[(name, value.to_string())])
     }
+    pub fn t2(
+        &self,
+        key: &str,
+        n1: &'static str,
+        v1: impl ToString,
+        n2: &'static str,
+        v2: impl ToString,
+    ) -> String {
+        message_with(
+            self.lang,
+            key,
+            &[(n1, v1.to_string()), (n2, v2.to_string())],
+        )
+    }
     pub fn dir(&self) -> &'static str {
         match self.lang {
             Lang::En => "ltr",
