@@ -48,8 +48,33 @@ cond-context = Context
 cmp-title = Compare initiatives
 cmp-intro = Initiatives side by side in the IAD frame: their context, the rules in use rule by rule, the patterns of interaction (the indicators) and the outcomes.
 cmp-choose = Initiatives
-cmp-or-arrangements = Or every initiative under these arrangements
-cmp-go = Compare
+cmp-find = Find initiatives
+cmp-name = Name contains
+cmp-area = District or area contains
+cmp-stage = With a scheme at stage
+cmp-any-stage = any stage
+cmp-find-go = Find
+cmp-matching = { $n ->
+    [one] 1 initiative matches
+   *[other] { $n } initiatives match
+}
+cmp-carried = { $n ->
+    [one] 1 more ticked initiative is kept from other pages.
+   *[other] { $n } more ticked initiatives are kept from other pages.
+}
+cmp-prev = previous
+cmp-next = next
+cmp-page = page { $n }
+cmp-go-all = { $n ->
+    [one] Compare the 1 that matches
+   *[other] Compare all { $n } that match
+}
+cmp-grouped = { $n } initiatives: shown per arrangement, as the mean over its initiatives; beside each figure, (cases measured / cases) for indicators and (cases weak / cases measured) for conditions. The CSV has every initiative.
+cmp-group-name = { $name } ({ $n })
+cmp-initiatives = Initiatives
+cmp-districts = Districts
+cmp-or-arrangements = Under these arrangements (compare all that match to set one arrangement against another)
+cmp-go = Compare the ticked initiatives
 cmp-report = Printable report
 cmp-report-title = Comparative case table
 cmp-report-frame = Institutional Analysis and Development (IAD) frame, from live data. Memberships under 0.5 are marked.

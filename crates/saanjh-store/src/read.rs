@@ -51,6 +51,33 @@ pub struct InitiativeRow {
     pub started_at: String,
 }
 
+/// What to find initiatives by: every field given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InitiativeQuery {
+    /// Text the name contains (case-insensitive).
+    pub name: Option<String>,
+    /// Text the district or the locality contains (case-insensitive).
+    pub area: Option<String>,
+    /// Under one of these arrangements (any, when empty).
+    pub arrangements: Vec<String>,
+    /// A stage at least one of its schemes is at now.
+    pub stage: Option<String>,
+}
+
+/// `%text%` for `LIKE … ESCAPE '\'`, lower-cased, with the pattern
+/// characters in `text` taken literally.
+fn like_pattern(text: &str) -> String {
+    let mut out = String::from("%");
+    for c in text.trim().to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct SchemeRow {
     pub id: String,
@@ -209,6 +236,58 @@ impl Store {
             "SELECT id, name, locality, district, arrangement_id, arrangement_version, demo, latitude, longitude, started_at FROM initiatives \
              WHERE ($1 IS NULL OR lower(district) = lower($1)) ORDER BY district, name, id LIMIT $2 OFFSET $3")
             .bind(district).bind(limit).bind(offset).fetch_all(pool).await?))
+    }
+    /// Initiatives matching `q`, a page of them in the order of
+    /// [`Store::initiatives`], and how many match in all: what a researcher
+    /// picks cases from when there are thousands.
+    pub async fn find_initiatives(
+        &self,
+        q: &InitiativeQuery,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<InitiativeRow>, i64)> {
+        let name = q.name.as_deref().map(like_pattern);
+        let area = q.area.as_deref().map(like_pattern);
+        let stage = q.stage.as_deref();
+        // The arrangements as placeholders $4…, so the list is bound, not
+        // written into the SQL.
+        let arr_in = if q.arrangements.is_empty() {
+            String::new()
+        } else {
+            let marks: Vec<String> = (0..q.arrangements.len())
+                .map(|k| format!("${}", k + 4))
+                .collect();
+            format!(" AND arrangement_id IN ({})", marks.join(", "))
+        };
+        let n = q.arrangements.len();
+        let filter = format!(
+            "WHERE ($1 IS NULL OR lower(name) LIKE $1 ESCAPE '\\') \
+             AND ($2 IS NULL OR lower(district) LIKE $2 ESCAPE '\\' OR lower(locality) LIKE $2 ESCAPE '\\') \
+             AND ($3 IS NULL OR EXISTS (SELECT 1 FROM schemes s WHERE s.initiative_id = initiatives.id AND s.stage = $3)){arr_in}"
+        );
+        let rows_sql = format!(
+            "SELECT id, name, locality, district, arrangement_id, arrangement_version, demo, latitude, longitude, started_at FROM initiatives {filter} ORDER BY district, name, id LIMIT ${} OFFSET ${}",
+            n + 4,
+            n + 5
+        );
+        let count_sql = format!("SELECT COUNT(*) FROM initiatives {filter}");
+        let rows: Vec<InitiativeRow> = dispatch!(self, pool => {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(rows_sql.as_str()))
+                .bind(name.as_deref()).bind(area.as_deref()).bind(stage);
+            for a in &q.arrangements {
+                query = query.bind(a.as_str());
+            }
+            query.bind(limit).bind(offset).fetch_all(pool).await?
+        });
+        let (total,): (i64,) = dispatch!(self, pool => {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(count_sql.as_str()))
+                .bind(name.as_deref()).bind(area.as_deref()).bind(stage);
+            for a in &q.arrangements {
+                query = query.bind(a.as_str());
+            }
+            query.fetch_one(pool).await?
+        });
+        Ok((rows, total))
     }
     pub async fn initiative(&self, id: &str) -> Result<Option<InitiativeRow>> {
         Ok(

@@ -7,7 +7,10 @@
 //!   position should do next;
 //! - `GET /compare?initiatives=a,b` or `?arrangements=x,y` — cases side by
 //!   side in the IAD frame (context, rules-in-use rule by rule, patterns of
-//!   interaction = indicators, outcomes), JSON or `format=csv`;
+//!   interaction = indicators, outcomes), JSON or `format=csv`; instead of
+//!   naming initiatives, `name`, `area` and `stage` (with or without
+//!   `arrangements`) choose every initiative that matches, so thousands can
+//!   be compared without listing them;
 //! - `GET /qca` — `saanjh-qca` on the calibrated conditions of all (or
 //!   filtered) initiatives: truth table and solutions with the cases each
 //!   term covers.
@@ -269,8 +272,15 @@ async fn diagnosis_handler(
 pub struct CompareParams {
     /// Initiative ids, comma-separated.
     pub initiatives: Option<String>,
-    /// Arrangement ids, comma-separated: all initiatives under each.
+    /// Arrangement ids, comma-separated: all initiatives under each (that
+    /// match `name`, `area` and `stage` when given).
     pub arrangements: Option<String>,
+    /// Every initiative whose name contains this (case-insensitive).
+    pub name: Option<String>,
+    /// Every initiative whose district or locality contains this.
+    pub area: Option<String>,
+    /// Every initiative with a scheme at this stage now.
+    pub stage: Option<String>,
     /// `json` (default) or `csv`.
     pub format: Option<String>,
     pub anchors: Option<String>,
@@ -392,25 +402,111 @@ pub struct Comparison {
     pub measured: Vec<Measured>,
 }
 
-/// Compares initiatives (or all initiatives under arrangements).
+/// Which initiatives a comparison is of: named ones, or every one that
+/// matches (under some arrangements, with a name, in an area, at a stage).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    pub initiatives: Vec<String>,
+    pub matching: saanjh_store::InitiativeQuery,
+}
+
+impl Selection {
+    /// From the API's (and the pages' links') parameters.
+    pub fn from_params(
+        initiatives: Option<&str>,
+        arrangements: Option<&str>,
+        name: Option<&str>,
+        area: Option<&str>,
+        stage: Option<&str>,
+    ) -> Result<Selection, ApiError> {
+        let given = |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(String::from);
+        let matching = saanjh_store::InitiativeQuery {
+            name: given(name),
+            area: given(area),
+            arrangements: arrangements.map(list).unwrap_or_default(),
+            stage: given(stage),
+        };
+        let filtered = matching != saanjh_store::InitiativeQuery::default();
+        let nothing = || {
+            ApiError::unprocessable(
+                "a comparison of zero initiatives: name at least one initiative (or an arrangement that has some)",
+            )
+        };
+        if initiatives.is_some_and(|i| list(i).is_empty()) || (arrangements.is_some() && !filtered)
+        {
+            return Err(nothing());
+        }
+        match initiatives {
+            Some(_) if filtered || arrangements.is_some() => Err(ApiError::bad_request(
+                "give either initiatives=a,b or a choice of all that match (arrangements=x,y, name, area, stage), not both",
+            )),
+            Some(i) => Ok(Selection {
+                initiatives: list(i),
+                matching,
+            }),
+            None if filtered || arrangements.is_some() => Ok(Selection {
+                initiatives: vec![],
+                matching,
+            }),
+            None => Err(ApiError::bad_request(
+                "give either initiatives=a,b or arrangements=x,y (or name, area, stage)",
+            )),
+        }
+    }
+
+    /// Whether it names initiatives (rather than choosing all that match).
+    pub fn named(&self) -> bool {
+        !self.initiatives.is_empty()
+    }
+
+    /// The query string that gives this selection.
+    pub fn query(&self) -> String {
+        let enc = crate::pages::encode_query;
+        if self.named() {
+            return format!("initiatives={}", enc(&self.initiatives.join(",")));
+        }
+        let m = &self.matching;
+        let mut parts = vec![];
+        if !m.arrangements.is_empty() {
+            parts.push(format!("arrangements={}", enc(&m.arrangements.join(","))));
+        }
+        for (k, v) in [("name", &m.name), ("area", &m.area), ("stage", &m.stage)] {
+            if let Some(v) = v {
+                parts.push(format!("{k}={}", enc(v)));
+            }
+        }
+        parts.join("&")
+    }
+
+    /// The initiative ids chosen.
+    pub async fn ids(&self, state: &AppState) -> Result<Vec<String>, ApiError> {
+        if self.named() {
+            return Ok(self.initiatives.clone());
+        }
+        let mut out = vec![];
+        let mut offset = 0;
+        loop {
+            let (rows, _) = state
+                .store
+                .find_initiatives(&self.matching, 1_000, offset)
+                .await?;
+            let n = rows.len() as i64;
+            out.extend(rows.into_iter().map(|r| r.id));
+            if n < 1_000 {
+                return Ok(out);
+            }
+            offset += n;
+        }
+    }
+}
+
+/// Compares initiatives (named, or all that match).
 pub async fn compare(
     state: &AppState,
-    initiatives: Option<&str>,
-    arrangements: Option<&str>,
+    selection: &Selection,
     anchors: &BTreeMap<String, Anchors>,
 ) -> Result<Comparison, ApiError> {
-    let ids = match (initiatives, arrangements) {
-        (Some(i), None) => list(i),
-        (None, Some(a)) => {
-            let wanted: BTreeSet<String> = list(a).into_iter().collect();
-            initiative_ids(state, Some(&wanted)).await?
-        }
-        _ => {
-            return Err(ApiError::bad_request(
-                "give either initiatives=a,b or arrangements=x,y",
-            ));
-        }
-    };
+    let ids = selection.ids(state).await?;
     if ids.is_empty() {
         return Err(ApiError::unprocessable(
             "a comparison of zero initiatives: name at least one initiative (or an arrangement that has some)",
@@ -565,13 +661,14 @@ async fn compare_handler(
             "format `{format}`: use json or csv"
         )));
     }
-    let c = compare(
-        &state,
+    let selection = Selection::from_params(
         q.initiatives.as_deref(),
         q.arrangements.as_deref(),
-        &anchors,
-    )
-    .await?;
+        q.name.as_deref(),
+        q.area.as_deref(),
+        q.stage.as_deref(),
+    )?;
+    let c = compare(&state, &selection, &anchors).await?;
     if format == "csv" {
         return Ok((
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
@@ -1063,9 +1160,11 @@ pub struct AgreementParams {
     pub coders: String,
 }
 
-/// Agreement between two coders on an initiative's evidence: Cohen's kappa
-/// per code (did each apply it to the passage or not) and overall (the code
-/// each gave, over passages where each gave exactly one).
+/// Agreement between two coders on an initiative's evidence. Units are
+/// stretches where their spans overlap on the same document
+/// (`saanjh_core::diagnosis::coding`, module words); Cohen's kappa over the
+/// units both coded with one code each, the units only one coded, and per
+/// code its kappa (applied or not, over every unit) with its table.
 #[utoipa::path(get, path = "/initiatives/{id}/agreement", tag = "diagnosis", params(("id" = String, Path), AgreementParams),
     responses((status = 200, body = Object), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn agreement(
@@ -1081,47 +1180,41 @@ async fn agreement(
             "name exactly two coders: coders=a,b",
         ));
     };
-    let rows = state.store.coded_passages(Some(&id), None).await?;
-    // Passage = (evidence, start, end) → (codes by a, codes by b).
-    #[allow(clippy::type_complexity)]
-    let mut by: BTreeMap<(String, i64, i64), (BTreeSet<String>, BTreeSet<String>)> =
-        BTreeMap::new();
-    for r in &rows {
-        let key = (r.evidence_id.clone(), r.start_byte, r.end_byte);
-        if &r.coder == a {
-            by.entry(key).or_default().0.insert(r.code.clone());
-        } else if &r.coder == b {
-            by.entry(key).or_default().1.insert(r.code.clone());
-        }
+    if a == b {
+        return Err(ApiError::unprocessable(
+            "name two different coders: coders=a,b",
+        ));
     }
-    // Only passages both coded are items.
-    by.retain(|_, (x, y)| !x.is_empty() && !y.is_empty());
-    if by.is_empty() {
+    let rows = state.store.coded_passages(Some(&id), None).await?;
+    let spans = |coder: &str| -> Vec<coding::Span> {
+        rows.iter()
+            .filter(|r| r.coder == coder)
+            .map(|r| coding::Span {
+                evidence: &r.evidence_id,
+                start: r.start_byte.max(0) as usize,
+                end: r.end_byte.max(0) as usize,
+                code: &r.code,
+            })
+            .collect()
+    };
+    let g = coding::agreement(&spans(a), &spans(b));
+    if g.coded_by_both == 0 {
         return Err(ApiError::unprocessable(format!(
-            "coders `{a}` and `{b}` have not both coded any passage of this initiative"
+            "coders `{a}` and `{b}` have not both coded any passage of this initiative (no span of one overlaps a span of the other)"
         )));
     }
-    let codes: BTreeSet<String> = by
-        .values()
-        .flat_map(|(x, y)| x.iter().chain(y))
-        .cloned()
-        .collect();
-    let keyed: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = by
-        .iter()
-        .map(|((e, s, t), v)| (format!("{e}:{s}-{t}"), v.clone()))
-        .collect();
-    let per_code = coding::kappa_per_code(&keyed, &codes);
-    let single: Vec<(&str, &str)> = by
-        .values()
-        .filter(|(x, y)| x.len() == 1 && y.len() == 1)
-        .filter_map(|(x, y)| Some((x.iter().next()?.as_str(), y.iter().next()?.as_str())))
-        .collect();
     Ok(Json(json!({
         "coders": [a, b],
-        "passages": by.len(),
-        "kappa": coding::cohens_kappa(&single),
-        "kappa_items": single.len(),
-        "per_code": per_code,
+        "unit_rule": "a unit is a stretch of one document where the two coders' spans overlap (share at least one byte), or one coder's span that overlaps none of the other's",
+        "units": g.units,
+        "coded_by_both": g.coded_by_both,
+        "only_a": g.only_a,
+        "only_b": g.only_b,
+        "kappa": g.kappa,
+        "kappa_units": g.kappa_units,
+        "several_codes": g.several_codes,
+        "per_code": g.per_code,
+        "unit_list": g.unit_list,
     })))
 }
 

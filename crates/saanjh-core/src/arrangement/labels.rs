@@ -26,6 +26,8 @@
 //! "reserve" = "…"                        # the reserve's `explain`
 //! "spending.lane_sewer" = "…"            # a spending rule's `explain`
 //! "information.household_names" = "…"    # optional: a record's name
+//! "indicator.internal_share_pledged" = "…"             # an indicator's name
+//! "indicator.internal_share_pledged.definition" = "…"  # and its definition
 //! ```
 //!
 //! `Labels::parse` checks a labels file against its arrangement: a key that
@@ -117,6 +119,12 @@ pub fn label_keys(f: &ArrangementFile) -> (BTreeSet<String>, BTreeSet<String>) {
             expected.insert(format!("spending.{kind}"));
         }
     }
+    // The arrangement's own indicators are shown on the diagnosis page
+    // beside the built-in ones, whose names are in the pages' messages.
+    for name in f.indicators.keys() {
+        expected.insert(format!("indicator.{name}"));
+        expected.insert(format!("indicator.{name}.definition"));
+    }
     if f.reserve.as_ref().is_some_and(|r| r.explain.is_some()) {
         expected.insert("reserve".into());
     }
@@ -177,7 +185,7 @@ impl Labels {
                 errors.push(at(
                     &needle,
                     format!(
-                        "`{key}` names nothing in the arrangement `{}` (keys are `partner.<role>`, `position.<role.position>`, `component.<kind>`, `action.<id>`, `stage.<id>`, `rule.<id>`, `aggregation.<action>`… of names the file defines)",
+                        "`{key}` names nothing in the arrangement `{}` (keys are `partner.<role>`, `position.<role.position>`, `component.<kind>`, `action.<id>`, `stage.<id>`, `rule.<id>`, `aggregation.<action>`, `indicator.<name>`… of names the file defines)",
                         arr.id()
                     ),
                 ));

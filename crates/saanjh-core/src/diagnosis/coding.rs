@@ -8,6 +8,32 @@
 //! but not redefine one, so a code keeps one meaning across an analysis.
 //! Passages are byte ranges of a transcript's UTF-8 text, and must fall on
 //! character boundaries.
+//!
+//! **Agreement units.** Two coders rarely select the same bytes: one takes
+//! the sentence, the other the sentence and its full stop, or a clause of
+//! it. Comparing exact ranges would call those different passages and leave
+//! them out of Cohen's kappa, which then measures almost nothing. So the
+//! units of agreement are built from the spans themselves ([`agreement`]):
+//! on each document, the spans of both coders are merged wherever they
+//! overlap (share at least one byte; touching ranges do not overlap), and
+//! each merged stretch is one unit. This is segment-level agreement as
+//! qualitative analysis software does it (MAXQDA's "segment" criterion
+//! counts two coders' segments as the same when they overlap, there with an
+//! adjustable minimum share), taken to its loosest threshold: any overlap.
+//! Why any overlap: a codebook codes passages about one thing, a slightly
+//! different selection of the same passage is the common case, and a
+//! stricter share would turn ordinary boundary differences into
+//! disagreements about whether the passage was coded at all. The price is
+//! that one coder's long span over two of the other's passages makes them
+//! one unit; every unit is reported with its byte range, so such a unit can
+//! be seen and discussed.
+//!
+//! On those units: Cohen's kappa over the units both coded, each with one
+//! code (units where a coder gave several codes are counted, not guessed
+//! at); units only one coder coded are reported apart, since a coder who
+//! did not code a passage gave it no category; and per code, presence or
+//! absence over every unit (there a unit only one coder coded is a
+//! disagreement about that code), with its two-by-two table.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -161,27 +187,150 @@ pub fn cohens_kappa(pairs: &[(&str, &str)]) -> Option<f64> {
     Some((po - pe) / (1.0 - pe))
 }
 
-/// Cohen's kappa per code for passages coded by two coders: each passage
-/// is an item, and a coder either applied the code to it or not.
-pub fn kappa_per_code(
-    passages: &BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)>,
-    codes: &BTreeSet<String>,
-) -> BTreeMap<String, Option<f64>> {
-    codes
+/// One coded span of one coder, as agreement reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span<'a> {
+    pub evidence: &'a str,
+    /// Byte range in the evidence's text, end exclusive.
+    pub start: usize,
+    pub end: usize,
+    pub code: &'a str,
+}
+
+/// A unit of agreement: a stretch of one document where the two coders'
+/// spans overlap (or one coder's span alone), with the codes each gave it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unit {
+    pub evidence: String,
+    pub start: usize,
+    pub end: usize,
+    /// Codes the first coder gave spans in the unit.
+    pub a: BTreeSet<String>,
+    /// Codes the second coder gave spans in the unit.
+    pub b: BTreeSet<String>,
+}
+
+/// One code's agreement: its kappa over every unit (applied or not) and the
+/// two-by-two table behind it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CodeAgreement {
+    pub kappa: Option<f64>,
+    /// Units both coders gave the code.
+    pub both: usize,
+    pub only_a: usize,
+    pub only_b: usize,
+    /// Units neither gave it.
+    pub neither: usize,
+}
+
+/// Two coders' agreement on a set of documents.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Agreement {
+    /// Every unit, coded by either coder.
+    pub units: usize,
+    pub coded_by_both: usize,
+    /// Units only the first (second) coder coded.
+    pub only_a: usize,
+    pub only_b: usize,
+    /// Cohen's kappa over the units both coded with one code each.
+    pub kappa: Option<f64>,
+    pub kappa_units: usize,
+    /// Units both coded where a coder gave more than one code (in the
+    /// per-code figures, not in `kappa`).
+    pub several_codes: usize,
+    pub per_code: BTreeMap<String, CodeAgreement>,
+    /// The units, by document and position.
+    pub unit_list: Vec<Unit>,
+}
+
+/// The units of agreement of two coders' spans (see the module's words on
+/// agreement units): per document, spans merged where they overlap.
+pub fn units(a: &[Span], b: &[Span]) -> Vec<Unit> {
+    let mut all: Vec<(&str, usize, usize, bool, &str)> = a
         .iter()
+        .map(|s| (s.evidence, s.start, s.end, true, s.code))
+        .chain(
+            b.iter()
+                .map(|s| (s.evidence, s.start, s.end, false, s.code)),
+        )
+        .filter(|s| s.1 < s.2)
+        .collect();
+    all.sort();
+    let mut out: Vec<Unit> = vec![];
+    for (evidence, start, end, first, code) in all {
+        let joins = out
+            .last()
+            .is_some_and(|u| u.evidence == evidence && start < u.end);
+        if !joins {
+            out.push(Unit {
+                evidence: evidence.to_string(),
+                start,
+                end,
+                a: BTreeSet::new(),
+                b: BTreeSet::new(),
+            });
+        }
+        if let Some(u) = out.last_mut() {
+            u.end = u.end.max(end);
+            if first { &mut u.a } else { &mut u.b }.insert(code.to_string());
+        }
+    }
+    out
+}
+
+/// Agreement between two coders, on units built from their spans.
+pub fn agreement(a: &[Span], b: &[Span]) -> Agreement {
+    let list = units(a, b);
+    let both: Vec<&Unit> = list
+        .iter()
+        .filter(|u| !u.a.is_empty() && !u.b.is_empty())
+        .collect();
+    let single: Vec<(&str, &str)> = both
+        .iter()
+        .filter(|u| u.a.len() == 1 && u.b.len() == 1)
+        .filter_map(|u| Some((u.a.iter().next()?.as_str(), u.b.iter().next()?.as_str())))
+        .collect();
+    let codes: BTreeSet<&String> = list.iter().flat_map(|u| u.a.iter().chain(&u.b)).collect();
+    let per_code = codes
+        .into_iter()
         .map(|code| {
-            let items: Vec<(&str, &str)> = passages
-                .values()
-                .map(|(a, b)| {
-                    (
-                        if a.contains(code) { "yes" } else { "no" },
-                        if b.contains(code) { "yes" } else { "no" },
-                    )
+            let (mut yy, mut yn, mut ny, mut nn) = (0, 0, 0, 0);
+            let items: Vec<(&str, &str)> = list
+                .iter()
+                .map(|u| {
+                    let (x, y) = (u.a.contains(code), u.b.contains(code));
+                    match (x, y) {
+                        (true, true) => yy += 1,
+                        (true, false) => yn += 1,
+                        (false, true) => ny += 1,
+                        (false, false) => nn += 1,
+                    }
+                    (if x { "yes" } else { "no" }, if y { "yes" } else { "no" })
                 })
                 .collect();
-            (code.clone(), cohens_kappa(&items))
+            (
+                code.clone(),
+                CodeAgreement {
+                    kappa: cohens_kappa(&items),
+                    both: yy,
+                    only_a: yn,
+                    only_b: ny,
+                    neither: nn,
+                },
+            )
         })
-        .collect()
+        .collect();
+    Agreement {
+        units: list.len(),
+        coded_by_both: both.len(),
+        only_a: list.iter().filter(|u| u.b.is_empty()).count(),
+        only_b: list.iter().filter(|u| u.a.is_empty()).count(),
+        kappa: cohens_kappa(&single),
+        kappa_units: single.len(),
+        several_codes: both.len() - single.len(),
+        per_code,
+        unit_list: list,
+    }
 }
 
 /// A coded passage as searched and shown.
@@ -234,6 +383,93 @@ mod tests {
         assert_eq!(cohens_kappa(&[("a", "a"), ("a", "a")]), None);
         assert_eq!(cohens_kappa(&[]), None);
         assert_eq!(cohens_kappa(&[("a", "a"), ("b", "b")]), Some(1.0));
+    }
+
+    fn span<'a>(evidence: &'a str, start: usize, end: usize, code: &'a str) -> Span<'a> {
+        Span {
+            evidence,
+            start,
+            end,
+            code,
+        }
+    }
+
+    #[test]
+    fn agreement_on_overlapping_spans_matches_hand_computed_figures() {
+        // Coder A and coder B on one document, selecting slightly different
+        // spans of the same passages:
+        //   U1 A [0,40) trust        B [5,42) trust
+        //   U2 A [50,90) resources   B [52,88) trust
+        //   U3 A [100,130) external  B [100,128) external
+        //   U4 A [150,170) willing   —
+        //   U5 —                     B [180,195) trust
+        let a = [
+            span("e", 0, 40, "trust"),
+            span("e", 50, 90, "resources"),
+            span("e", 100, 130, "external"),
+            span("e", 150, 170, "willing"),
+        ];
+        let b = [
+            span("e", 5, 42, "trust"),
+            span("e", 52, 88, "trust"),
+            span("e", 100, 128, "external"),
+            span("e", 180, 195, "trust"),
+        ];
+        let g = agreement(&a, &b);
+        assert_eq!(g.units, 5);
+        assert_eq!(g.coded_by_both, 3);
+        assert_eq!((g.only_a, g.only_b), (1, 1));
+        let ranges: Vec<(usize, usize)> = g.unit_list.iter().map(|u| (u.start, u.end)).collect();
+        assert_eq!(
+            ranges,
+            [(0, 42), (50, 90), (100, 130), (150, 170), (180, 195)]
+        );
+        // Kappa over U1–U3: pairs (trust,trust), (resources,trust),
+        // (external,external). po = 2/3. A: trust, resources, external
+        // 1/3 each; B: trust 2/3, external 1/3.
+        // pe = 1/3·2/3 + 1/3·1/3 = 1/3; kappa = (2/3 − 1/3)/(1 − 1/3) = 1/2.
+        assert_eq!(g.kappa_units, 3);
+        assert!((g.kappa.unwrap() - 0.5).abs() < 1e-12, "{:?}", g.kappa);
+        // Per code over all five units. trust: A yes on U1; B yes on U1,
+        // U2, U5 → both 1, only B 2, neither 2. po = 3/5;
+        // pe = 1/5·3/5 + 4/5·2/5 = 11/25; kappa = (15/25 − 11/25)/(14/25) = 2/7.
+        let t = &g.per_code["trust"];
+        assert_eq!((t.both, t.only_a, t.only_b, t.neither), (1, 0, 2, 2));
+        assert!((t.kappa.unwrap() - 2.0 / 7.0).abs() < 1e-12, "{t:?}");
+        // external: both on U3 alone → perfect agreement.
+        assert_eq!(g.per_code["external"].kappa, Some(1.0));
+        // resources: A once, B never. po = 4/5, pe = 1/5·0 + 4/5·1 = 4/5 → 0.
+        let r = &g.per_code["resources"];
+        assert_eq!((r.both, r.only_a, r.only_b, r.neither), (0, 1, 0, 4));
+        assert!(r.kappa.unwrap().abs() < 1e-12);
+        assert_eq!(g.per_code.len(), 4);
+    }
+
+    #[test]
+    fn units_merge_chains_of_overlaps_but_not_documents_or_touching_spans() {
+        // A's long span covers two of B's passages: one unit, in which B
+        // gave two codes (counted apart from kappa, kept per code).
+        let a = [span("e", 200, 300, "trust"), span("f", 0, 10, "trust")];
+        let b = [
+            span("e", 200, 240, "trust"),
+            span("e", 260, 300, "resources"),
+            // The same bytes in another document are another unit.
+            span("g", 0, 10, "trust"),
+            // Touching A's span in `f` is not overlapping it.
+            span("f", 10, 20, "trust"),
+        ];
+        let g = agreement(&a, &b);
+        assert_eq!(g.units, 4, "{:?}", g.unit_list);
+        assert_eq!(g.coded_by_both, 1);
+        assert_eq!(g.several_codes, 1);
+        assert_eq!(g.kappa_units, 0);
+        assert_eq!(g.kappa, None);
+        assert_eq!((g.only_a, g.only_b), (1, 2));
+        let u = &g.unit_list[0];
+        assert_eq!((u.start, u.end, u.b.len()), (200, 300, 2));
+        // Identical ranges are still one unit (the old rule is the special case).
+        let same = agreement(&[span("e", 0, 5, "x")], &[span("e", 0, 5, "x")]);
+        assert_eq!((same.units, same.coded_by_both), (1, 1));
     }
 
     #[test]

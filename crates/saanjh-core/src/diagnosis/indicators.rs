@@ -18,7 +18,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use super::words::{detail as dt, partners};
 use crate::arrangement::Arrangement;
+use crate::arrangement::words::Phrase;
 use crate::arrangement::{Deontic, FilledBy, RecordKind};
 use crate::engine::{self, SchemeState, parse_time};
 use crate::event::EventBody;
@@ -64,8 +66,12 @@ pub struct Indicator {
     /// `None` when the initiative gives nothing to measure (no households,
     /// no reserve, no obligations due yet).
     pub value: Option<f64>,
-    /// The figures behind the value, in words ("7 of 9 met on time").
+    /// The figures behind the value, in English words ("7 of 9 met on
+    /// time").
     pub detail: String,
+    /// The same as a message id and its figures, for other languages
+    /// (`super::words`).
+    pub detail_phrase: Phrase,
     /// Sequence numbers of the events it was computed from.
     pub events: Vec<i64>,
     /// Value at the end of each month with events (`YYYY-MM`), oldest first.
@@ -540,14 +546,18 @@ impl Tracker {
             }
             let value = (!per_scheme.is_empty())
                 .then(|| per_scheme.iter().map(|(_, v)| v).sum::<f64>() / per_scheme.len() as f64);
-            let mut detail = format!("mean over {} schemes", per_scheme.len());
-            if !failed.is_empty() {
-                detail.push_str(&format!(
-                    "; not measurable on {}: {}",
-                    failed.len(),
-                    failed.join("; ")
-                ));
-            }
+            let detail = if failed.is_empty() {
+                dt("mean-over", &[("n", per_scheme.len().to_string())])
+            } else {
+                dt(
+                    "mean-over-failed",
+                    &[
+                        ("n", per_scheme.len().to_string()),
+                        ("failed", failed.len().to_string()),
+                        ("reasons", failed.join("; ")),
+                    ],
+                )
+            };
             let mut i = ind(
                 cond,
                 name,
@@ -572,7 +582,7 @@ impl Tracker {
         &self,
         which: impl Fn(&ObligationTrack) -> bool,
         now: OffsetDateTime,
-    ) -> (Option<f64>, String, Vec<i64>, Vec<f64>) {
+    ) -> (Option<f64>, Phrase, Vec<i64>, Vec<f64>) {
         let mut due = 0usize;
         let mut on_time = 0usize;
         let mut events = vec![];
@@ -591,7 +601,10 @@ impl Tracker {
         let value = (due > 0).then(|| on_time as f64 / due as f64);
         (
             value,
-            format!("{on_time} of {due} obligations due met on time"),
+            dt(
+                "obligations-met",
+                &[("met", on_time.to_string()), ("due", due.to_string())],
+            ),
             events,
             delays,
         )
@@ -624,7 +637,13 @@ impl Tracker {
             "Of the officials' obligations that have fallen due, the share breached: not done by the deadline and its grace, so that the rules' sanction (escalation, a published delay) followed.",
             "share",
             (!due.is_empty()).then(|| breached.len() as f64 / due.len() as f64),
-            format!("{} of {} obligations due", breached.len(), due.len()),
+            dt(
+                "obligations-due",
+                &[
+                    ("n", breached.len().to_string()),
+                    ("due", due.len().to_string()),
+                ],
+            ),
             breached.iter().flat_map(|o| o.events.iter().copied()).collect(),
         ));
         out.push(ind(
@@ -654,7 +673,7 @@ impl Tracker {
             "Median number of days past the deadline over the officials' obligations that have fallen due (0 when met on time; an obligation still open or breached counts up to today).",
             "days",
             median,
-            format!("over {} obligations", delays.len()),
+            dt("over-obligations", &[("n", delays.len().to_string())]),
             events.clone(),
         ));
         out.push(ind(
@@ -664,7 +683,10 @@ impl Tracker {
             "The longest time past a deadline among the officials' obligations, counting open and breached ones up to today.",
             "days",
             worst,
-            worst.map(|w| format!("{w:.0} days")).unwrap_or_default(),
+            match worst {
+                Some(w) => dt("days", &[("n", format!("{w:.0}"))]),
+                None => dt("none", &[]),
+            },
             events,
         ));
         // Supervision: dated notes (inspections, monitoring visits) recorded
@@ -693,7 +715,13 @@ impl Tracker {
             "Inspections and monitoring visits (acts that record a dated note) by government or NGO positions, divided by the schemes that reached execution.",
             "per_scheme",
             (!executing.is_empty()).then(|| visits.len() as f64 / executing.len() as f64),
-            format!("{} visits over {} schemes", visits.len(), executing.len()),
+            dt(
+                "visits",
+                &[
+                    ("n", visits.len().to_string()),
+                    ("schemes", executing.len().to_string()),
+                ],
+            ),
             visits,
         ));
     }
@@ -725,15 +753,17 @@ impl Tracker {
                 let unspent = years.last().map(|y| y.unspent.0).unwrap_or_default();
                 (
                     Some(spent as f64 / allocated as f64),
-                    format!(
-                        "released {} of {} allocated; {} unspent",
-                        ledger::Money(spent).to_lakh(),
-                        ledger::Money(allocated).to_lakh(),
-                        ledger::Money(unspent).to_lakh()
+                    dt(
+                        "reserve",
+                        &[
+                            ("spent", ledger::Money(spent).to_lakh()),
+                            ("allocated", ledger::Money(allocated).to_lakh()),
+                            ("unspent", ledger::Money(unspent).to_lakh()),
+                        ],
                     ),
                 )
             }
-            _ => (None, "no reserve allocation on record".to_string()),
+            _ => (None, dt("no-reserve", &[])),
         };
         let releases: Vec<i64> = self
             .entries
@@ -800,7 +830,10 @@ impl Tracker {
             "Of the schemes with components the government side delivers in which the community has spent on its own part, the share where the government released or spent money on its part, or the scheme was delivered.",
             "share",
             (due > 0).then(|| delivered as f64 / due as f64),
-            format!("{delivered} of {due} schemes"),
+            dt(
+                "schemes-of",
+                &[("n", delivered.to_string()), ("of", due.to_string())],
+            ),
             events,
         ));
     }
@@ -841,7 +874,10 @@ impl Tracker {
             "Registered households that have made a contribution (net of reversals), as a share of all registered households.",
             "share",
             (registered > 0).then(|| paying as f64 / registered as f64),
-            format!("{paying} of {registered} households"),
+            dt(
+                "households-of",
+                &[("n", paying.to_string()), ("of", registered.to_string())],
+            ),
             pay_events,
         ));
         // Paid against the community's share owed.
@@ -868,10 +904,12 @@ impl Tracker {
             "Cash, labour and materials the community put in (net of refunds and reversals) divided by the share the payoff rules have it owe on the schemes' estimates.",
             "share",
             (owed > 0).then(|| put_in as f64 / owed as f64),
-            format!(
-                "{} of {} owed",
-                ledger::Money(put_in).to_lakh(),
-                ledger::Money(owed).to_lakh()
+            dt(
+                "owed",
+                &[
+                    ("paid", ledger::Money(put_in).to_lakh()),
+                    ("owed", ledger::Money(owed).to_lakh()),
+                ],
             ),
             events,
         ));
@@ -884,7 +922,13 @@ impl Tracker {
             "Meetings recorded (with attendance) divided by the number of schemes.",
             "per_scheme",
             (n_schemes > 0).then(|| self.meetings.len() as f64 / n_schemes as f64),
-            format!("{} meetings, {} schemes", self.meetings.len(), n_schemes),
+            dt(
+                "meetings-schemes",
+                &[
+                    ("meetings", self.meetings.len().to_string()),
+                    ("schemes", n_schemes.to_string()),
+                ],
+            ),
             meeting_events.clone(),
         ));
         let attendees: u32 = self.meetings.iter().map(|m| m.total).sum();
@@ -896,7 +940,10 @@ impl Tracker {
             "Women among all attendees of the meetings recorded.",
             "share",
             (attendees > 0).then(|| women as f64 / attendees as f64),
-            format!("{women} of {attendees} attendees"),
+            dt(
+                "attendees",
+                &[("women", women.to_string()), ("all", attendees.to_string())],
+            ),
             meeting_events,
         ));
         let labour: Vec<&EntryTrack> = self
@@ -912,7 +959,7 @@ impl Tracker {
             "Person-days of labour recorded as contributions (informational: not calibrated).",
             "count",
             Some(days as f64),
-            format!("{days} days"),
+            dt("days", &[("n", days.to_string())]),
             labour.iter().map(|e| e.seq).collect(),
         ));
         let (value, detail, events, _) =
@@ -956,10 +1003,12 @@ impl Tracker {
             "Service charges (tariffs) the community's operators collected, divided by what they billed to households, over all schemes, net of reversals (a rate above 1 means arrears from earlier bills were recovered).",
             "share",
             (billed > 0).then(|| collected as f64 / billed as f64),
-            format!(
-                "{} collected of {} billed",
-                ledger::Money(collected).to_lakh(),
-                ledger::Money(billed).to_lakh()
+            dt(
+                "tariffs",
+                &[
+                    ("collected", ledger::Money(collected).to_lakh()),
+                    ("billed", ledger::Money(billed).to_lakh()),
+                ],
             ),
             tariff_events,
         ));
@@ -996,7 +1045,10 @@ impl Tracker {
             "Of the community's cash contributions, the share recorded by a person who has not also recorded the community's spending (separation of the treasurer's and the manager's duties).",
             "share",
             (!cash.is_empty()).then(|| separate as f64 / cash.len() as f64),
-            format!("{separate} of {} cash contributions", cash.len()),
+            dt(
+                "cash-contributions",
+                &[("n", separate.to_string()), ("of", cash.len().to_string())],
+            ),
             cash.iter().map(|e| e.seq).collect(),
         ));
         let reversals: Vec<i64> = self
@@ -1013,7 +1065,10 @@ impl Tracker {
             "Reversals as a share of all ledger entries; many corrections can point to disputed accounts, few prove nothing (informational: not calibrated).",
             "share",
             (n > 0).then(|| reversals.len() as f64 / n as f64),
-            format!("{} of {n} entries", reversals.len()),
+            dt(
+                "entries",
+                &[("n", reversals.len().to_string()), ("of", n.to_string())],
+            ),
             reversals,
         ));
         let resolved = self.reports.values().filter(|r| r.0).count();
@@ -1024,7 +1079,13 @@ impl Tracker {
             "Citizen reports (complaints) filed about the initiative's schemes that were closed or resolved, as a share of all filed.",
             "share",
             (!self.reports.is_empty()).then(|| resolved as f64 / self.reports.len() as f64),
-            format!("{resolved} of {}", self.reports.len()),
+            dt(
+                "n-of",
+                &[
+                    ("n", resolved.to_string()),
+                    ("of", self.reports.len().to_string()),
+                ],
+            ),
             self.reports.values().flat_map(|r| r.1.iter().copied()).collect(),
         ));
         let transparency: Vec<i64> = self
@@ -1040,7 +1101,7 @@ impl Tracker {
             "Meetings of the community or joint bodies recorded with attendance, where accounts and decisions are put to members (informational: not calibrated).",
             "count",
             Some(transparency.len() as f64),
-            format!("{} meetings", transparency.len()),
+            dt("meetings", &[("n", transparency.len().to_string())]),
             transparency,
         ));
         let repeat = self.schemes.len().saturating_sub(1);
@@ -1051,7 +1112,7 @@ impl Tracker {
             "Schemes started after the first one in the same initiative (informational: not calibrated).",
             "count",
             Some(repeat as f64),
-            format!("{} schemes in all", self.schemes.len()),
+            dt("schemes-in-all", &[("n", self.schemes.len().to_string())]),
             self.scheme_created
                 .keys()
                 .filter_map(|s| self.scheme_events.get(s).and_then(|v| v.first().copied()))
@@ -1077,7 +1138,10 @@ impl Tracker {
             "Of the positions the arrangement requires (a `min` in its position rules), the share held by at least that many people.",
             "share",
             (!with_min.is_empty()).then(|| filled as f64 / with_min.len() as f64),
-            format!("{filled} of {}", with_min.len()),
+            dt(
+                "n-of",
+                &[("n", filled.to_string()), ("of", with_min.len().to_string())],
+            ),
             vec![],
         ));
         let sanctioned = arr
@@ -1093,7 +1157,13 @@ impl Tracker {
             "Rules of the arrangement that oblige a position within a deadline and say what happens otherwise (informational: the same for every initiative under the arrangement).",
             "count",
             Some(sanctioned as f64),
-            format!("{sanctioned} rules of {}", arr.file.rules.len()),
+            dt(
+                "rules-of",
+                &[
+                    ("n", sanctioned.to_string()),
+                    ("of", arr.file.rules.len().to_string()),
+                ],
+            ),
             vec![],
         ));
         let complete = self.signatures.values().filter(|s| s.0 >= s.1).count();
@@ -1104,7 +1174,13 @@ impl Tracker {
             "Of the acts needing several signatures (agreements, hand-overs), the share signed by everyone needed.",
             "share",
             (!self.signatures.is_empty()).then(|| complete as f64 / self.signatures.len() as f64),
-            format!("{complete} of {}", self.signatures.len()),
+            dt(
+                "n-of",
+                &[
+                    ("n", complete.to_string()),
+                    ("of", self.signatures.len().to_string()),
+                ],
+            ),
             self.signatures.values().flat_map(|s| s.2.iter().copied()).collect(),
         ));
         let bodies: BTreeSet<&str> = self.meetings.iter().map(|m| m.body.as_str()).collect();
@@ -1115,7 +1191,10 @@ impl Tracker {
             "Distinct bodies (lane meeting, committee, council) with a recorded meeting (informational: not calibrated).",
             "count",
             Some(bodies.len() as f64),
-            bodies.iter().copied().collect::<Vec<_>>().join(", "),
+            Phrase::new("bodies").arg(
+                "bodies",
+                partners(&bodies.iter().copied().collect::<Vec<_>>()),
+            ),
             self.meetings.iter().map(|m| m.seq).collect(),
         ));
     }
@@ -1161,10 +1240,13 @@ impl Tracker {
             "For schemes that reached execution, the money, labour and materials put in by all partners (up to each scheme's estimate) divided by their estimates.",
             "share",
             (estimate > 0).then(|| funded as f64 / estimate as f64),
-            format!(
-                "{} of {} over {counted} schemes",
-                ledger::Money(funded).to_lakh(),
-                ledger::Money(estimate).to_lakh()
+            dt(
+                "funded",
+                &[
+                    ("funded", ledger::Money(funded).to_lakh()),
+                    ("estimate", ledger::Money(estimate).to_lakh()),
+                    ("n", counted.to_string()),
+                ],
             ),
             events.clone(),
         ));
@@ -1175,7 +1257,10 @@ impl Tracker {
             "Schemes in or past execution whose funds put in are below the estimate (informational: not calibrated).",
             "count",
             Some(short as f64),
-            format!("{short} of {counted}"),
+            dt(
+                "n-of",
+                &[("n", short.to_string()), ("of", counted.to_string())],
+            ),
             events,
         ));
     }
@@ -1205,7 +1290,10 @@ impl Tracker {
             "Schemes that came through their executing stages to a stage after them (completed, handed over, in operation), as a share of all schemes started.",
             "share",
             (n > 0).then(|| delivered.len() as f64 / n as f64),
-            format!("{} of {n}", delivered.len()),
+            dt(
+                "n-of",
+                &[("n", delivered.len().to_string()), ("of", n.to_string())],
+            ),
             events(&delivered),
         ));
         out.push(ind(
@@ -1215,7 +1303,13 @@ impl Tracker {
             "Of the schemes delivered, the share not since abandoned, suspended or dropped.",
             "share",
             (!delivered.is_empty()).then(|| sustained as f64 / delivered.len() as f64),
-            format!("{sustained} of {}", delivered.len()),
+            dt(
+                "n-of",
+                &[
+                    ("n", sustained.to_string()),
+                    ("of", delivered.len().to_string()),
+                ],
+            ),
             events(&delivered),
         ));
     }
@@ -1229,7 +1323,7 @@ fn ind(
     definition: &str,
     unit: &str,
     value: Option<f64>,
-    detail: String,
+    detail: Phrase,
     mut events: Vec<i64>,
 ) -> Indicator {
     events.sort_unstable();
@@ -1241,7 +1335,8 @@ fn ind(
         definition: definition.to_string(),
         unit: unit.to_string(),
         value,
-        detail,
+        detail: super::words::english(&detail),
+        detail_phrase: detail,
         events,
         over_time: vec![],
         per_scheme: vec![],

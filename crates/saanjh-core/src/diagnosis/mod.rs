@@ -15,6 +15,8 @@
 //! - [`conditions`] — which indicator feeds which condition, the default
 //!   anchors (full exclusion, crossover, full inclusion), overrides, and the
 //!   aggregation of calibrated indicators into a condition.
+//! - [`words`] — the figures behind each value as message data, and the
+//!   message ids of indicator names, so pages can say them in Urdu.
 //! - [`coding`] — qualitative evidence: codebooks, coded passages, Cohen's
 //!   kappa between two coders, search.
 //!
@@ -28,6 +30,7 @@
 pub mod coding;
 pub mod conditions;
 pub mod indicators;
+pub mod words;
 
 pub use conditions::{Anchors, CONDITIONS, Condition, ConditionScore, OUTCOME};
 pub use indicators::{Context, DiagEvent, Indicator, Tracker};

@@ -6,19 +6,33 @@
 //! Measures are public, like the events they are computed from; coded
 //! passages (the partners' own words) are shown only to partners of the
 //! initiative and administrators, as in the API.
+//!
+//! Everything measured is said in the visitor's language: built-in
+//! indicators' names and definitions are Fluent messages by the
+//! indicator's id (`ind-<condition>-<name>`, `…-def`), their figures the
+//! messages `dxd-<id>` over core's detail phrases
+//! (`saanjh_core::diagnosis::words`); an arrangement's own indicators take
+//! their names from its labels file (`indicator.<name>`); positions,
+//! actions, rules and consequences come from the arrangement's words
+//! (`pages/words.rs`). Whatever has no translation falls back to English
+//! and is marked `lang="en"`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use saanjh_core::arrangement::words::{Arg, Conj, Name, Phrase, render_arg};
+use saanjh_core::arrangement::{Arrangement, rule_line};
 use saanjh_core::diagnosis::coding::CodedPassage;
+use saanjh_core::diagnosis::words::{english_detail, indicator_key};
 use saanjh_core::diagnosis::{CONDITIONS, Indicator, OUTCOME};
 use serde::Deserialize;
 
 use super::charts::esc;
-use super::ctx::Visitor;
+use super::ctx::{Lang, Visitor, try_message, try_message_with};
+use super::words::Localised;
 use super::{PageResult, page};
-use crate::diagnosis_api::{self, Measured, QcaParams, RuleRow};
+use crate::diagnosis_api::{self, Measured, QcaParams, RuleRow, Selection};
 use crate::{ApiError, AppState};
 
 /// A membership for people: two decimals, or a dash when not measured.
@@ -28,13 +42,111 @@ fn m2(v: Option<f64>) -> String {
 
 /// An indicator's raw value in its unit.
 fn value_text(i: &Indicator) -> String {
-    match (i.value, i.unit.as_str()) {
-        (None, _) => "—".into(),
-        (Some(v), "share") => format!("{:.0}%", v * 100.0),
-        (Some(v), "days") => format!("{v:.0}"),
-        (Some(v), "count") => format!("{v:.0}"),
-        (Some(v), _) => format!("{v:.2}"),
+    unit_text(&i.unit, i.value)
+}
+
+/// A text in the visitor's language, or the English one with a flag saying
+/// so (for the `lang` attribute).
+pub struct Said {
+    pub text: String,
+    pub english: bool,
+}
+
+fn said(found: Option<String>, english: &str) -> Said {
+    match found {
+        Some(text) => Said {
+            text,
+            english: false,
+        },
+        None => Said {
+            text: english.to_string(),
+            english: true,
+        },
     }
+}
+
+/// An indicator's name (`def` false) or definition in the visitor's
+/// language: built-in ones by id from the messages, the arrangement's own
+/// from its labels file.
+fn indicator_text(w: &Localised, i: &Indicator, def: bool) -> Said {
+    let english = if def { &i.definition } else { &i.name };
+    if w.lang() == Lang::En {
+        return said(Some(english.clone()), english);
+    }
+    let found = if i.defined_by == "arrangement" {
+        let name = i.id.split_once('.').map(|(_, n)| n).unwrap_or(&i.id);
+        w.label_text(&format!(
+            "indicator.{name}{}",
+            if def { ".definition" } else { "" }
+        ))
+    } else {
+        let key = indicator_key(&i.id);
+        try_message(w.lang(), &if def { format!("{key}-def") } else { key })
+    };
+    said(found, english)
+}
+
+/// The figures behind an indicator's value in the visitor's language.
+fn detail_text(w: &Localised, i: &Indicator) -> Said {
+    let p = &i.detail_phrase;
+    if w.lang() == Lang::En || english_detail(p.id) == Some("") {
+        return said(Some(i.detail.clone()), &i.detail);
+    }
+    let args: Vec<(&'static str, String)> =
+        p.args.iter().map(|(k, a)| (*k, render_arg(w, a))).collect();
+    said(
+        try_message_with(w.lang(), &format!("dxd-{}", p.id), &args),
+        &i.detail,
+    )
+}
+
+/// What a rule says happens if its obligation is not met, in the visitor's
+/// language: the consequence recorded with a breach, else the rule's `or
+/// else`.
+fn consequence_text(
+    w: &Localised,
+    arr: &Arrangement,
+    rule: &str,
+    breached: Option<&saanjh_core::diagnosis::indicators::ObligationTrack>,
+    english: &str,
+) -> String {
+    if w.lang() == Lang::En {
+        return english.to_string();
+    }
+    if let Some(o) = breached {
+        return w.consequence(rule, o.escalated_from.is_some(), english);
+    }
+    let Some(oe) = arr
+        .file
+        .rules
+        .iter()
+        .find(|r| r.id == rule)
+        .and_then(|r| r.or_else.as_ref())
+    else {
+        return english.to_string();
+    };
+    let mut parts = vec![];
+    if let Some(p) = &oe.escalate_to {
+        parts.push(
+            Phrase::new("conseq-escalate")
+                .name("who", Name::Position(p.as_ref().clone()))
+                .boxed(),
+        );
+    }
+    if let Some(t) = &oe.transition {
+        parts.push(
+            Phrase::new("conseq-transition")
+                .arg("stage", Arg::Quoted(Name::Stage(t.as_ref().clone())))
+                .boxed(),
+        );
+    }
+    if let Some(p) = &oe.penalty {
+        parts.push(Arg::Name(Name::Text {
+            key: format!("rule.{rule}.penalty"),
+            english: p.clone(),
+        }));
+    }
+    render_arg(w, &Arg::List(parts, Conj::And))
 }
 
 /// The conditions as horizontal bars of membership, the crossover (0.5)
@@ -88,11 +200,11 @@ pub struct EventLink {
 }
 
 pub struct IndicatorView {
-    pub name: String,
-    pub definition: String,
+    pub name: Said,
+    pub definition: Said,
     pub defined_by_arrangement: bool,
     pub value: String,
-    pub detail: String,
+    pub detail: Said,
     pub membership: String,
     pub anchors: String,
     pub events: Vec<EventLink>,
@@ -165,13 +277,11 @@ async fn is_partner(state: &AppState, v: &Visitor, initiative: &str) -> Result<b
 async fn event_schemes(
     state: &AppState,
     m: &Measured,
+    arr: &Arrangement,
     cited: &BTreeSet<i64>,
 ) -> Result<BTreeMap<i64, String>, ApiError> {
-    let arr = state
-        .arrangement(&m.arrangement, m.arrangement_version)
-        .await?;
     let ctx = saanjh_core::diagnosis::Context::default();
-    let kept = crate::trackers::up_to_date(state, &m.id, &arr, &ctx).await?;
+    let kept = crate::trackers::up_to_date(state, &m.id, arr, &ctx).await?;
     Ok(kept.tracker.events_by_scheme(cited))
 }
 
@@ -196,7 +306,11 @@ pub async fn diagnosis(
         .iter()
         .flat_map(|i| i.events.iter().take(8).copied())
         .collect();
-    let schemes = event_schemes(&state, &m, &cited).await?;
+    let arr = state
+        .arrangement(&m.arrangement, m.arrangement_version)
+        .await?;
+    let w = v.words(&arr);
+    let schemes = event_schemes(&state, &m, &arr, &cited).await?;
     let link = |seq: i64| EventLink {
         seq,
         href: schemes.get(&seq).map(|s| format!("/schemes/{s}#e{seq}")),
@@ -242,11 +356,11 @@ pub async fn diagnosis(
                         })
                         .collect();
                     IndicatorView {
-                        name: i.name.clone(),
-                        definition: i.definition.clone(),
+                        name: indicator_text(&w, i, false),
+                        definition: indicator_text(&w, i, true),
                         defined_by_arrangement: i.defined_by == "arrangement",
                         value: value_text(i),
-                        detail: i.detail.clone(),
+                        detail: detail_text(&w, i),
                         membership: cal
                             .map(|k| format!("{:.2}", k.membership))
                             .unwrap_or_default(),
@@ -281,8 +395,8 @@ pub async fn diagnosis(
                     .into_iter()
                     .flatten()
                     .map(|o| ObligationView {
-                        who: o.position.clone(),
-                        action: o.action.clone(),
+                        who: w.say(Name::Position(o.position.clone())),
+                        action: w.say(Name::Action(o.action.clone())),
                         due: o.due.get(..10).unwrap_or(&o.due).to_string(),
                         scheme_href: format!("/schemes/{}", o.scheme),
                     })
@@ -294,16 +408,29 @@ pub async fn diagnosis(
     let steps = d
         .next_steps
         .iter()
-        .map(|s| StepView {
-            condition: cond_name(&v, &s.condition),
-            position: s.position_name.clone(),
-            rule: s.rule_in_words.clone(),
-            rule_id: s.rule.clone(),
-            status: s.status.clone(),
-            due: s.due.get(..10).unwrap_or(&s.due).to_string(),
-            days_overdue: s.days_overdue,
-            consequence: s.consequence.clone().unwrap_or_default(),
-            scheme_href: format!("/schemes/{}", s.scheme),
+        .map(|s| {
+            let breached = d.breached.values().flatten().find(|o| o.id == s.obligation);
+            StepView {
+                condition: cond_name(&v, &s.condition),
+                position: w.say(Name::Position(s.position.clone())),
+                rule: arr
+                    .file
+                    .rules
+                    .iter()
+                    .find(|r| r.id == s.rule)
+                    .map(|r| w.line(&rule_line(&arr, r)))
+                    .unwrap_or_else(|| s.rule_in_words.clone()),
+                rule_id: s.rule.clone(),
+                status: s.status.clone(),
+                due: s.due.get(..10).unwrap_or(&s.due).to_string(),
+                days_overdue: s.days_overdue,
+                consequence: s
+                    .consequence
+                    .as_deref()
+                    .map(|c| consequence_text(&w, &arr, &s.rule, breached, c))
+                    .unwrap_or_default(),
+                scheme_href: format!("/schemes/{}", s.scheme),
+            }
         })
         .collect();
     let weak = d.weak.iter().map(|w| cond_name(&v, w)).collect();
@@ -321,8 +448,18 @@ pub async fn diagnosis(
 
 // ── Comparison ──
 
-/// The comparison asked for: from a link (`initiatives=a,b`) or from the
-/// form's ticked boxes (`i=a&i=b`, `a=x`).
+/// Initiatives shown per page of the pick list.
+const PICK_PAGE: i64 = 50;
+
+/// Up to this many cases the frame has a column per case; beyond, a column
+/// per arrangement (means over its cases), so that a comparison of
+/// thousands stays a page a phone can open. The CSV keeps every case.
+const CASE_COLUMNS: usize = 12;
+
+/// The comparison page's query: a link's `initiatives=a,b` /
+/// `arrangements=x,y`, or the form's filters, ticked boxes (`i=`, `a=`) and
+/// which button was pressed (`do`: `find`, `compare` the ticked, `all` that
+/// match).
 #[derive(Debug, Default)]
 pub struct CompareQuery {
     /// Initiative ids, comma-separated (from a link).
@@ -333,57 +470,152 @@ pub struct CompareQuery {
     pub i: Vec<String>,
     /// Ticked arrangements, one `a=` per box (from the form).
     pub a: Vec<String>,
+    pub name: Option<String>,
+    pub area: Option<String>,
+    pub stage: Option<String>,
+    /// The last `do=` (the form sends `find` first, a button may add another).
+    pub act: Option<String>,
+    /// Page of the pick list, from 1.
+    pub page: i64,
+}
+
+fn split_list(s: &str) -> impl Iterator<Item = String> + '_ {
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(String::from)
 }
 
 impl CompareQuery {
     fn from_pairs(pairs: Vec<(String, String)>) -> CompareQuery {
-        let mut q = CompareQuery::default();
+        let mut q = CompareQuery {
+            page: 1,
+            ..CompareQuery::default()
+        };
+        let text = |v: String| Some(v).filter(|v| !v.trim().is_empty());
         for (k, v) in pairs {
             match k.as_str() {
                 "initiatives" => q.initiatives = Some(v),
                 "arrangements" => q.arrangements = Some(v),
                 "i" => q.i.push(v),
                 "a" => q.a.push(v),
+                "name" => q.name = text(v),
+                "area" => q.area = text(v),
+                "stage" => q.stage = text(v),
+                "do" => q.act = Some(v),
+                "p" => q.page = v.trim().parse::<i64>().unwrap_or(1).max(1),
                 _ => {}
             }
         }
         q
     }
-    fn initiatives(&self) -> Option<String> {
-        let mut all: Vec<String> = self.i.clone();
-        if let Some(s) = &self.initiatives {
-            all.extend(s.split(',').map(|x| x.trim().to_string()));
+    /// The ticked (or linked) initiatives, each once, in order.
+    fn chosen(&self) -> Vec<String> {
+        let mut out: Vec<String> = vec![];
+        let linked = self.initiatives.as_deref().map(split_list);
+        for id in self.i.iter().cloned().chain(linked.into_iter().flatten()) {
+            let id = id.trim().to_string();
+            if !id.is_empty() && !out.contains(&id) {
+                out.push(id);
+            }
         }
-        all.retain(|x| !x.is_empty());
-        (!all.is_empty()).then(|| all.join(","))
+        out
     }
-    fn arrangements(&self) -> Option<String> {
-        let mut all: Vec<String> = self.a.clone();
+    fn chosen_arrangements(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.a.clone();
         if let Some(s) = &self.arrangements {
-            all.extend(s.split(',').map(|x| x.trim().to_string()));
+            out.extend(split_list(s));
         }
-        all.retain(|x| !x.is_empty());
-        (!all.is_empty()).then(|| all.join(","))
+        out.retain(|x| !x.trim().is_empty());
+        out.dedup();
+        out
     }
-    /// The query string that reproduces this comparison.
-    fn canonical(&self) -> String {
-        match (self.initiatives(), self.arrangements()) {
-            (Some(i), _) => format!("initiatives={}", super::ctx::encode(&i)),
-            (None, Some(a)) => format!("arrangements={}", super::ctx::encode(&a)),
-            _ => String::new(),
+    /// The filters of the pick list.
+    fn matching(&self) -> saanjh_store::InitiativeQuery {
+        saanjh_store::InitiativeQuery {
+            name: self.name.clone(),
+            area: self.area.clone(),
+            arrangements: self.chosen_arrangements(),
+            stage: self.stage.clone(),
+        }
+    }
+    /// The comparison asked for, if any. With no filter at all, "all that
+    /// match" is every initiative, named as all arrangements (`all`).
+    fn selection(&self, all: &[String]) -> Option<Result<Selection, ApiError>> {
+        let nothing = || {
+            ApiError::unprocessable(
+                "a comparison of zero initiatives: tick at least one initiative, or choose all that match",
+            )
+        };
+        match self.act.as_deref() {
+            Some("find") => None,
+            Some("compare") => {
+                let chosen = self.chosen();
+                Some(if chosen.is_empty() {
+                    Err(nothing())
+                } else {
+                    Ok(Selection {
+                        initiatives: chosen,
+                        matching: Default::default(),
+                    })
+                })
+            }
+            Some("all") => {
+                let mut matching = self.matching();
+                if matching == saanjh_store::InitiativeQuery::default() {
+                    matching.arrangements = all.to_vec();
+                }
+                Some(Ok(Selection {
+                    initiatives: vec![],
+                    matching,
+                }))
+            }
+            // A link: what it names.
+            _ => {
+                let chosen = self.chosen();
+                if !chosen.is_empty() {
+                    return Some(Selection::from_params(
+                        Some(&chosen.join(",")),
+                        None,
+                        None,
+                        None,
+                        None,
+                    ));
+                }
+                if self.initiatives.is_some() {
+                    return Some(Err(nothing()));
+                }
+                let m = self.matching();
+                if m == saanjh_store::InitiativeQuery::default() && self.arrangements.is_none() {
+                    return None;
+                }
+                let arrangements = m.arrangements.join(",");
+                Some(Selection::from_params(
+                    None,
+                    Some(arrangements.as_str())
+                        .filter(|a| !a.is_empty() || self.arrangements.is_some()),
+                    m.name.as_deref(),
+                    m.area.as_deref(),
+                    m.stage.as_deref(),
+                ))
+            }
         }
     }
 }
 
 pub struct CaseColumn {
-    pub id: String,
     pub name: String,
     pub arrangement: String,
+    /// Where the column's heading leads: a case's diagnosis, or a group's
+    /// own comparison.
+    pub href: String,
 }
 
 /// One row of a comparison table: a label and a cell per case.
 pub struct Row {
     pub label: String,
+    /// The label is the English fallback of a missing translation.
+    pub english: bool,
     pub cells: Vec<String>,
     /// Cells marked weak (membership below 0.5).
     pub weak: Vec<bool>,
@@ -396,13 +628,30 @@ pub struct RuleView {
     pub texts: Vec<String>,
 }
 
+/// One row of the pick list.
+pub struct Pick {
+    pub id: String,
+    pub name: String,
+    pub place: String,
+    pub arrangement: String,
+    pub on: bool,
+}
+
 #[derive(Template)]
 #[template(path = "compare.html")]
 struct ComparePage<'a> {
     c: &'a Visitor,
     query: String,
-    choices: Vec<(String, String, bool)>,
+    name: String,
+    area: String,
+    stages: Vec<(String, String, bool)>,
     arrangement_choices: Vec<(String, bool)>,
+    picks: Vec<Pick>,
+    /// Ticked initiatives not on this page of the list, carried along.
+    carried: Vec<String>,
+    total: i64,
+    page: i64,
+    pages: i64,
     report: Option<Report>,
     error: Option<String>,
 }
@@ -422,6 +671,8 @@ pub type CasePassages = (String, Vec<(String, Vec<CodedPassage>)>);
 /// The comparison in the IAD frame, ready for either template.
 pub struct Report {
     pub cases: Vec<CaseColumn>,
+    /// When the columns are arrangements: how many cases they stand for.
+    pub grouped: Option<usize>,
     pub arrangements: Vec<String>,
     pub context: Vec<Row>,
     pub rules: Vec<RuleView>,
@@ -432,50 +683,140 @@ pub struct Report {
     pub passages: Vec<CasePassages>,
 }
 
-async fn build_report(state: &AppState, v: &Visitor, q: &CompareQuery) -> Result<Report, ApiError> {
-    let cmp = diagnosis_api::compare(
-        state,
-        q.initiatives().as_deref(),
-        q.arrangements().as_deref(),
-        &BTreeMap::new(),
-    )
-    .await?;
+/// A raw value in an indicator's unit.
+fn unit_text(unit: &str, v: Option<f64>) -> String {
+    match (v, unit) {
+        (None, _) => "—".into(),
+        (Some(v), "share") => format!("{:.0}%", v * 100.0),
+        (Some(v), "days" | "count") => format!("{v:.0}"),
+        (Some(v), _) => format!("{v:.2}"),
+    }
+}
+
+fn mean(xs: impl Iterator<Item = f64>) -> Option<f64> {
+    let (n, sum) = xs.fold((0usize, 0.0), |(n, s), x| (n + 1, s + x));
+    (n > 0).then(|| sum / n as f64)
+}
+
+async fn build_report(
+    state: &AppState,
+    v: &Visitor,
+    selection: &Selection,
+) -> Result<Report, ApiError> {
+    let cmp = diagnosis_api::compare(state, selection, &BTreeMap::new()).await?;
     let ms = &cmp.measured;
-    let cases = ms
+    let mut arrs: BTreeMap<(String, u32), std::sync::Arc<Arrangement>> = BTreeMap::new();
+    for m in ms {
+        let key = (m.arrangement.clone(), m.arrangement_version);
+        if let std::collections::btree_map::Entry::Vacant(slot) = arrs.entry(key) {
+            slot.insert(
+                state
+                    .arrangement(&m.arrangement, m.arrangement_version)
+                    .await?,
+            );
+        }
+    }
+    // The columns: each case, or each arrangement's cases when there are
+    // too many cases for a column each.
+    let grouped = ms.len() > CASE_COLUMNS;
+    let mut columns: Vec<Vec<&Measured>> = vec![];
+    if grouped {
+        let mut by: BTreeMap<&str, Vec<&Measured>> = BTreeMap::new();
+        for m in ms {
+            by.entry(m.arrangement.as_str()).or_default().push(m);
+        }
+        columns.extend(by.into_values());
+    } else {
+        columns.extend(ms.iter().map(|m| vec![m]));
+    }
+    let words_of = |m: &Measured| {
+        arrs.get(&(m.arrangement.clone(), m.arrangement_version))
+            .map(|a| v.words(a))
+    };
+    let cases = columns
         .iter()
-        .map(|m| CaseColumn {
-            id: m.id.clone(),
-            name: m.name.clone(),
-            arrangement: m.arrangement.clone(),
+        .filter_map(|col| {
+            let m = col.first()?;
+            Some(if grouped {
+                let name = words_of(m)
+                    .map(|w| w.say(Name::Arrangement))
+                    .unwrap_or_else(|| m.arrangement.clone());
+                let mut group = selection.matching.clone();
+                group.arrangements = vec![m.arrangement.clone()];
+                CaseColumn {
+                    name: message_with_n(v, "cmp-group-name", &name, col.len()),
+                    arrangement: m.arrangement.clone(),
+                    href: format!(
+                        "/compare?{}",
+                        Selection {
+                            initiatives: vec![],
+                            matching: group,
+                        }
+                        .query()
+                    ),
+                }
+            } else {
+                CaseColumn {
+                    name: m.name.clone(),
+                    arrangement: m.arrangement.clone(),
+                    href: format!("/initiatives/{}/diagnosis", m.id),
+                }
+            })
         })
         .collect();
     let row = |label: String, cells: Vec<String>| Row {
         label,
+        english: false,
         weak: vec![false; cells.len()],
         cells,
     };
-    let context = vec![
-        row(
-            v.t("dx-arrangement"),
-            ms.iter()
+    let per_col = |f: &dyn Fn(&[&Measured]) -> String| -> Vec<String> {
+        columns.iter().map(|c| f(c)).collect()
+    };
+    let mut context = vec![row(
+        v.t("dx-arrangement"),
+        per_col(&|c| {
+            let versions: BTreeSet<String> = c
+                .iter()
                 .map(|m| format!("{} v{}", m.arrangement, m.arrangement_version))
-                .collect(),
-        ),
-        row(
+                .collect();
+            versions.into_iter().collect::<Vec<_>>().join(", ")
+        }),
+    )];
+    if grouped {
+        context.push(row(
+            v.t("cmp-initiatives"),
+            per_col(&|c| c.len().to_string()),
+        ));
+        context.push(row(
+            v.t("cmp-districts"),
+            per_col(&|c| {
+                c.iter()
+                    .map(|m| m.district.as_str())
+                    .collect::<BTreeSet<_>>()
+                    .len()
+                    .to_string()
+            }),
+        ));
+    } else {
+        context.push(row(
             v.t("dx-district"),
-            ms.iter()
-                .map(|m| format!("{}, {}", m.locality, m.district))
-                .collect(),
-        ),
-        row(
-            v.t("dx-schemes"),
-            ms.iter().map(|m| m.schemes.to_string()).collect(),
-        ),
-        row(
-            v.t("dx-households"),
-            ms.iter().map(|m| m.households.to_string()).collect(),
-        ),
-    ];
+            per_col(&|c| {
+                c.iter()
+                    .map(|m| format!("{}, {}", m.locality, m.district))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }),
+        ));
+    }
+    context.push(row(
+        v.t("dx-schemes"),
+        per_col(&|c| c.iter().map(|m| m.schemes).sum::<usize>().to_string()),
+    ));
+    context.push(row(
+        v.t("dx-households"),
+        per_col(&|c| c.iter().map(|m| m.households).sum::<usize>().to_string()),
+    ));
     let arrangements: Vec<String> = cmp
         .rules_in_use
         .first()
@@ -498,12 +839,18 @@ async fn build_report(state: &AppState, v: &Visitor, q: &CompareQuery) -> Result
     let rules_differing = rules.iter().filter(|r| r.differs).count();
     // Patterns of interaction: every indicator, grouped by condition, in
     // the order the first case reports them (arrangement-defined ones of
-    // other cases appended).
-    let mut ids: Vec<(String, String, String)> = vec![];
+    // other cases appended); for a group, the mean over its cases measured.
+    let mut ids: Vec<(String, String, String, Said)> = vec![];
     for m in ms {
+        let Some(w) = words_of(m) else { continue };
         for i in &m.diagnosis.indicators {
-            if !ids.iter().any(|(x, _, _)| *x == i.id) {
-                ids.push((i.id.clone(), i.condition.clone(), i.name.clone()));
+            if !ids.iter().any(|(x, ..)| *x == i.id) {
+                ids.push((
+                    i.id.clone(),
+                    i.condition.clone(),
+                    i.unit.clone(),
+                    indicator_text(&w, i, false),
+                ));
             }
         }
     }
@@ -514,20 +861,39 @@ async fn build_report(state: &AppState, v: &Visitor, q: &CompareQuery) -> Result
         .map(|c| {
             let rows = ids
                 .iter()
-                .filter(|(_, cond, _)| cond == c)
-                .map(|(id, _, name)| {
-                    let cells = ms
-                        .iter()
-                        .map(|m| {
-                            m.diagnosis
-                                .indicators
-                                .iter()
-                                .find(|i| &i.id == id)
-                                .map(value_text)
-                                .unwrap_or_else(|| "·".into())
-                        })
-                        .collect();
-                    row(name.clone(), cells)
+                .filter(|(_, cond, ..)| cond == c)
+                .map(|(id, _, unit, name)| {
+                    let cells = per_col(&|col| {
+                        let values: Vec<f64> = col
+                            .iter()
+                            .filter_map(|m| {
+                                m.diagnosis
+                                    .indicators
+                                    .iter()
+                                    .find(|i| &i.id == id)
+                                    .and_then(|i| i.value)
+                            })
+                            .collect();
+                        let has = col
+                            .iter()
+                            .any(|m| m.diagnosis.indicators.iter().any(|i| &i.id == id));
+                        if !has {
+                            "·".into()
+                        } else if grouped {
+                            format!(
+                                "{} ({}/{})",
+                                unit_text(unit, mean(values.iter().copied())),
+                                values.len(),
+                                col.len()
+                            )
+                        } else {
+                            unit_text(unit, values.first().copied())
+                        }
+                    });
+                    Row {
+                        english: name.english,
+                        ..row(name.text.clone(), cells)
+                    }
                 })
                 .collect();
             (cond_name(v, c), rows)
@@ -538,28 +904,49 @@ async fn build_report(state: &AppState, v: &Visitor, q: &CompareQuery) -> Result
         .copied()
         .chain([OUTCOME])
         .map(|c| {
-            let vals: Vec<Option<f64>> = ms.iter().map(|m| m.membership(c)).collect();
+            let vals: Vec<(Option<f64>, usize, usize)> = columns
+                .iter()
+                .map(|col| {
+                    let xs: Vec<f64> = col.iter().filter_map(|m| m.membership(c)).collect();
+                    let weak = xs.iter().filter(|x| **x < 0.5).count();
+                    (mean(xs.iter().copied()), weak, xs.len())
+                })
+                .collect();
             Row {
                 label: cond_name(v, c),
-                weak: vals.iter().map(|x| x.is_some_and(|x| x < 0.5)).collect(),
-                cells: vals.into_iter().map(m2).collect(),
+                english: false,
+                weak: vals.iter().map(|x| x.0.is_some_and(|x| x < 0.5)).collect(),
+                cells: vals
+                    .into_iter()
+                    .map(|(m, weak, n)| {
+                        if grouped {
+                            format!("{} ({weak}/{n})", m2(m))
+                        } else {
+                            m2(m)
+                        }
+                    })
+                    .collect(),
             }
         })
         .collect();
+    // The partners' words, case by case: only when each case has a column.
     let mut passages = vec![];
-    for m in ms {
-        if is_partner(state, v, &m.id).await? {
-            let by = diagnosis_api::passages_by_condition(state, &m.id).await?;
-            if !by.is_empty() {
-                passages.push((
-                    m.name.clone(),
-                    by.into_iter().map(|(c, p)| (cond_name(v, &c), p)).collect(),
-                ));
+    if !grouped {
+        for m in ms {
+            if is_partner(state, v, &m.id).await? {
+                let by = diagnosis_api::passages_by_condition(state, &m.id).await?;
+                if !by.is_empty() {
+                    passages.push((
+                        m.name.clone(),
+                        by.into_iter().map(|(c, p)| (cond_name(v, &c), p)).collect(),
+                    ));
+                }
             }
         }
     }
     Ok(Report {
         cases,
+        grouped: grouped.then_some(ms.len()),
         arrangements,
         context,
         rules,
@@ -570,61 +957,96 @@ async fn build_report(state: &AppState, v: &Visitor, q: &CompareQuery) -> Result
     })
 }
 
-/// `GET /compare` — choose initiatives (or arrangements) and see them side
-/// by side.
+/// A message with a name and a count.
+fn message_with_n(v: &Visitor, key: &str, name: &str, n: usize) -> String {
+    super::ctx::message_with(
+        v.lang,
+        key,
+        &[("name", name.to_string()), ("n", n.to_string())],
+    )
+}
+
+/// `GET /compare` — find initiatives by arrangement, area, stage or name,
+/// tick some (or take all that match) and see them side by side.
 pub async fn compare(
     v: Visitor,
     State(state): State<AppState>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> PageResult {
     let q = CompareQuery::from_pairs(pairs);
-    let chosen: BTreeSet<String> = q
-        .initiatives()
-        .map(|s| s.split(',').map(String::from).collect())
-        .unwrap_or_default();
-    let chosen_arr: BTreeSet<String> = q
-        .arrangements()
-        .map(|s| s.split(',').map(String::from).collect())
-        .unwrap_or_default();
-    let mut choices = vec![];
-    let mut arrangement_ids = BTreeSet::new();
-    let mut offset = 0;
-    loop {
-        let rows = state.store.initiatives(None, 500, offset).await?;
-        let n = rows.len();
-        for r in rows {
-            arrangement_ids.insert(r.arrangement_id.clone());
-            let on = chosen.contains(&r.id);
-            choices.push((r.id, r.name, on));
+    let mut arrangement_ids: Vec<String> = vec![];
+    let mut stage_ids: Vec<String> = vec![];
+    for (id, version, _, _) in state.store.arrangements().await? {
+        if !arrangement_ids.contains(&id) {
+            arrangement_ids.push(id.clone());
         }
-        if n < 500 || choices.len() >= 2_000 {
-            break;
+        let arr = state.arrangement(&id, version as u32).await?;
+        for st in &arr.file.lifecycle.stages {
+            if !stage_ids.contains(st.as_ref()) {
+                stage_ids.push(st.as_ref().clone());
+            }
         }
-        offset += 500;
     }
-    let arrangement_choices = arrangement_ids
+    let chosen = q.chosen();
+    let chosen_arr = q.chosen_arrangements();
+    let matching = q.matching();
+    let (rows, total) = state
+        .store
+        .find_initiatives(&matching, PICK_PAGE, (q.page - 1) * PICK_PAGE)
+        .await?;
+    let picks: Vec<Pick> = rows
         .into_iter()
-        .map(|a| {
-            let on = chosen_arr.contains(&a);
-            (a, on)
+        .map(|r| Pick {
+            on: chosen.contains(&r.id),
+            place: format!("{}, {}", r.locality, r.district),
+            id: r.id,
+            name: r.name,
+            arrangement: r.arrangement_id,
         })
         .collect();
-    let (report, error) = if chosen.is_empty() && chosen_arr.is_empty() {
-        (None, None)
-    } else {
-        match build_report(&state, &v, &q).await {
-            Ok(r) => (Some(r), None),
+    let carried = chosen
+        .iter()
+        .filter(|id| !picks.iter().any(|p| &p.id == *id))
+        .cloned()
+        .collect();
+    let stages = stage_ids
+        .into_iter()
+        .map(|s| {
+            let on = q.stage.as_deref() == Some(s.as_str());
+            (v.stage(&s), s, on)
+        })
+        .map(|(label, s, on)| (s, label, on))
+        .collect();
+    let arrangement_choices = arrangement_ids
+        .iter()
+        .map(|a| (a.clone(), chosen_arr.contains(a)))
+        .collect();
+    let (report, error, query) = match q.selection(&arrangement_ids) {
+        None => (None, None, String::new()),
+        Some(Err(e)) if e.status().is_client_error() => {
+            (None, Some(e.problem.detail), String::new())
+        }
+        Some(Err(e)) => return Err(v.fail(e)),
+        Some(Ok(sel)) => match build_report(&state, &v, &sel).await {
+            Ok(r) => (Some(r), None, sel.query()),
             // A comparison that cannot be made is said on the page, with
             // the form to choose again.
-            Err(e) if e.status().is_client_error() => (None, Some(e.problem.detail)),
+            Err(e) if e.status().is_client_error() => (None, Some(e.problem.detail), String::new()),
             Err(e) => return Err(v.fail(e)),
-        }
+        },
     };
     page(ComparePage {
         c: &v,
-        query: q.canonical(),
-        choices,
+        query,
+        name: q.name.clone().unwrap_or_default(),
+        area: q.area.clone().unwrap_or_default(),
+        stages,
         arrangement_choices,
+        picks,
+        carried,
+        total,
+        page: q.page,
+        pages: ((total + PICK_PAGE - 1) / PICK_PAGE).max(1),
         report,
         error,
     })
@@ -637,10 +1059,26 @@ pub async fn compare_report(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> PageResult {
     let q = CompareQuery::from_pairs(pairs);
-    let report = build_report(&state, &v, &q).await.map_err(|e| v.fail(e))?;
+    let mut all = vec![];
+    for (id, ..) in state.store.arrangements().await? {
+        if !all.contains(&id) {
+            all.push(id);
+        }
+    }
+    let selection = q
+        .selection(&all)
+        .unwrap_or_else(|| {
+            Err(ApiError::unprocessable(
+                "a comparison of zero initiatives: name at least one initiative (or an arrangement that has some)",
+            ))
+        })
+        .map_err(|e| v.fail(e))?;
+    let report = build_report(&state, &v, &selection)
+        .await
+        .map_err(|e| v.fail(e))?;
     page(ReportPage {
         c: &v,
-        query: q.canonical(),
+        query: selection.query(),
         report,
     })
 }
@@ -826,4 +1264,44 @@ pub async fn qca(
         }
     }
     page(pg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::ctx::{Lang, try_message, try_message_with};
+    use saanjh_core::diagnosis::indicators::BUILT_IN_INDICATORS;
+    use saanjh_core::diagnosis::words::{DETAIL_IDS, english_detail, indicator_key};
+
+    #[test]
+    fn every_built_in_indicator_and_detail_is_said_in_urdu() {
+        for id in BUILT_IN_INDICATORS {
+            let key = indicator_key(id);
+            for k in [key.clone(), format!("{key}-def")] {
+                let m = try_message(Lang::Ur, &k).unwrap_or_else(|| panic!("no Urdu `{k}`"));
+                assert!(
+                    m.chars().any(|c| ('\u{0600}'..='\u{06FF}').contains(&c)),
+                    "`{k}` is not in Urdu: {m}"
+                );
+            }
+        }
+        for id in DETAIL_IDS.iter().filter(|id| **id != "none") {
+            // The arguments the English pattern names, each given a figure.
+            let pattern = english_detail(id).unwrap_or_default();
+            let args: Vec<(&'static str, String)> = pattern
+                .split('{')
+                .skip(1)
+                .filter_map(|p| p.split_once('}'))
+                .map(|(name, _)| {
+                    let name: &'static str = Box::leak(name.to_string().into_boxed_str());
+                    (name, "1".to_string())
+                })
+                .collect();
+            let m = try_message_with(Lang::Ur, &format!("dxd-{id}"), &args)
+                .unwrap_or_else(|| panic!("no Urdu `dxd-{id}`"));
+            assert!(
+                !m.contains("{"),
+                "`dxd-{id}` left an argument unfilled: {m}"
+            );
+        }
+    }
 }

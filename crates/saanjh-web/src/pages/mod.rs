@@ -35,6 +35,8 @@ use axum::routing::{get, post};
 use tower_http::compression::CompressionLayer;
 
 use crate::{ApiError, AppState};
+/// Percent-encoding for a query-string value (links the API builds too).
+pub use ctx::encode as encode_query;
 pub use ctx::{Lang, Visitor};
 
 /// Configuration read from the environment when the router is built.

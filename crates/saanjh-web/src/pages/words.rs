@@ -59,6 +59,20 @@ impl<'a> Localised<'a> {
         self.labels.and_then(|l| l.get(key)).map(str::to_string)
     }
 
+    /// A label of the arrangement's labels file in this language, if it
+    /// has one (`indicator.<name>`…); `None` in English, where the file's
+    /// own words are the text.
+    pub fn label_text(&self, key: &str) -> Option<String> {
+        if self.lang == Lang::En {
+            return None;
+        }
+        self.label(key)
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
     /// A name as a plain string (`Name::Action("survey")` → its words).
     pub fn say(&self, name: Name) -> String {
         self.name(&name)
