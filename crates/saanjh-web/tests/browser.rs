@@ -7,6 +7,9 @@
 //! The page-weight and no-JavaScript checks here need no browser: every main
 //! page is fetched with `Accept-Encoding: gzip` and must be under 30 KB as
 //! sent, and public pages must offer no form that changes anything.
+//!
+//! Round amounts are written rupees_paisa: `4_200_000_00` is Rs 42,00,000.00.
+#![allow(clippy::inconsistent_digit_grouping)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,7 +33,186 @@ fn repo_root() -> PathBuf {
 struct Seeded {
     base: String,
     initiative: String,
+    /// A budgeting round in its voting phase, and one counted.
+    round_voting: String,
+    round_counted: String,
     _dir: tempfile::TempDir,
+}
+
+/// District Council Lodhran's reserve, twice: a round in voting (three
+/// proposals on the ballot, one rejected) and one counted from a few online
+/// ballots, both through the service functions the pages call. The council's
+/// CCB official signs in as `convenor`.
+async fn seed_rounds(state: &AppState, a: &str) -> (String, String) {
+    use saanjh_core::budgeting::{Area, Location, Phase, Schedule};
+    use saanjh_web::budgeting::{self as pb, NewProposal, NewRound, OnlineVote, ReviewInput};
+    let org = |name: &str, kind: OrgKind| NewOrganisation {
+        name: name.into(),
+        kind,
+        district: Some("Lodhran".into()),
+    };
+    let council =
+        service::register_organisation(state, a, org("District Council Lodhran", OrgKind::Public))
+            .await
+            .expect("council");
+    let ccb =
+        service::register_organisation(state, a, org("CCB Basti Maulvian", OrgKind::Community))
+            .await
+            .expect("ccb");
+    let holder = |name: &'static str, o: String, position: &'static str| async move {
+        let p = service::register_person(
+            state,
+            a,
+            NewPerson {
+                name: name.into(),
+                gender: Some(Gender::Female),
+                elected: false,
+            },
+        )
+        .await
+        .expect("person");
+        service::grant_membership(
+            state,
+            a,
+            NewMembership {
+                person: p.id.clone(),
+                organisation: o,
+                position: position.into(),
+            },
+        )
+        .await
+        .expect("membership");
+        p.id
+    };
+    let convenor = holder("Nadia Khan", council.id.clone(), "ccb_official").await;
+    let engineer = holder("Imran Bhatti", council.id.clone(), "works_engineer").await;
+    let chair = holder("Zahida Parveen", ccb.id.clone(), "chair").await;
+    service::create_user(
+        state,
+        NewUser {
+            username: "convenor".into(),
+            password: PASSWORD.into(),
+            person_id: Some(convenor.clone()),
+            is_admin: false,
+        },
+    )
+    .await
+    .expect("user");
+    let ucs = ["UC-12 Basti Maulvian", "UC-14 Kotla Mahram"];
+    let mut ids = vec![];
+    for name in ["CCB reserve 2026-27, second call", "CCB reserve 2026-27"] {
+        let round = pb::open_round(
+            state,
+            Some(&convenor),
+            false,
+            &convenor,
+            NewRound {
+                name: name.into(),
+                council: council.id.clone(),
+                financial_year: Some("2026-27".into()),
+                budget: 10_000_000_00,
+                area: Area {
+                    district: "Lodhran".into(),
+                    union_councils: ucs.iter().map(|u| u.to_string()).collect(),
+                    bounds: None,
+                },
+                rule: None,
+                seed: Some(7),
+                convenor: None,
+                reviewer: None,
+                counter: None,
+                max_choices: Some(2),
+                arrangement: None,
+                version: None,
+                other_arrangements: vec![],
+                schedule: Schedule::default(),
+                currency: None,
+                demo: true,
+            },
+        )
+        .await
+        .expect("round")
+        .record
+        .id;
+        for (title, estimate, uc) in [
+            ("Covered drain, Street 3", 4_200_000_00, 0),
+            ("Girls' school boundary wall", 1_600_000_00, 0),
+            ("Water supply line, Mohalla Islampura", 5_500_000_00, 1),
+            ("Street paving near the railway", 3_000_000_00, 1),
+        ] {
+            pb::submit_proposal(
+                state,
+                &chair,
+                &round,
+                NewProposal {
+                    organisation: ccb.id.clone(),
+                    title: title.into(),
+                    description: format!("{title}, proposed by the CCB"),
+                    estimate,
+                    location: Location {
+                        place: "Basti Maulvian".into(),
+                        union_council: Some(ucs[uc].into()),
+                        latitude: None,
+                        longitude: None,
+                    },
+                    arrangement: None,
+                    version: None,
+                    component: None,
+                    partners: BTreeMap::new(),
+                },
+            )
+            .await
+            .expect("proposal");
+        }
+        pb::change_phase(state, &convenor, &round, Phase::Review, None)
+            .await
+            .expect("review");
+        for n in 1..=4u32 {
+            let input = if n == 4 {
+                ReviewInput {
+                    decision: "rejected".into(),
+                    cost: None,
+                    note: None,
+                    reason: Some("the land belongs to Pakistan Railways".into()),
+                }
+            } else {
+                ReviewInput {
+                    decision: "feasible".into(),
+                    cost: Some([4_000_000_00, 1_600_000_00, 5_800_000_00][n as usize - 1]),
+                    note: None,
+                    reason: None,
+                }
+            };
+            pb::review_proposal(state, &engineer, &round, n, input)
+                .await
+                .expect("reviewed");
+        }
+        pb::change_phase(state, &convenor, &round, Phase::Voting, None)
+            .await
+            .expect("voting");
+        ids.push(round);
+    }
+    let counted = ids[1].clone();
+    for (i, approvals) in [vec![1, 2], vec![3], vec![1, 3], vec![2], vec![3, 2]]
+        .into_iter()
+        .enumerate()
+    {
+        pb::vote_online(
+            state,
+            &counted,
+            OnlineVote {
+                cnic: format!("31202-12345{i:02}-{i}"),
+                approvals,
+                union_council: Some(ucs[i % 2].into()),
+            },
+        )
+        .await
+        .expect("vote");
+    }
+    pb::change_phase(state, &convenor, &counted, Phase::Results, None)
+        .await
+        .expect("counted");
+    (ids[0].clone(), counted)
 }
 
 /// A lane organisation with enough members to qualify, a TMA, an NGO, and
@@ -186,6 +368,7 @@ async fn seed_and_serve() -> Seeded {
     )
     .await
     .expect("initiative");
+    let (round_voting, round_counted) = seed_rounds(&state, a).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -194,6 +377,8 @@ async fn seed_and_serve() -> Seeded {
     Seeded {
         base,
         initiative: init.id,
+        round_voting,
+        round_counted,
         _dir: dir,
     }
 }
@@ -249,11 +434,16 @@ async fn pages_in_a_browser() {
         format!("/compare?initiatives={}", s.initiative),
         format!("/compare/report?initiatives={}", s.initiative),
         "/qca".into(),
+        "/rounds".into(),
+        format!("/rounds/{}", s.round_voting),
+        format!("/rounds/{}", s.round_counted),
+        format!("/rounds/{}/results", s.round_counted),
     ] {
         let (status, size, enc) = sent_size(&client, &format!("{}{path}", s.base)).await;
         assert_eq!(status, 200, "{path}");
         assert_eq!(enc, "gzip", "{path} is not compressed");
         assert!(size < PAGE_BUDGET, "{path} is {size} bytes compressed");
+        println!("page weight {path}: {size} bytes sent (gzip)");
     }
     // A citizen reaching for a form is sent to sign in.
     let r = client
@@ -351,6 +541,8 @@ async fn pages_in_a_browser() {
             .current_dir(&dir)
             .env("SAANJH_URL", &s.base)
             .env("SAANJH_INITIATIVE", &s.initiative)
+            .env("SAANJH_ROUND_VOTING", &s.round_voting)
+            .env("SAANJH_ROUND_COUNTED", &s.round_counted)
             .env("SAANJH_PASSWORD", PASSWORD)
             .env("CHROMIUM", &chromium)
             .env("SCREENSHOTS", &shots)
