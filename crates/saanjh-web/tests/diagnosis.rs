@@ -930,6 +930,147 @@ async fn comparison_at_scale(app: &App) {
     assert_eq!(st, 400);
 }
 
+/// The bad input, end to end through the API and the pages: each
+/// a clear error, and nothing changed.
+async fn bad_input(app: &App) {
+    let admin = app.login("admin").await;
+    let water = app.initiative("Badar Colony").await;
+    let stored = || async {
+        let (_, _, list) = app.get("/arrangements?per_page=100").await;
+        list.to_string()
+    };
+    let before = stored().await;
+    // An arrangement whose own indicator does not parse, names an unknown
+    // fact, or states anchors out of order: refused at its line, not stored.
+    let source = saanjh_core::BUILT_IN_ARRANGEMENTS
+        .iter()
+        .find(|(n, _)| *n == "community-managed-water.toml")
+        .unwrap()
+        .1
+        .replacen("version = 1", "version = 2", 1);
+    let expression = "double(pledged('community')) / double(owed('community'))";
+    assert!(source.contains(expression) && source.contains("anchors = [0.3, 0.7, 1.0]"));
+    for (broken, says) in [
+        (
+            source.replace(expression, "double(pledged('community')) /"),
+            "indicator `internal_share_pledged`",
+        ),
+        (
+            source.replace(expression, "double(no_such_fact('community'))"),
+            "no_such_fact",
+        ),
+        (
+            source.replace("anchors = [0.3, 0.7, 1.0]", "anchors = [0.3, 1.0, 0.7]"),
+            "internal_share_pledged",
+        ),
+    ] {
+        let (st, body) = app
+            .post(
+                "/arrangements",
+                &admin,
+                "application/json",
+                serde_json::json!({ "source": broken })
+                    .to_string()
+                    .into_bytes(),
+            )
+            .await;
+        assert_eq!(st, 422, "{body}");
+        let errors = body["errors"].as_array().expect("errors with lines");
+        assert!(
+            errors.iter().any(|e| e["line"].as_u64().is_some()
+                && e["message"].as_str().is_some_and(|m| m.contains(says))),
+            "{says}: {body}"
+        );
+    }
+    assert_eq!(stored().await, before, "no arrangement version was stored");
+
+    // Thresholds out of order, wherever anchors are taken.
+    let anchors = "anchors=political_commitment.reserve_utilisation:0.9,0.5,0.95";
+    for path in [
+        format!("/initiatives/{water}/diagnosis?{anchors}"),
+        format!("/compare?initiatives={water}&{anchors}"),
+        format!("/qca?{anchors}"),
+    ] {
+        let (st, _, body) = app.get(&path).await;
+        assert_eq!(st, 422, "{path}: {body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains("out of order"),
+            "{path}: {body}"
+        );
+    }
+
+    // A comparison of zero initiatives, in the API and on both pages.
+    for path in [
+        "/compare?initiatives=",
+        "/compare?arrangements=",
+        "/compare?arrangements=none-such",
+    ] {
+        let (st, _, body) = app.get(path).await;
+        assert_eq!(st, 422, "{path}: {body}");
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("zero initiatives")
+        );
+    }
+    let root = app.base.trim_end_matches("/api/v1").to_string();
+    for (path, status) in [
+        ("/compare/report", 422),
+        ("/compare/report?initiatives=", 422),
+        ("/compare?do=compare", 200),
+    ] {
+        let r = app.http.get(format!("{root}{path}")).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), status, "{path}");
+        let page = r.text().await.unwrap();
+        assert!(page.contains("zero initiatives"), "{path}: {page}");
+    }
+
+    // Evidence: a UTF-16 transcript and an unknown code change nothing.
+    let s9 = app.initiative("Street 9").await;
+    let organiser = app.login("organiser").await;
+    let count = || async {
+        let (_, _, e) = app
+            .get_as(&format!("/initiatives/{s9}/evidence"), Some(&organiser))
+            .await;
+        let (_, _, p) = app
+            .get_as(&format!("/passages?initiative={s9}"), Some(&organiser))
+            .await;
+        (
+            e["items"].as_array().map(Vec::len),
+            p["items"].as_array().map(Vec::len),
+        )
+    };
+    let before = count().await;
+    assert!(
+        before.0.is_some() && before.1.is_some(),
+        "the organiser reads Street 9's evidence"
+    );
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain("پانی".encode_utf16().flat_map(|u| u.to_le_bytes()))
+        .collect();
+    let (st, body) = app
+        .post(
+            &format!("/initiatives/{s9}/evidence?kind=interview&title=x"),
+            &organiser,
+            "text/plain",
+            utf16,
+        )
+        .await;
+    assert_eq!(st, 422, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("UTF-16"),
+        "{body}"
+    );
+    let (st, _, body) = app
+        .get_as("/passages?code=no_such_code", Some(&organiser))
+        .await;
+    assert_eq!(st, 422, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("not a code"));
+    assert_eq!(count().await, before);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite() {
     let db = sqlite_db();
@@ -937,6 +1078,7 @@ async fn sqlite() {
     diagnosis_pages(&app).await;
     diagnosis_tells_the_demo_stories(&app).await;
     comparison_at_scale(&app).await;
+    bad_input(&app).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -948,5 +1090,6 @@ async fn postgres() {
     diagnosis_pages(&app).await;
     diagnosis_tells_the_demo_stories(&app).await;
     comparison_at_scale(&app).await;
+    bad_input(&app).await;
     db.drop_pg().await;
 }

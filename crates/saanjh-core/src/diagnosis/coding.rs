@@ -139,6 +139,14 @@ impl Codebook {
 /// A transcript's bytes as text: UTF-8 only (a leading byte-order mark is
 /// dropped); anything else is refused with the offset of the first bad byte.
 pub fn transcript_text(bytes: &[u8]) -> Result<String, String> {
+    // Windows tools often save "Unicode" text as UTF-16; say so, since the
+    // offset of a bad byte would not help anyone find the cause.
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        return Err(
+            "the transcript is not UTF-8: it is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8 and upload it again"
+                .to_string(),
+        );
+    }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match std::str::from_utf8(bytes) {
         Ok(s) => Ok(s.to_string()),
@@ -503,6 +511,8 @@ mod tests {
         assert_eq!(transcript_text(b"\xEF\xBB\xBFhi").unwrap(), "hi");
         let e = transcript_text(b"ab\xE9cd").unwrap_err();
         assert!(e.contains("offset 2"), "{e}");
+        let e = transcript_text(b"\xFF\xFEh\x00i\x00").unwrap_err();
+        assert!(e.contains("UTF-16"), "{e}");
         let t = "ab سانجھ";
         assert!(passage(t, 0, 2).is_ok());
         assert!(
