@@ -428,6 +428,20 @@ pub struct ProposalState {
     /// The initiative and scheme a winner became.
     #[serde(default)]
     pub scheme: Option<(String, String)>,
+    /// For a proposal that came without a proposing organisation (a round
+    /// imported from an earlier paper process): who will deliver it, as the
+    /// convenor named them.
+    #[serde(default)]
+    pub deliverer: Option<Deliverer>,
+}
+
+/// The registered community organisation that delivers an imported winner,
+/// and its member who performs the scheme's creating act.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deliverer {
+    pub organisation: String,
+    pub person: String,
 }
 
 impl ProposalState {
@@ -518,6 +532,7 @@ pub fn apply(state: Option<RoundState>, e: &EventBody, at: &str) -> Option<Round
                     reviewed_by: None,
                     reviewed_at: None,
                     scheme: None,
+                    deliverer: None,
                 },
             );
         }
@@ -547,6 +562,15 @@ pub fn apply(state: Option<RoundState>, e: &EventBody, at: &str) -> Option<Round
         } => {
             if let Some(p) = s.proposals.get_mut(proposal) {
                 p.scheme = Some((initiative.clone(), scheme.clone()));
+            }
+        }
+        EventBody::ProposalDelivererNamed {
+            proposal,
+            deliverer,
+            ..
+        } => {
+            if let Some(p) = s.proposals.get_mut(proposal) {
+                p.deliverer = Some(deliverer.clone());
             }
         }
         _ => {}
@@ -1105,11 +1129,110 @@ pub fn decide_schemed(
     })
 }
 
-/// A CNIC as 13 digits (dashes and spaces dropped), or why it is not one.
+/// Name who delivers a winner of an imported round (its convenor only):
+/// a registered community organisation, and a member of it who will
+/// perform the scheme's creating act. Only for winners that came without a
+/// proposing organisation, and only before they are schemes.
+pub fn decide_deliverer(
+    s: &RoundState,
+    is_convenor: bool,
+    number: u32,
+    org_is_community: bool,
+    deliverer_is_member: bool,
+    deliverer: Deliverer,
+) -> Result<EventBody, RoundRefusal> {
+    if !is_convenor {
+        return refuse(
+            RefusalKind::Position,
+            "round.convenor",
+            format!(
+                "only the round's convenor ({} of the council) names who delivers a winner",
+                s.record.convenor.position
+            ),
+            format!(
+                "you hold the position `{}` in the convenor's organisation",
+                s.record.convenor.position
+            ),
+        );
+    }
+    in_phase(s, Phase::Results, "naming who delivers a winner")?;
+    let won = s
+        .result
+        .as_ref()
+        .is_some_and(|r| r.winners.contains(&number));
+    let Some(p) = s.proposals.get(&number).filter(|_| won) else {
+        return refuse(
+            RefusalKind::Rule,
+            "round.result",
+            format!("proposal {number} is not among the winners"),
+            "the proposal is among the winners",
+        );
+    };
+    if p.record.organisation.is_some() {
+        return refuse(
+            RefusalKind::Rule,
+            "round.deliverer",
+            format!(
+                "proposal {number} was proposed by a registered organisation, which delivers it"
+            ),
+            "the winner came without a proposing organisation (an imported round)",
+        );
+    }
+    if p.scheme.is_some() {
+        return refuse(
+            RefusalKind::Rule,
+            "round.deliverer",
+            format!("proposal {number} is already a scheme"),
+            "the winner is not a scheme yet",
+        );
+    }
+    non_empty("organisation", &deliverer.organisation)?;
+    non_empty("person", &deliverer.person)?;
+    if !org_is_community {
+        return refuse(
+            RefusalKind::Rule,
+            "round.deliverer",
+            "a winner is delivered by a registered community organisation",
+            "the organisation is registered as a community organisation",
+        );
+    }
+    if !deliverer_is_member {
+        return refuse(
+            RefusalKind::Rule,
+            "round.deliverer",
+            "the person named holds no position in that organisation",
+            "the person is a member of the delivering organisation",
+        );
+    }
+    Ok(EventBody::ProposalDelivererNamed {
+        round: s.record.id.clone(),
+        proposal: number,
+        deliverer,
+    })
+}
+
+/// A CNIC number as its 13 digits, or why it is not one. NADRA writes it
+/// 5-7-1 (`35202-1234567-1`: locality, family, and a last digit odd for
+/// men and even for women); that layout with its dashes, or the 13 digits
+/// alone, is accepted, and nothing else (no spaces, no dashes elsewhere).
+/// Only the form is checked: the number is not verified against NADRA's
+/// records, and no checksum is public.
 pub fn normalise_cnic(text: &str) -> Result<String, String> {
-    let digits: String = text.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
+    const FORM: &str = "a CNIC number is 13 digits, written 35202-1234567-1 or 3520212345671";
+    let t = text.trim();
+    let digits = match t.len() {
+        13 => t.to_string(),
+        15 => {
+            let b = t.as_bytes();
+            if b[5] != b'-' || b[13] != b'-' {
+                return Err(FORM.into());
+            }
+            format!("{}{}{}", &t[..5], &t[6..13], &t[14..])
+        }
+        _ => return Err(FORM.into()),
+    };
     if digits.len() != 13 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("a CNIC number has 13 digits (e.g. 35202-1234567-1)".into());
+        return Err(FORM.into());
     }
     Ok(digits)
 }
@@ -1367,9 +1490,22 @@ mod tests {
     }
 
     #[test]
-    fn cnic_numbers_are_thirteen_digits() {
+    fn cnic_numbers_are_thirteen_digits_in_nadras_layout() {
         assert_eq!(normalise_cnic("35202-1234567-1").unwrap(), "3520212345671");
-        assert!(normalise_cnic("35202-1234567").is_err());
-        assert!(normalise_cnic("3520212345671x").is_err());
+        assert_eq!(normalise_cnic(" 3520212345671 ").unwrap(), "3520212345671");
+        for bad in [
+            "35202-1234567",
+            "3520212345671x",
+            "352021234567-1",
+            "3520-21234567-1",
+            "35202 1234567 1",
+            "35202-1234567-12",
+            "35202--234567-1",
+            "35202-12345a7-1",
+            "٣٥٢٠٢-١٢٣٤٥٦٧-١",
+            "",
+        ] {
+            assert!(normalise_cnic(bad).is_err(), "{bad:?} is not a CNIC number");
+        }
     }
 }

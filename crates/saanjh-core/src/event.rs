@@ -246,6 +246,12 @@ pub enum EventBody {
         round: String,
         result: crate::budgeting::CountRecord,
     },
+    /// The convenor named who delivers a winner of an imported round.
+    ProposalDelivererNamed {
+        round: String,
+        proposal: u32,
+        deliverer: crate::budgeting::Deliverer,
+    },
     /// A winner became a scheme (on its initiative's chain).
     RoundWinnerSchemed {
         round: String,
@@ -292,6 +298,7 @@ impl EventBody {
             EventBody::ProposalReviewed { .. } => "proposal_reviewed",
             EventBody::BallotCast { .. } => "ballot_cast",
             EventBody::RoundCounted { .. } => "round_counted",
+            EventBody::ProposalDelivererNamed { .. } => "proposal_deliverer_named",
             EventBody::RoundWinnerSchemed { .. } => "round_winner_schemed",
         }
     }
@@ -305,6 +312,7 @@ impl EventBody {
             | EventBody::ProposalReviewed { round, .. }
             | EventBody::BallotCast { round, .. }
             | EventBody::RoundCounted { round, .. }
+            | EventBody::ProposalDelivererNamed { round, .. }
             | EventBody::RoundWinnerSchemed { round, .. } => Some(round),
             _ => None,
         }

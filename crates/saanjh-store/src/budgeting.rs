@@ -10,37 +10,33 @@ use serde::Serialize;
 use crate::{Result, Store, StoreError, dispatch};
 
 /// Projects one round event. Called from `project::apply!` (live and
-/// rebuild alike).
+/// rebuild alike). The round's folded state is kept in the append's cache
+/// and written once by `flush_rounds!`; each ballot is its own row at once.
 macro_rules! apply_round {
-    ($tx:expr, $at:expr, $body:expr) => {{
+    ($tx:expr, $at:expr, $body:expr, $rounds:expr) => {{
         use saanjh_core::event::EventBody as E;
         let tx = $tx;
         let at: &str = $at;
         let body: &E = $body;
+        let rounds: &mut std::collections::HashMap<String, $crate::project::CachedRound> = $rounds;
         let round_id = body.round().unwrap_or_default().to_string();
-        let current: Option<(String,)> = sqlx::query_as("SELECT state FROM pb_rounds WHERE id = $1")
-            .bind(&round_id).fetch_optional(&mut **tx).await?;
-        let state = match current {
-            Some((json,)) => Some(serde_json::from_str::<saanjh_core::budgeting::RoundState>(&json)
-                .map_err(|e| $crate::StoreError::Invalid(format!("round {round_id}: stored state unreadable: {e}")))?),
-            None => None,
+        if !rounds.contains_key(&round_id) {
+            let current: Option<(String,)> = sqlx::query_as("SELECT state FROM pb_rounds WHERE id = $1")
+                .bind(&round_id).fetch_optional(&mut **tx).await?;
+            if let Some((json,)) = current {
+                let st = serde_json::from_str::<saanjh_core::budgeting::RoundState>(&json)
+                    .map_err(|e| $crate::StoreError::Invalid(format!("round {round_id}: stored state unreadable: {e}")))?;
+                rounds.insert(round_id.clone(), $crate::project::CachedRound { state: st, existed: true, at: at.to_string() });
+            }
+        }
+        let (state, existed) = match rounds.remove(&round_id) {
+            Some(c) => (Some(c.state), c.existed),
+            None => (None, false),
         };
-        let existed = state.is_some();
         let next = saanjh_core::budgeting::apply(state, body, at).ok_or_else(|| {
             $crate::StoreError::Invalid(format!("event `{}` names round {round_id}, which does not exist", body.kind()))
         })?;
-        let json = serde_json::to_string(&next).map_err(|e| $crate::StoreError::Invalid(e.to_string()))?;
-        if existed {
-            sqlx::query("UPDATE pb_rounds SET phase = $1, state = $2, updated_at = $3 WHERE id = $4")
-                .bind(next.phase.as_str()).bind(&json).bind(at).bind(&round_id)
-                .execute(&mut **tx).await?;
-        } else {
-            let r = &next.record;
-            sqlx::query("INSERT INTO pb_rounds (id, name, council_id, district, phase, budget, demo, state, opened_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)")
-                .bind(&r.id).bind(&r.name).bind(&r.council).bind(&r.area.district).bind(next.phase.as_str())
-                .bind(r.budget).bind(r.demo as i64).bind(&json).bind(at)
-                .execute(&mut **tx).await?;
-        }
+        rounds.insert(round_id.clone(), $crate::project::CachedRound { state: next, existed, at: at.to_string() });
         if let E::BallotCast { ballot: b, .. } = body {
             let approvals: Vec<String> = b.approvals.iter().map(|n| n.to_string()).collect();
             let (serial, entered_by, voter_id) = match &b.method {
@@ -56,6 +52,31 @@ macro_rules! apply_round {
     }};
 }
 pub(crate) use apply_round;
+
+/// Write each cached round's state once (a new round's row is inserted).
+macro_rules! flush_rounds {
+    ($tx:expr, $rounds:expr) => {{
+        let tx = $tx;
+        let rounds: &mut std::collections::HashMap<String, $crate::project::CachedRound> = $rounds;
+        for (round_id, c) in rounds.drain() {
+            let next = &c.state;
+            let at = &c.at;
+            let json = serde_json::to_string(next).map_err(|e| $crate::StoreError::Invalid(e.to_string()))?;
+            if c.existed {
+                sqlx::query("UPDATE pb_rounds SET phase = $1, state = $2, updated_at = $3 WHERE id = $4")
+                    .bind(next.phase.as_str()).bind(&json).bind(at).bind(&round_id)
+                    .execute(&mut **tx).await?;
+            } else {
+                let r = &next.record;
+                sqlx::query("INSERT INTO pb_rounds (id, name, council_id, district, phase, budget, demo, state, opened_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                    .bind(&r.id).bind(&r.name).bind(&r.council).bind(&r.area.district).bind(next.phase.as_str())
+                    .bind(r.budget).bind(r.demo as i64).bind(&json).bind(&next.opened_at).bind(at)
+                    .execute(&mut **tx).await?;
+            }
+        }
+    }};
+}
+pub(crate) use flush_rounds;
 
 /// A round in a list.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]

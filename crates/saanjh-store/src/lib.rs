@@ -80,6 +80,16 @@ pub enum SideRow {
     Voter { round: String, hash: String },
 }
 
+/// One chain's share of `Store::append_chains`: the events, decided
+/// against the chain's head `expected_seq`, by `actor`.
+#[derive(Debug, Clone, Copy)]
+pub struct ChainAppend<'a> {
+    pub chain: &'a str,
+    pub expected_seq: i64,
+    pub actor: &'a str,
+    pub bodies: &'a [EventBody],
+}
+
 /// A connection to the database.
 #[derive(Clone)]
 pub enum Store {
@@ -180,48 +190,96 @@ impl Store {
                 "private rows are only written with the events they belong to".into(),
             ));
         }
+        let part = ChainAppend {
+            chain,
+            expected_seq,
+            actor,
+            bodies,
+        };
+        let mut sealed = self.append_chains(at, &[part], side).await?;
+        Ok(sealed.pop().unwrap_or_default())
+    }
+
+    /// Append to several chains in one transaction: every part is sealed
+    /// onto its chain (each decided against its own head) and projected, or
+    /// nothing is. For an act that belongs on two chains at once, such as a
+    /// budgeting round's winner becoming a scheme on its initiative's chain
+    /// while the round records which scheme it became. Chain heads are
+    /// locked in name order, so two such appends cannot deadlock.
+    pub async fn append_chains(
+        &self,
+        at: &str,
+        parts: &[ChainAppend<'_>],
+        side: &[SideRow],
+    ) -> Result<Vec<Vec<StoredEvent>>> {
+        let mut names: Vec<&str> = parts.iter().map(|p| p.chain).collect();
+        names.sort_unstable();
+        names.dedup();
+        if names.len() != parts.len() {
+            return Err(StoreError::Invalid(
+                "a chain appears twice in one append".into(),
+            ));
+        }
+        if parts.iter().any(|p| p.bodies.is_empty()) {
+            return Err(StoreError::Invalid(
+                "each chain of an append has at least one event".into(),
+            ));
+        }
         let _guard = match self {
             Store::Sqlite(_, lock) => Some(lock.lock().await),
             Store::Postgres(_) => None,
         };
         dispatch!(self, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query("INSERT INTO chain_heads (chain, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (chain) DO NOTHING")
-                .bind(chain)
-                .bind(GENESIS)
-                .execute(&mut *tx)
-                .await?;
             let lock_sql = if matches!(self, Store::Postgres(_)) {
                 "SELECT seq, hash FROM chain_heads WHERE chain = $1 FOR UPDATE"
             } else {
                 "SELECT seq, hash FROM chain_heads WHERE chain = $1"
             };
-            let (mut seq, mut prev): (i64, String) = sqlx::query_as(lock_sql).bind(chain).fetch_one(&mut *tx).await?;
-            if seq != expected_seq {
-                return Err(StoreError::Conflict(chain.to_string()));
-            }
-            let mut sealed = Vec::with_capacity(bodies.len());
-            let mut schemes = project::SchemeCache::new();
-            for body in bodies {
-                seq += 1;
-                let e = StoredEvent::seal(chain, seq, at, actor, body, &prev);
-                sqlx::query("INSERT INTO events (chain, seq, at, actor, kind, payload, prev_hash, hash, scheme_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-                    .bind(&e.chain)
-                    .bind(e.seq)
-                    .bind(&e.at)
-                    .bind(&e.actor)
-                    .bind(&e.kind)
-                    .bind(&e.payload)
-                    .bind(&e.prev_hash)
-                    .bind(&e.hash)
-                    .bind(body.scheme())
+            let mut heads: std::collections::HashMap<&str, (i64, String)> = std::collections::HashMap::new();
+            for chain in &names {
+                sqlx::query("INSERT INTO chain_heads (chain, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (chain) DO NOTHING")
+                    .bind(*chain)
+                    .bind(GENESIS)
                     .execute(&mut *tx)
                     .await?;
-                project::apply!(&mut tx, chain, at, body, &mut schemes);
-                prev = e.hash.clone();
-                sealed.push(e);
+                let head: (i64, String) = sqlx::query_as(lock_sql).bind(*chain).fetch_one(&mut *tx).await?;
+                heads.insert(chain, head);
             }
-            // Each scheme the events touched is written once.
+            for part in parts {
+                if heads.get(part.chain).map(|h| h.0) != Some(part.expected_seq) {
+                    return Err(StoreError::Conflict(part.chain.to_string()));
+                }
+            }
+            let mut schemes = project::SchemeCache::new();
+            let mut all_sealed = Vec::with_capacity(parts.len());
+            for part in parts {
+                let chain = part.chain;
+                let (mut seq, mut prev) = heads.remove(chain).unwrap_or((0, GENESIS.to_string()));
+                let mut sealed = Vec::with_capacity(part.bodies.len());
+                for body in part.bodies {
+                    seq += 1;
+                    let e = StoredEvent::seal(chain, seq, at, part.actor, body, &prev);
+                    sqlx::query("INSERT INTO events (chain, seq, at, actor, kind, payload, prev_hash, hash, scheme_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                        .bind(&e.chain)
+                        .bind(e.seq)
+                        .bind(&e.at)
+                        .bind(&e.actor)
+                        .bind(&e.kind)
+                        .bind(&e.payload)
+                        .bind(&e.prev_hash)
+                        .bind(&e.hash)
+                        .bind(body.scheme())
+                        .execute(&mut *tx)
+                        .await?;
+                    project::apply!(&mut tx, chain, at, body, &mut schemes);
+                    prev = e.hash.clone();
+                    sealed.push(e);
+                }
+                sqlx::query("UPDATE chain_heads SET seq = $1, hash = $2 WHERE chain = $3").bind(seq).bind(&prev).bind(chain).execute(&mut *tx).await?;
+                all_sealed.push(sealed);
+            }
+            // Each scheme (and round) the events touched is written once.
             project::flush!(&mut tx, &mut schemes);
             for row in side {
                 match row {
@@ -244,9 +302,8 @@ impl Store {
                     }
                 }
             }
-            sqlx::query("UPDATE chain_heads SET seq = $1, hash = $2 WHERE chain = $3").bind(seq).bind(&prev).bind(chain).execute(&mut *tx).await?;
             tx.commit().await?;
-            Ok(sealed)
+            Ok(all_sealed)
         })
     }
 

@@ -323,14 +323,37 @@ pub(crate) struct CachedScheme {
     pub updated_at: String,
 }
 
-pub(crate) type SchemeCache = std::collections::HashMap<String, CachedScheme>;
+/// A budgeting round's folded state while an append is projected: a
+/// round's `.pb` import is tens of thousands of ballots in one append, and
+/// reading, folding and writing the round's JSON once per ballot made it
+/// quadratic.
+pub(crate) struct CachedRound {
+    pub state: saanjh_core::budgeting::RoundState,
+    pub existed: bool,
+    pub at: String,
+}
 
-/// Write the cached scheme states, each once, and empty the cache.
+/// What an append (or a page of a rebuild) keeps in memory and writes once
+/// at its end (`flush!`): folded schemes and rounds.
+#[derive(Default)]
+pub(crate) struct SchemeCache {
+    pub schemes: std::collections::HashMap<String, CachedScheme>,
+    pub rounds: std::collections::HashMap<String, CachedRound>,
+}
+
+impl SchemeCache {
+    pub fn new() -> SchemeCache {
+        SchemeCache::default()
+    }
+}
+
+/// Write the cached scheme and round states, each once, and empty the cache.
 macro_rules! flush {
     ($tx:expr, $cache:expr) => {{
         let tx = $tx;
         let cache: &mut $crate::project::SchemeCache = $cache;
-        for (id, c) in cache.drain() {
+        $crate::budgeting::flush_rounds!(&mut *tx, &mut cache.rounds);
+        for (id, c) in cache.schemes.drain() {
             let next = &c.state;
             let json = serde_json::to_string(next).map_err(|e| $crate::StoreError::Invalid(e.to_string()))?;
             if c.existed {
@@ -419,7 +442,7 @@ macro_rules! apply {
                     // Scheme state is a fold of the scheme's events (core's
                     // `apply`), kept in memory for the whole append (or page
                     // of a rebuild) and written once at its end (`flush!`).
-                    let cache: &mut $crate::project::SchemeCache = $cache;
+                    let cache = &mut ($cache).schemes;
                     if !cache.contains_key(scheme_id) {
                         let current: Option<(String,)> = sqlx::query_as("SELECT state FROM schemes WHERE id = $1")
                             .bind(scheme_id).fetch_optional(&mut **tx).await?;
@@ -578,8 +601,9 @@ macro_rules! apply {
                     | E::ProposalReviewed { .. }
                     | E::BallotCast { .. }
                     | E::RoundCounted { .. }
+                    | E::ProposalDelivererNamed { .. }
                     | E::RoundWinnerSchemed { .. } => {
-                        $crate::budgeting::apply_round!(tx, at, other);
+                        $crate::budgeting::apply_round!(tx, at, other, &mut ($cache).rounds);
                     }
                     _ => {}
                 }

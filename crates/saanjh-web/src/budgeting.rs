@@ -22,15 +22,15 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use saanjh_core::budgeting::{
-    self, Area, ArrangementRef, CountRecord, CountedProject, CountingRule, Location, Method,
-    Office, Phase, ProposalRecord, Review, RoundRecord, RoundRefusal, RoundState, Schedule,
+    self, Area, ArrangementRef, CountRecord, CountedProject, CountingRule, Deliverer, Location,
+    Method, Office, Phase, ProposalRecord, Review, RoundRecord, RoundRefusal, RoundState, Schedule,
     TieBreakPublished,
 };
 use saanjh_core::engine::{Act, ComponentInput};
 use saanjh_core::event::{EventBody, StoredEvent};
 use saanjh_core::model::OrgKind;
 use saanjh_pb::{Completion, CountOptions, Instance, Money, Rule, Utility, VoteType};
-use saanjh_store::{SideRow, StoreError};
+use saanjh_store::{ChainAppend, SideRow, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -578,12 +578,17 @@ async fn voter_hash(state: &AppState, round_id: &str, cnic: &str) -> Result<Stri
 
 /// A resident's online vote. The mark that this CNIC voted and the ballot
 /// are written in one transaction: a second vote, even at the same moment,
-/// is refused and changes nothing.
+/// is refused and changes nothing. `client` is who sent it (see
+/// `VoteClient`): every attempt, accepted or not, is taken from that
+/// client's allowance for the round first, so CNIC numbers cannot be tried
+/// in bulk.
 pub async fn vote_online(
     state: &AppState,
     round_id: &str,
+    client: &str,
     input: OnlineVote,
 ) -> Result<BallotReceipt, ApiError> {
+    state.votes.take(round_id, client)?;
     let cnic = budgeting::normalise_cnic(&input.cnic).map_err(ApiError::unprocessable)?;
     let hash = voter_hash(state, round_id, &cnic).await?;
     for attempt in 0..MAX_ATTEMPTS {
@@ -620,6 +625,155 @@ pub async fn vote_online(
         }
     }
     Err(StoreError::Conflict(round_id.to_string()).into())
+}
+
+/// How many online vote attempts one client may make in one round: a
+/// token bucket holding `attempts`, refilled at `attempts` per
+/// `per_seconds`. A household, a school computer room or a mobile
+/// network's shared address (carrier NAT is common) may carry many
+/// honest voters, so the default is generous (30 per 10 minutes); it is
+/// there to stop one sender trying CNIC numbers in bulk, not to count
+/// people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VoteRate {
+    pub attempts: u32,
+    pub per_seconds: u64,
+}
+
+impl VoteRate {
+    pub const DEFAULT: VoteRate = VoteRate {
+        attempts: 30,
+        per_seconds: 600,
+    };
+
+    /// `ATTEMPTS/SECONDS`, e.g. `30/600`.
+    pub fn parse(text: &str) -> Result<VoteRate, String> {
+        let bad = || {
+            format!("vote rate `{text}`: write ATTEMPTS/SECONDS with both above zero, e.g. 30/600")
+        };
+        let (a, p) = text.trim().split_once('/').ok_or_else(bad)?;
+        let attempts: u32 = a.trim().parse().map_err(|_| bad())?;
+        let per_seconds: u64 = p.trim().parse().map_err(|_| bad())?;
+        if attempts == 0 || per_seconds == 0 {
+            return Err(bad());
+        }
+        Ok(VoteRate {
+            attempts,
+            per_seconds,
+        })
+    }
+}
+
+/// Online vote attempts per round and client (in memory, per process:
+/// with several server processes each keeps its own count). The client is
+/// the connection's address, or, behind a reverse proxy that sets it, the
+/// first address in the header named by `client_header`.
+#[derive(Debug)]
+pub struct VoteLimiter {
+    pub rate: VoteRate,
+    pub client_header: Option<axum::http::HeaderName>,
+    buckets:
+        std::sync::Mutex<std::collections::HashMap<(String, String), (f64, std::time::Instant)>>,
+}
+
+impl Default for VoteLimiter {
+    fn default() -> VoteLimiter {
+        VoteLimiter::new(VoteRate::DEFAULT, None)
+    }
+}
+
+impl VoteLimiter {
+    pub fn new(rate: VoteRate, client_header: Option<axum::http::HeaderName>) -> VoteLimiter {
+        VoteLimiter {
+            rate,
+            client_header,
+            buckets: Default::default(),
+        }
+    }
+
+    /// A limiter counting clients by `header` (e.g. `x-forwarded-for`)
+    /// when given and not blank.
+    pub fn with_header(rate: VoteRate, header: Option<&str>) -> Result<VoteLimiter, String> {
+        let header = match header.map(str::trim) {
+            None | Some("") => None,
+            Some(h) => Some(
+                axum::http::HeaderName::from_bytes(h.to_ascii_lowercase().as_bytes())
+                    .map_err(|_| format!("`{h}` is not a header name"))?,
+            ),
+        };
+        Ok(VoteLimiter::new(rate, header))
+    }
+
+    /// Take one attempt from the client's allowance in the round, or 429
+    /// with the seconds until the next attempt is allowed.
+    pub fn take(&self, round_id: &str, client: &str) -> Result<(), ApiError> {
+        let now = std::time::Instant::now();
+        let cap = self.rate.attempts as f64;
+        let per_sec = cap / self.rate.per_seconds as f64;
+        let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        // Forget clients whose allowance is full again, so the map stays
+        // the size of the recent senders.
+        if map.len() > 100_000 {
+            map.retain(|_, (t, last)| *t + now.duration_since(*last).as_secs_f64() * per_sec < cap);
+        }
+        let (tokens, last) = map
+            .entry((round_id.to_string(), client.to_string()))
+            .or_insert((cap, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * per_sec).min(cap);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            return Ok(());
+        }
+        let wait = (((1.0 - *tokens) / per_sec).ceil() as u64).max(1);
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-vote-attempts",
+            "Too many voting attempts",
+            format!(
+                "this connection has tried to vote {} times in this round within {} s; try again in {wait} s",
+                self.rate.attempts, self.rate.per_seconds
+            ),
+        );
+        e.problem.rule = Some("round.vote_rate".into());
+        e.retry_after = Some(wait);
+        Err(e)
+    }
+
+    /// Who sent a request, as the limiter counts clients.
+    pub fn client_of(&self, parts: &axum::http::request::Parts) -> String {
+        if let Some(h) = &self.client_header
+            && let Some(first) = parts
+                .headers
+                .get(h)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        {
+            return first.to_string();
+        }
+        parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_else(|| "unknown".into())
+    }
+}
+
+/// The client a vote came from, for `VoteLimiter` (never fails).
+#[derive(Debug, Clone)]
+pub struct VoteClient(pub String);
+
+impl axum::extract::FromRequestParts<AppState> for VoteClient {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<VoteClient, ApiError> {
+        Ok(VoteClient(state.votes.client_of(parts)))
+    }
 }
 
 fn already_voted() -> ApiError {
@@ -844,27 +998,45 @@ pub struct SchemeLink {
     pub refused: Option<String>,
 }
 
-/// Turn each winner that is not yet a scheme into one: an initiative
-/// binding the proposing organisation and the council under the proposal's
-/// arrangement (an existing one with exactly those partners is reused),
-/// then the arrangement's creating act by the person who submitted the
-/// proposal, with the reviewed cost as the estimate. The round's convenor
-/// asks for it; each winner is independent, and one the arrangement
-/// refuses is reported with the refusal and can be retried.
-pub async fn create_schemes(
-    state: &AppState,
-    person: &str,
-    round_id: &str,
-) -> Result<Vec<SchemeLink>, ApiError> {
-    let s = round(state, round_id).await?;
-    if !holds(state, person, &s.record.convenor).await? {
-        return Err(ApiError::forbidden(format!(
-            "only the round's convenor (`{}`) turns its winners into schemes",
-            s.record.convenor.position
-        )));
+/// An id derived from what it names (UUID-shaped, version 8): the same
+/// round and proposal always give the same scheme id, so a retry, or a
+/// second request racing the first, finds what the first made instead of
+/// making another.
+pub fn derived_id(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    h.update(b"saanjh:");
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update(b"\x1f");
     }
-    let Some(result) = s.result.clone() else {
-        return Err(refusal(RoundRefusal {
+    let d = h.finalize();
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d[..16]);
+    b[6] = (b[6] & 0x0f) | 0x80;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    uuid::Uuid::from_bytes(b).to_string()
+}
+
+/// The scheme a round's winner becomes.
+pub fn winner_scheme_id(round_id: &str, number: u32) -> String {
+    derived_id(&["pb-scheme", round_id, &number.to_string()])
+}
+
+/// Refuse when the round cannot turn winners into schemes at all: before
+/// its count, or an imported record of a past count that has no council.
+fn schemes_possible(s: &RoundState) -> Result<&CountRecord, ApiError> {
+    if s.record.council.is_empty() {
+        let mut e = ApiError::conflict(
+            "this round was imported as a record of a past count, without a council: \
+             nobody may turn its winners into schemes. To deliver its winners, import the \
+             file again naming the council whose reserve pays for them (`council` in the API, \
+             `--council` on the command line); its convenor then names who delivers each winner",
+        );
+        e.problem.rule = Some("round.council".into());
+        return Err(e);
+    }
+    s.result.as_ref().ok_or_else(|| {
+        refusal(RoundRefusal {
             kind: budgeting::RefusalKind::Phase,
             rule: "round.phase".into(),
             message: format!(
@@ -872,9 +1044,37 @@ pub async fn create_schemes(
                 s.phase.as_str()
             ),
             allowed_if: "the round is in the results phase".into(),
-        }));
-    };
-    let council = state.store.organisation(&s.record.council).await?;
+        })
+    })
+}
+
+/// Turn each winner that is not yet a scheme into one: an initiative
+/// binding the delivering organisation and the council under the
+/// proposal's arrangement (an existing one with exactly those partners is
+/// reused), then the arrangement's creating act by the person who
+/// submitted the proposal (or whom the convenor named to deliver it), with
+/// the reviewed cost as the estimate. The round's convenor asks for it;
+/// each winner is independent, and one the arrangement refuses is reported
+/// with the refusal and can be retried.
+///
+/// Safe to repeat and to race: each winner's scheme has an id derived from
+/// the round and the proposal, and the scheme's creating events and the
+/// round's record of it are appended in one transaction across the two
+/// chains, so a scheme never exists without the round knowing it, and a
+/// second request finds the first one's scheme instead of making another.
+pub async fn create_schemes(
+    state: &AppState,
+    person: &str,
+    round_id: &str,
+) -> Result<Vec<SchemeLink>, ApiError> {
+    let s = round(state, round_id).await?;
+    let result = schemes_possible(&s)?.clone();
+    if !holds(state, person, &s.record.convenor).await? {
+        return Err(ApiError::forbidden(format!(
+            "only the round's convenor (`{}`) turns its winners into schemes",
+            s.record.convenor.position
+        )));
+    }
     let mut out = vec![];
     for n in result.winners {
         let Some(p) = s.proposals.get(&n) else {
@@ -883,7 +1083,7 @@ pub async fn create_schemes(
         if p.scheme.is_some() {
             continue;
         }
-        let link = match winner_to_scheme(state, person, &s, council.as_ref(), n).await {
+        let link = match winner_to_scheme(state, person, round_id, n).await {
             Ok((initiative, scheme)) => SchemeLink {
                 proposal: n,
                 initiative: Some(initiative),
@@ -902,28 +1102,67 @@ pub async fn create_schemes(
     Ok(out)
 }
 
-async fn winner_to_scheme(
+/// What a winner needs to become a scheme: who delivers it (organisation
+/// and the person who performs the creating act), under which arrangement.
+struct Delivery {
+    organisation: String,
+    proposer: String,
+    arrangement: String,
+    version: u32,
+}
+
+fn delivery(s: &RoundState, n: u32) -> Result<Delivery, ApiError> {
+    let p = s
+        .proposals
+        .get(&n)
+        .ok_or_else(|| ApiError::not_found(format!("this round has no proposal {n}")))?;
+    let rec = &p.record;
+    let (organisation, proposer) = match (&rec.organisation, &rec.submitted_by, &p.deliverer) {
+        (Some(o), Some(by), _) => (o.clone(), by.clone()),
+        (None, _, Some(d)) => (d.organisation.clone(), d.person.clone()),
+        _ => {
+            let mut e = ApiError::conflict(format!(
+                "proposal {n} came without a proposing organisation (an imported round); \
+                 the convenor first names the registered community organisation that delivers it \
+                 (POST /rounds/{}/proposals/{n}/deliverer)",
+                s.record.id
+            ));
+            e.problem.rule = Some("round.deliverer".into());
+            return Err(e);
+        }
+    };
+    let (arrangement, version) = if rec.arrangement.is_empty() {
+        (s.record.arrangement.clone(), s.record.version)
+    } else {
+        (rec.arrangement.clone(), rec.version)
+    };
+    Ok(Delivery {
+        organisation,
+        proposer,
+        arrangement,
+        version,
+    })
+}
+
+/// The initiative a winner's scheme belongs to: an existing one binding
+/// exactly these partners under the arrangement, else one started under an
+/// id derived from the round and the partners (so two requests racing to
+/// start it start one: the second finds the chain taken).
+async fn winner_initiative(
     state: &AppState,
     person: &str,
     s: &RoundState,
-    council: Option<&saanjh_store::OrganisationRow>,
     n: u32,
-) -> Result<(String, String), ApiError> {
-    let p = &s.proposals[&n];
-    let rec = &p.record;
-    let (Some(org_id), Some(proposer)) = (&rec.organisation, &rec.submitted_by) else {
-        return Err(ApiError::unprocessable(
-            "an imported proposal has no registered organisation to run it",
-        ));
-    };
-    let cost = p.feasible_cost().unwrap_or(rec.estimate);
-    let arr = state.arrangement(&rec.arrangement, rec.version).await?;
+    d: &Delivery,
+    arr: &saanjh_core::arrangement::Arrangement,
+) -> Result<String, ApiError> {
+    let rec = &s.proposals[&n].record;
     let mut partners = BTreeMap::new();
     for (role, rule) in &arr.file.partners {
         if let Some(o) = rec.partners.get(role) {
             partners.insert(role.clone(), o.clone());
         } else if rule.kinds.contains(&OrgKind::Community) {
-            partners.insert(role.clone(), org_id.clone());
+            partners.insert(role.clone(), d.organisation.clone());
         } else if rule.kinds.contains(&OrgKind::Public) {
             partners.insert(role.clone(), s.record.council.clone());
         } else if !rule.optional {
@@ -937,85 +1176,214 @@ async fn winner_to_scheme(
         .store
         .initiatives_binding(arr.id(), arr.version() as i64, &partners)
         .await?;
-    let initiative = match existing.into_iter().next() {
-        Some(i) => i,
-        None => {
-            let org_name = state
-                .store
-                .organisation(org_id)
-                .await?
-                .map(|o| o.name)
-                .unwrap_or_else(|| org_id.clone());
-            let council_name = council.map(|c| c.name.clone()).unwrap_or_default();
-            service::start_initiative(
-                state,
-                person,
-                NewInitiative {
-                    name: format!("{org_name} with {council_name}"),
-                    locality: rec.location.place.clone(),
-                    district: s.record.area.district.clone(),
-                    arrangement: arr.id().to_string(),
-                    version: arr.version(),
-                    partners,
-                    latitude: rec.location.latitude,
-                    longitude: rec.location.longitude,
-                    demo: s.record.demo,
-                },
-            )
-            .await?
-            .id
-        }
-    };
-    let (action, _) = arr
-        .creating_action()
-        .ok_or_else(|| ApiError::internal("the arrangement has no creating action"))?;
-    let component = match &rec.component {
-        Some(c) => c.clone(),
-        None => {
-            let community_roles: Vec<&String> = arr
-                .file
-                .partners
-                .iter()
-                .filter(|(_, r)| r.kinds.contains(&OrgKind::Community))
-                .map(|(k, _)| k)
-                .collect();
-            arr.file
-                .components
-                .iter()
-                .find(|(_, c)| community_roles.contains(&c.delivered_by.as_ref()))
-                .or_else(|| arr.file.components.iter().next())
-                .map(|(k, _)| k.clone())
-                .ok_or_else(|| ApiError::unprocessable("the arrangement has no components"))?
-        }
-    };
-    let act = Act {
-        action: action.to_string(),
-        name: Some(rec.title.clone()),
-        note: Some(format!(
-            "Won the budgeting round \"{}\" as proposal {n}",
-            s.record.name
-        )),
-        components: vec![ComponentInput {
-            kind: component,
-            description: Some(rec.description.clone()),
-            estimate: Some(cost),
-        }],
-        ..Act::default()
-    };
-    let outcome = service::act(state, &initiative, proposer, act).await?;
-    let scheme = outcome.scheme;
+    if let Some(i) = existing.into_iter().next() {
+        return Ok(i);
+    }
+    let id = derived_id(&[
+        "pb-initiative",
+        &s.record.id,
+        arr.id(),
+        &arr.version().to_string(),
+        &serde_json::to_string(&partners).unwrap_or_default(),
+    ]);
+    let org_name = state
+        .store
+        .organisation(&d.organisation)
+        .await?
+        .map(|o| o.name)
+        .unwrap_or_else(|| d.organisation.clone());
+    let council_name = state
+        .store
+        .organisation(&s.record.council)
+        .await?
+        .map(|c| c.name)
+        .unwrap_or_default();
+    let started = service::start_initiative_as(
+        state,
+        person,
+        NewInitiative {
+            name: format!("{org_name} with {council_name}"),
+            locality: rec.location.place.clone(),
+            district: s.record.area.district.clone(),
+            arrangement: arr.id().to_string(),
+            version: arr.version(),
+            partners,
+            latitude: rec.location.latitude,
+            longitude: rec.location.longitude,
+            demo: s.record.demo,
+        },
+        id.clone(),
+    )
+    .await;
+    match started {
+        Ok(r) => Ok(r.id),
+        // Another request started it meanwhile: use theirs.
+        Err(_) if state.store.initiative(&id).await?.is_some() => Ok(id),
+        Err(e) => Err(e),
+    }
+}
+
+/// One winner into a scheme; returns (initiative, scheme). If the round
+/// already records the winner's scheme, that is the answer.
+pub async fn winner_to_scheme(
+    state: &AppState,
+    person: &str,
+    round_id: &str,
+    n: u32,
+) -> Result<(String, String), ApiError> {
+    let scheme_id = winner_scheme_id(round_id, n);
     for attempt in 0..MAX_ATTEMPTS {
-        let (head, st) = load(state, &s.record.id).await?;
-        let body = budgeting::decide_schemed(&st, n, &initiative, &scheme).map_err(refusal)?;
-        if try_append(state, &s.record.id, head, person, &[body])
+        let (round_head, s) = load(state, round_id).await?;
+        schemes_possible(&s)?;
+        if let Some(done) = s.proposals.get(&n).and_then(|p| p.scheme.clone()) {
+            return Ok(done);
+        }
+        let d = delivery(&s, n)?;
+        let rec = &s.proposals[&n].record;
+        let cost = s.proposals[&n].feasible_cost().unwrap_or(rec.estimate);
+        let arr = state.arrangement(&d.arrangement, d.version).await?;
+        // A scheme under this id that the round does not record can only
+        // be left from before both were written in one transaction: record
+        // it, and make no other.
+        if let Some((row, _)) = state.store.scheme(&scheme_id).await? {
+            let body = budgeting::decide_schemed(&s, n, &row.initiative_id, &scheme_id)
+                .map_err(refusal)?;
+            if try_append(state, round_id, round_head, person, &[body])
+                .await?
+                .is_some()
+            {
+                return Ok((row.initiative_id, scheme_id));
+            }
+            back_off(attempt).await;
+            continue;
+        }
+        let initiative = winner_initiative(state, person, &s, n, &d, &arr).await?;
+        let (action, _) = arr
+            .creating_action()
+            .ok_or_else(|| ApiError::internal("the arrangement has no creating action"))?;
+        let component = match &rec.component {
+            Some(c) => c.clone(),
+            None => {
+                let community_roles: Vec<&String> = arr
+                    .file
+                    .partners
+                    .iter()
+                    .filter(|(_, r)| r.kinds.contains(&OrgKind::Community))
+                    .map(|(k, _)| k)
+                    .collect();
+                arr.file
+                    .components
+                    .iter()
+                    .find(|(_, c)| community_roles.contains(&c.delivered_by.as_ref()))
+                    .or_else(|| arr.file.components.iter().next())
+                    .map(|(k, _)| k.clone())
+                    .ok_or_else(|| ApiError::unprocessable("the arrangement has no components"))?
+            }
+        };
+        let act = Act {
+            action: action.to_string(),
+            name: Some(rec.title.clone()),
+            note: Some(format!(
+                "Won the budgeting round \"{}\" as proposal {n}",
+                s.record.name
+            )),
+            components: vec![ComponentInput {
+                kind: component,
+                description: Some(if rec.description.is_empty() {
+                    rec.title.clone()
+                } else {
+                    rec.description.clone()
+                }),
+                estimate: Some(cost),
+            }],
+            ..Act::default()
+        };
+        let decided =
+            service::decide_act(state, &initiative, &d.proposer, &act, &scheme_id).await?;
+        let schemed = budgeting::decide_schemed(&s, n, &initiative, &scheme_id).map_err(refusal)?;
+        let parts = [
+            ChainAppend {
+                chain: &decided.chain,
+                expected_seq: decided.head,
+                actor: &d.proposer,
+                bodies: &decided.events,
+            },
+            ChainAppend {
+                chain: round_id,
+                expected_seq: round_head,
+                actor: person,
+                bodies: std::slice::from_ref(&schemed),
+            },
+        ];
+        match state.store.append_chains(&decided.at, &parts, &[]).await {
+            Ok(_) => return Ok((initiative, scheme_id)),
+            Err(StoreError::Conflict(_)) => back_off(attempt).await,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(busy(round_id))
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DelivererInput {
+    /// The registered community organisation that delivers the winner.
+    pub organisation: String,
+    /// Its member who performs the scheme's creating act.
+    pub person: String,
+}
+
+/// Name who delivers a winner of an imported round (the convenor): what an
+/// earlier paper process did not record, and a scheme needs.
+pub async fn name_deliverer(
+    state: &AppState,
+    person: &str,
+    round_id: &str,
+    n: u32,
+    input: DelivererInput,
+) -> Result<RoundState, ApiError> {
+    let org = state
+        .store
+        .organisation(&input.organisation)
+        .await?
+        .ok_or_else(|| {
+            ApiError::unprocessable(format!(
+                "no organisation `{}` is registered",
+                input.organisation
+            ))
+        })?;
+    let is_community = org.kind == OrgKind::Community.as_str();
+    let is_member = state
+        .store
+        .memberships(Some(&org.id), Some(&input.person), 1000, 0)
+        .await?
+        .iter()
+        .any(|m| m.active != 0);
+    for attempt in 0..MAX_ATTEMPTS {
+        let (head, s) = load(state, round_id).await?;
+        schemes_possible(&s)?;
+        let is_convenor = holds(state, person, &s.record.convenor).await?;
+        let body = budgeting::decide_deliverer(
+            &s,
+            is_convenor,
+            n,
+            is_community,
+            is_member,
+            Deliverer {
+                organisation: org.id.clone(),
+                person: input.person.clone(),
+            },
+        )
+        .map_err(refusal)?;
+        if try_append(state, round_id, head, person, &[body])
             .await?
             .is_some()
         {
-            return Ok((initiative, scheme));
+            return round(state, round_id).await;
         }
         back_off(attempt).await;
     }
-    Err(busy(&s.record.id))
+    Err(busy(round_id))
 }
 
 // ── .pb export and import ──
@@ -1142,6 +1510,14 @@ pub struct ImportOptions {
     /// Tie-break seed (default: the file's `tie_break_seed`, else 0 as
     /// `saanjh pb` uses).
     pub seed: Option<u64>,
+    /// The council (a registered public organisation) whose reserve pays
+    /// for the winners, when they are to be delivered (a round decided
+    /// earlier on paper). The round then has the council's usual offices
+    /// (convenor `ccb_official`), runs its winners under `cost-sharing` v1,
+    /// and its convenor names who delivers each winner. Without it the
+    /// round is a record of a past count, and its winners cannot become
+    /// schemes.
+    pub council: Option<String>,
 }
 
 /// One problem with an imported file.
@@ -1341,14 +1717,44 @@ pub async fn import_pb(
                 joined.trim().to_string()
             }
         });
-    let nobody = Office {
-        organisation: String::new(),
-        position: String::new(),
+    // A council makes the winners deliverable; without one, nobody holds
+    // the round's offices.
+    let council = match opts.council.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(c) => {
+            let org = state.store.organisation(c).await?.ok_or_else(|| {
+                ApiError::unprocessable(format!("council: no organisation `{c}` is registered"))
+            })?;
+            if org.kind != OrgKind::Public.as_str() {
+                return Err(ApiError::unprocessable(format!(
+                    "council: {} is a {} organisation; a round's winners are paid from a council's (public organisation's) reserve",
+                    org.name, org.kind
+                )));
+            }
+            Some(org.id)
+        }
+    };
+    let office = |position: &str| Office {
+        organisation: council.clone().unwrap_or_default(),
+        position: if council.is_some() {
+            position.to_string()
+        } else {
+            String::new()
+        },
+    };
+    let (arrangement, version) = if council.is_some() {
+        let arr = state
+            .arrangement("cost-sharing", 1)
+            .await
+            .map_err(|e| ApiError::unprocessable(e.problem.detail.clone()))?;
+        (arr.id().to_string(), arr.version())
+    } else {
+        (String::new(), 0)
     };
     let record = RoundRecord {
         id: round_id.clone(),
         name,
-        council: String::new(),
+        council: council.clone().unwrap_or_default(),
         financial_year: None,
         currency: inst
             .meta("currency")
@@ -1363,12 +1769,12 @@ pub async fn import_pb(
         },
         rule,
         seed,
-        convenor: nobody.clone(),
-        reviewer: nobody.clone(),
-        counter: nobody,
+        convenor: office("ccb_official"),
+        reviewer: office("works_engineer"),
+        counter: office("ballot_clerk"),
         max_choices: inst.meta("max_length").and_then(|m| m.trim().parse().ok()),
-        arrangement: String::new(),
-        version: 0,
+        arrangement: arrangement.clone(),
+        version,
         other_arrangements: vec![],
         schedule: Default::default(),
         demo: false,
@@ -1410,8 +1816,8 @@ pub async fn import_pb(
                     latitude: field("latitude").and_then(|v| v.parse().ok()),
                     longitude: field("longitude").and_then(|v| v.parse().ok()),
                 },
-                arrangement: String::new(),
-                version: 0,
+                arrangement: arrangement.clone(),
+                version,
                 component: None,
                 partners: BTreeMap::new(),
             },
@@ -1517,6 +1923,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ballots_handler))
         .routes(routes!(results_handler))
         .routes(routes!(schemes_handler))
+        .routes(routes!(deliverer_handler))
         .routes(routes!(export_handler))
         .routes(routes!(import_handler))
         .routes(routes!(round_events))
@@ -1628,16 +2035,21 @@ async fn review_handler(
 }
 
 /// A resident's online vote, once per CNIC per round (no account needed).
+/// The CNIC number's format is checked (13 digits, `#####-#######-#` or
+/// plain); it is not checked against NADRA's records, so it is evidence of
+/// nothing beyond one vote per number. Attempts are limited per client and
+/// round (429 with `Retry-After`).
 #[utoipa::path(post, path = "/rounds/{id}/votes", tag = "budgeting", params(("id" = String, Path)), request_body = OnlineVote,
-    responses((status = 201, body = BallotReceipt), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = BallotReceipt), (status = 409, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 async fn vote_handler(
     State(state): State<AppState>,
+    client: VoteClient,
     ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<OnlineVote>,
 ) -> Result<(StatusCode, Json<BallotReceipt>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(vote_online(&state, &id, input).await?),
+        Json(vote_online(&state, &id, &client.0, input).await?),
     ))
 }
 
@@ -1699,6 +2111,22 @@ async fn schemes_handler(
 ) -> Result<Json<Vec<SchemeLink>>, ApiError> {
     let person = caller.person()?.to_string();
     Ok(Json(create_schemes(&state, &person, &id).await?))
+}
+
+/// Name who delivers a winner of an imported round (the convenor): a
+/// registered community organisation and its member who performs the
+/// scheme's creating act.
+#[utoipa::path(post, path = "/rounds/{id}/proposals/{n}/deliverer", tag = "budgeting",
+    params(("id" = String, Path), ("n" = u32, Path, description = "the proposal's number")), request_body = DelivererInput,
+    responses((status = 200, body = Object), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn deliverer_handler(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((id, n)): ApiPath<(String, u32)>,
+    ApiJson(input): ApiJson<DelivererInput>,
+) -> Result<Json<RoundState>, ApiError> {
+    let person = caller.person()?.to_string();
+    Ok(Json(name_deliverer(&state, &person, &id, n, input).await?))
 }
 
 /// The round as a pabulib `.pb` file.

@@ -44,6 +44,8 @@ pub struct AppState {
     pub(crate) login_failures: Arc<Mutex<HashMap<String, Vec<time::OffsetDateTime>>>>,
     /// Diagnosis trackers kept between requests (`trackers`).
     pub trackers: Arc<trackers::Trackers>,
+    /// Online vote attempts per budgeting round and client (issue 7).
+    pub votes: Arc<budgeting::VoteLimiter>,
 }
 
 impl AppState {
@@ -54,6 +56,7 @@ impl AppState {
             arrangements: Arc::default(),
             login_failures: Arc::default(),
             trackers: Arc::default(),
+            votes: Arc::default(),
         }
     }
 

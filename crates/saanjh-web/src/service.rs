@@ -391,6 +391,19 @@ pub async fn start_initiative(
     actor: &str,
     input: NewInitiative,
 ) -> Result<InitiativeRecord, ApiError> {
+    start_initiative_as(state, actor, input, new_id()).await
+}
+
+/// `start_initiative` under an id the caller chose: a caller that must not
+/// start the same initiative twice (a budgeting round's winners) derives
+/// the id from what the initiative is for, so a second try finds the chain
+/// taken (a `Conflict`) instead of starting another.
+pub async fn start_initiative_as(
+    state: &AppState,
+    actor: &str,
+    input: NewInitiative,
+    id: String,
+) -> Result<InitiativeRecord, ApiError> {
     let name = required("name", &input.name)?;
     let arr = state
         .arrangement(&input.arrangement, input.version)
@@ -469,7 +482,7 @@ pub async fn start_initiative(
         }
     }
     let record = InitiativeRecord {
-        id: new_id(),
+        id,
         name,
         locality: required("locality", &input.locality)?,
         district: required("district", &input.district)?,
@@ -589,86 +602,123 @@ pub struct ActOutcome {
     pub events: Vec<EventView>,
 }
 
+/// An act decided but not yet appended: the events for `chain`, decided
+/// against its head `head` at `at`.
+#[derive(Debug, Clone)]
+pub struct DecidedAct {
+    pub chain: String,
+    pub head: i64,
+    pub at: String,
+    pub events: Vec<EventBody>,
+    /// The scheme acted on, or the one the act creates.
+    pub scheme: String,
+    pub completed: bool,
+}
+
+/// Decide an act as `person` on a scheme, or, given an initiative id, the
+/// arrangement's creating act (a new scheme with id `new_scheme`). Overdue
+/// obligations are swept first; then the engine decides. Nothing is
+/// written: the caller appends the events against `head` (alone, as `act`
+/// does, or with events of another chain in one transaction).
+pub async fn decide_act(
+    state: &AppState,
+    scheme_or_initiative: &str,
+    person: &str,
+    act: &Act,
+    new_scheme: &str,
+) -> Result<DecidedAct, ApiError> {
+    let chain = resolve(state, scheme_or_initiative).await?.0.id;
+    // The head first, then the state: state read after the head is at
+    // least as new as it, so a decision on stale state cannot slip past
+    // the head check in `append`.
+    let (head, _) = state.store.head(&chain).await?;
+    let (init, arr, scheme) = resolve(state, scheme_or_initiative).await?;
+    let init_state = initiative_state(state, &init.id, &arr).await?;
+    let actor = Actor {
+        person: person.to_string(),
+        positions: state.store.positions_of(&init.id, person).await?,
+    };
+    let now = state.clock.now();
+    let at = engine::rfc3339(now);
+    // What a ledger entry is checked against beyond its scheme: the
+    // receipt it names, if already used in the initiative, the entry a
+    // reversal cancels, and the room left in the reserve (issue 3).
+    let mut init_state = init_state;
+    let receipts: Vec<String> = act.entry.iter().filter_map(|e| e.receipt.clone()).collect();
+    let targets: Vec<String> = act
+        .entry
+        .iter()
+        .filter_map(|e| e.reverses.clone())
+        .collect();
+    init_state.ledger = state
+        .store
+        .initiative_ledger(&init.id, &arr, now.date(), &receipts, &targets)
+        .await?;
+    let mut events = vec![];
+    let mut scheme = scheme;
+    if let Some(s) = scheme.take() {
+        let swept = engine::sweep(&arr, &s, now);
+        let mut s = Some(s);
+        for e in &swept {
+            s = engine::apply(s, e, &at);
+        }
+        events.extend(swept);
+        scheme = s;
+    }
+    let mut extra = scheme
+        .as_ref()
+        .map(|s| ledger_facts(&arr, s))
+        .unwrap_or_default();
+    // Citizen reports' facts (`reports_open('role')`, issue 5).
+    if let Some(s) = &scheme {
+        let reports = state.store.scheme_report_statuses(&s.id).await?;
+        saanjh_core::reports::add_facts(
+            &arr,
+            reports.iter().filter_map(|(role, status)| {
+                saanjh_core::reports::ReportStatus::parse(status).map(|st| (role.as_str(), st))
+            }),
+            &mut extra,
+        );
+    }
+    let decision = engine::decide(
+        &arr,
+        &init_state,
+        scheme.as_ref(),
+        new_scheme,
+        &actor,
+        act,
+        now,
+        &extra,
+    )?;
+    events.extend(decision.events);
+    Ok(DecidedAct {
+        chain: init.id,
+        head,
+        at,
+        events,
+        scheme: scheme
+            .as_ref()
+            .map(|s| s.id.clone())
+            .unwrap_or_else(|| new_scheme.to_string()),
+        completed: decision.completed,
+    })
+}
+
 /// Perform an act as `person` on a scheme, or, given an initiative id, the
-/// arrangement's creating act (a new scheme). Overdue obligations are swept
-/// first; then the engine decides; then the events are appended against the
-/// chain head the decision was made on, deciding again if it moved.
+/// arrangement's creating act (a new scheme). The act is decided
+/// (`decide_act`), then its events are appended against the chain head the
+/// decision was made on, deciding again if it moved.
 pub async fn act(
     state: &AppState,
     scheme_or_initiative: &str,
     person: &str,
     act: Act,
 ) -> Result<ActOutcome, ApiError> {
-    let chain = resolve(state, scheme_or_initiative).await?.0.id;
     for attempt in 0..MAX_ATTEMPTS {
-        // The head first, then the state: state read after the head is at
-        // least as new as it, so a decision on stale state cannot slip past
-        // the head check in `append`.
-        let (head, _) = state.store.head(&chain).await?;
-        let (init, arr, scheme) = resolve(state, scheme_or_initiative).await?;
-        let init_state = initiative_state(state, &init.id, &arr).await?;
-        let actor = Actor {
-            person: person.to_string(),
-            positions: state.store.positions_of(&init.id, person).await?,
-        };
-        let now = state.clock.now();
-        let at = engine::rfc3339(now);
-        // What a ledger entry is checked against beyond its scheme: the
-        // receipt it names, if already used in the initiative, the entry a
-        // reversal cancels, and the room left in the reserve (issue 3).
-        let mut init_state = init_state;
-        let receipts: Vec<String> = act.entry.iter().filter_map(|e| e.receipt.clone()).collect();
-        let targets: Vec<String> = act
-            .entry
-            .iter()
-            .filter_map(|e| e.reverses.clone())
-            .collect();
-        init_state.ledger = state
-            .store
-            .initiative_ledger(&init.id, &arr, now.date(), &receipts, &targets)
-            .await?;
-        let mut events = vec![];
-        let mut scheme = scheme;
-        if let Some(s) = scheme.take() {
-            let swept = engine::sweep(&arr, &s, now);
-            let mut s = Some(s);
-            for e in &swept {
-                s = engine::apply(s, e, &at);
-            }
-            events.extend(swept);
-            scheme = s;
-        }
-        let mut extra = scheme
-            .as_ref()
-            .map(|s| ledger_facts(&arr, s))
-            .unwrap_or_default();
-        // Citizen reports' facts (`reports_open('role')`, issue 5).
-        if let Some(s) = &scheme {
-            let reports = state.store.scheme_report_statuses(&s.id).await?;
-            saanjh_core::reports::add_facts(
-                &arr,
-                reports.iter().filter_map(|(role, status)| {
-                    saanjh_core::reports::ReportStatus::parse(status).map(|st| (role.as_str(), st))
-                }),
-                &mut extra,
-            );
-        }
-        let new_scheme = new_id();
-        let decision = engine::decide(
-            &arr,
-            &init_state,
-            scheme.as_ref(),
-            &new_scheme,
-            &actor,
-            &act,
-            now,
-            &extra,
-        )?;
-        events.extend(decision.events);
-        let scheme_id = scheme.as_ref().map(|s| s.id.clone()).unwrap_or(new_scheme);
+        let d = decide_act(state, scheme_or_initiative, person, &act, &new_id()).await?;
         match state
             .store
-            .append(&init.id, head, person, &at, &events)
+            .append(&d.chain, d.head, person, &d.at, &d.events)
             .await
         {
             Err(StoreError::Conflict(_)) => {
@@ -679,14 +729,14 @@ pub async fn act(
             Ok(stored) => {
                 let stage = state
                     .store
-                    .scheme(&scheme_id)
+                    .scheme(&d.scheme)
                     .await?
                     .map(|(r, _)| r.stage)
                     .unwrap_or_default();
                 return Ok(ActOutcome {
-                    scheme: scheme_id,
+                    scheme: d.scheme,
                     stage,
-                    completed: decision.completed,
+                    completed: d.completed,
                     events: stored.iter().map(EventView::from).collect(),
                 });
             }

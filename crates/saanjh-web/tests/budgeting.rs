@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use saanjh_core::model::Gender;
 use saanjh_store::Store;
+use saanjh_web::budgeting::{VoteLimiter, VoteRate, winner_scheme_id};
 use saanjh_web::service::{self, NewMembership, NewPerson, NewUser};
 use saanjh_web::{AppState, ManualClock};
 use serde_json::{Value, json};
@@ -45,10 +46,17 @@ struct Res {
 }
 
 impl App {
+    /// The server with room for many votes from one address (the tests'
+    /// clients are all 127.0.0.1); `x-test-client` names another client.
     async fn start(db: &Db) -> App {
+        App::start_with(db, VoteRate::parse("1000/60").expect("rate")).await
+    }
+    async fn start_with(db: &Db, votes: VoteRate) -> App {
         let store = Store::connect(&db.url).await.expect("connect");
         let clock = Arc::new(ManualClock::new(datetime!(2026-02-02 09:00 UTC)));
-        let state = AppState::new(store, clock);
+        let mut state = AppState::new(store, clock);
+        state.votes =
+            Arc::new(VoteLimiter::with_header(votes, Some("x-test-client")).expect("limiter"));
         service::create_user(
             &state,
             NewUser {
@@ -797,13 +805,19 @@ async fn a_resident_votes_once_even_in_parallel(app: App) {
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["hash"].as_str().map(str::len), Some(64), "a receipt");
     let head = app.state.store.head(&round).await.expect("head").0;
-    for again in ["31202-1234567-1", "3120212345671", "31202 1234567 1"] {
+    for again in ["31202-1234567-1", "3120212345671", " 31202-1234567-1 "] {
         let r = app.post(&path, None, vote(again)).await;
         assert_eq!(r.status, 409, "{again}: {}", r.text);
         assert_eq!(r.body["rule"], "round.one_vote");
     }
     assert_eq!(app.state.store.head(&round).await.expect("head").0, head);
-    for bad in ["1234", "31202-1234567-X", ""] {
+    for bad in [
+        "1234",
+        "31202-1234567-X",
+        "",
+        "31202 1234567 1",
+        "312021-234567-1",
+    ] {
         let r = app.post(&path, None, vote(bad)).await;
         assert_eq!(r.status, 422, "{bad}: {}", r.text);
     }
@@ -1604,3 +1618,497 @@ async fn a_proposal_chooses_among_the_rounds_arrangements(app: App) {
     );
 }
 both!(a_proposal_chooses_among_the_rounds_arrangements);
+
+/// A round in the results phase: `round_in_voting` and six online ballots.
+async fn round_with_results(app: &App, c: &Cast) -> (String, Vec<u32>) {
+    let round = round_in_voting(app, c).await;
+    for (i, a) in [vec![1], vec![1, 2], vec![3], vec![2, 3], vec![2], vec![3]]
+        .iter()
+        .enumerate()
+    {
+        app.ok(
+            &format!("/rounds/{round}/votes"),
+            None,
+            json!({ "cnic": cnic(i), "approvals": a, "union_council": UC_B }),
+        )
+        .await;
+    }
+    assert_eq!(
+        phase(app, &round, &c.convenor.1, "results").await.status,
+        200
+    );
+    let winners = winners_of(&app.round(&round).await);
+    assert!(winners.len() >= 2, "two winners at least: {winners:?}");
+    (round, winners)
+}
+
+fn winners_of(round: &Value) -> Vec<u32> {
+    round["result"]["winners"]
+        .as_array()
+        .expect("winners")
+        .iter()
+        .filter_map(|w| w.as_u64().map(|n| n as u32))
+        .collect()
+}
+
+/// Every scheme of every initiative, and how many `round_winner_schemed`
+/// events the round's chain holds.
+async fn schemes_and_records(app: &App, round: &str) -> (Vec<String>, usize) {
+    let mut schemes = vec![];
+    let mut offset = 0;
+    loop {
+        let page = app
+            .state
+            .store
+            .initiatives(None, 100, offset)
+            .await
+            .expect("initiatives");
+        if page.is_empty() {
+            break;
+        }
+        offset += page.len() as i64;
+        for i in page {
+            for (id, _) in app.state.store.scheme_stages(&i.id).await.expect("schemes") {
+                schemes.push(id);
+            }
+        }
+    }
+    schemes.sort();
+    let events = app.get(&format!("/rounds/{round}/events")).await.body;
+    let records = events["items"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"] == "round_winner_schemed")
+        .count();
+    (schemes, records)
+}
+
+/// Asked for the winners' schemes by several requests at once, the round
+/// makes each scheme exactly once, and every request gets the same answer.
+async fn winners_become_schemes_once_however_many_ask(app: App) {
+    let c = cast(&app).await;
+    let (round, winners) = round_with_results(&app, &c).await;
+    let path = format!("/rounds/{round}/schemes");
+    let mut tasks = vec![];
+    for _ in 0..4 {
+        let (app, path, token) = (app.clone(), path.clone(), c.convenor.1.clone());
+        tasks.push(tokio::spawn(async move {
+            app.post(&path, Some(&token), json!({})).await
+        }));
+    }
+    for t in tasks {
+        let r = t.await.expect("task");
+        assert_eq!(r.status, 200, "{}", r.text);
+        for l in r.body.as_array().expect("links") {
+            assert!(l["refused"].is_null(), "{l}");
+            let n = l["proposal"].as_u64().expect("n") as u32;
+            assert_eq!(l["scheme"], winner_scheme_id(&round, n).as_str());
+        }
+    }
+    let (schemes, records) = schemes_and_records(&app, &round).await;
+    let mut expected: Vec<String> = winners
+        .iter()
+        .map(|n| winner_scheme_id(&round, *n))
+        .collect();
+    expected.sort();
+    assert_eq!(schemes, expected, "one scheme per winner, and no other");
+    assert_eq!(records, winners.len(), "the round records each once");
+    // One initiative per proposing CCB, each with the council.
+    for ccb in [&c.ccb_a, &c.ccb_b] {
+        let partners = [
+            ("community".to_string(), ccb.to_string()),
+            ("council".to_string(), c.council.clone()),
+        ]
+        .into_iter()
+        .collect();
+        let bound = app
+            .state
+            .store
+            .initiatives_binding("cost-sharing", 1, &partners)
+            .await
+            .expect("binding");
+        assert!(bound.len() <= 1, "{bound:?}");
+    }
+    let v = app.state.store.verify(None).await.expect("verify");
+    assert!(v.broken.is_empty(), "{:?}", v.broken);
+}
+both!(winners_become_schemes_once_however_many_ask);
+
+/// Run SQL on the test database directly (to make the database fail the
+/// way a crash would).
+async fn raw(app: &App, sql: &str) {
+    match &app.state.store {
+        Store::Sqlite(pool, _) => {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(pool)
+                .await
+                .expect("sql");
+        }
+        Store::Postgres(pool) => {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(pool)
+                .await
+                .expect("sql");
+        }
+    }
+}
+
+/// A failure between the scheme's events and the round's record of them
+/// leaves neither; a scheme left by an older, two-step write is found and
+/// recorded, not made again; the retry completes with one scheme per
+/// winner.
+async fn a_retry_after_a_failure_completes_without_duplicates(app: App) {
+    let c = cast(&app).await;
+    let (round, winners) = round_with_results(&app, &c).await;
+    let path = format!("/rounds/{round}/schemes");
+    // The database refuses the round's record of a scheme: the failure
+    // falls after the scheme's own events were written in the transaction.
+    let (arm, disarm) = if app.state.store.backend() == "sqlite" {
+        (
+            "CREATE TRIGGER crash BEFORE INSERT ON events WHEN NEW.kind = 'round_winner_schemed' BEGIN SELECT RAISE(ABORT, 'simulated crash'); END;",
+            "DROP TRIGGER crash;",
+        )
+    } else {
+        (
+            "CREATE FUNCTION crash() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'simulated crash'; END $$ LANGUAGE plpgsql; CREATE TRIGGER crash BEFORE INSERT ON events FOR EACH ROW WHEN (NEW.kind = 'round_winner_schemed') EXECUTE FUNCTION crash();",
+            "DROP TRIGGER crash ON events; DROP FUNCTION crash();",
+        )
+    };
+    raw(&app, arm).await;
+    let failed = app.ok(&path, Some(&c.convenor.1), json!({})).await;
+    let failed = failed.as_array().expect("links");
+    assert_eq!(failed.len(), winners.len());
+    for l in failed {
+        assert!(l["scheme"].is_null(), "{l}");
+        assert!(
+            l["refused"]
+                .as_str()
+                .unwrap_or("")
+                .contains("simulated crash"),
+            "{l}"
+        );
+    }
+    let (schemes, records) = schemes_and_records(&app, &round).await;
+    assert!(
+        schemes.is_empty(),
+        "no scheme without its record: {schemes:?}"
+    );
+    assert_eq!(records, 0);
+    raw(&app, disarm).await;
+
+    // An older server wrote a scheme and stopped before the round knew:
+    // the first half done through the service, alone.
+    let first = winners[0];
+    let s = saanjh_web::budgeting::round(&app.state, &round)
+        .await
+        .expect("round");
+    let proposer = s.proposals[&first]
+        .record
+        .submitted_by
+        .clone()
+        .expect("proposer");
+    let org = s.proposals[&first]
+        .record
+        .organisation
+        .clone()
+        .expect("organisation");
+    let partners = [
+        ("community".to_string(), org),
+        ("council".to_string(), c.council.clone()),
+    ]
+    .into_iter()
+    .collect();
+    let initiative = app
+        .state
+        .store
+        .initiatives_binding("cost-sharing", 1, &partners)
+        .await
+        .expect("binding")
+        .into_iter()
+        .next()
+        .expect("the failed try started the initiative, which is reused");
+    let act = saanjh_core::engine::Act {
+        action: "propose".into(),
+        name: Some("Left half-done".into()),
+        components: vec![saanjh_core::engine::ComponentInput {
+            kind: "works".into(),
+            description: Some("half-done".into()),
+            estimate: Some(100_000_00),
+        }],
+        ..Default::default()
+    };
+    let lone = winner_scheme_id(&round, first);
+    let d = service::decide_act(&app.state, &initiative, &proposer, &act, &lone)
+        .await
+        .expect("decide");
+    app.state
+        .store
+        .append(&d.chain, d.head, &proposer, &d.at, &d.events)
+        .await
+        .expect("the scheme alone");
+    assert_eq!(
+        schemes_and_records(&app, &round).await,
+        (vec![lone.clone()], 0)
+    );
+
+    // The retry: the lone scheme is recorded as it is, the rest are made.
+    let links = app.ok(&path, Some(&c.convenor.1), json!({})).await;
+    for l in links.as_array().expect("links") {
+        assert!(l["refused"].is_null(), "{l}");
+    }
+    let (schemes, records) = schemes_and_records(&app, &round).await;
+    let mut expected: Vec<String> = winners
+        .iter()
+        .map(|n| winner_scheme_id(&round, *n))
+        .collect();
+    expected.sort();
+    assert_eq!(schemes, expected);
+    assert_eq!(records, winners.len());
+    let st = app.round(&round).await;
+    assert_eq!(
+        st["proposals"][first.to_string()]["scheme"][1],
+        lone.as_str()
+    );
+    let (row, _) = app
+        .state
+        .store
+        .scheme(&lone)
+        .await
+        .expect("read")
+        .expect("scheme");
+    assert_eq!(
+        row.name, "Left half-done",
+        "the existing scheme, not a new one"
+    );
+    // And again: nothing more.
+    let again = app.ok(&path, Some(&c.convenor.1), json!({})).await;
+    assert_eq!(again.as_array().map(Vec::len), Some(0));
+    assert_eq!(
+        schemes_and_records(&app, &round).await.0.len(),
+        winners.len()
+    );
+    let live = app.state.store.projection_dump().await.expect("dump");
+    app.state.store.rebuild().await.expect("rebuild");
+    assert_eq!(app.state.store.projection_dump().await.expect("dump"), live);
+}
+both!(a_retry_after_a_failure_completes_without_duplicates);
+
+/// A round decided earlier on paper, imported to be delivered: without a
+/// council its winners cannot become schemes (and it says why); with one,
+/// its convenor names the community organisation that delivers each winner,
+/// and the winner becomes that organisation's scheme with the council.
+async fn an_imported_rounds_winners_are_delivered_once_someone_is_named(app: App) {
+    let c = cast(&app).await;
+    let import = |query: String| {
+        let app = app.clone();
+        async move {
+            app.send(
+                reqwest::Method::POST,
+                &format!("/rounds/import{query}"),
+                Some(&app.admin),
+                Some((GOOD_PB.to_string(), "text/plain")),
+            )
+            .await
+        }
+    };
+    // A record of a past count.
+    let r = import(String::new()).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let record = r.body["round"].as_str().expect("round").to_string();
+    let r = app
+        .post(
+            &format!("/rounds/{record}/schemes"),
+            Some(&c.convenor.1),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert_eq!(r.body["rule"], "round.council");
+    assert!(r.text.contains("council"), "{}", r.text);
+    // Not a public organisation: refused, nothing imported.
+    let chains = app.state.store.chains().await.expect("chains").len();
+    let r = import(format!("?council={}", c.ccb_a)).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(
+        app.state.store.chains().await.expect("chains").len(),
+        chains
+    );
+    // For the council.
+    let r = import(format!("?council={}", c.council)).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let round = r.body["round"].as_str().expect("round").to_string();
+    assert_eq!(r.body["winners"], json!([2]));
+    let schemes = format!("/rounds/{round}/schemes");
+    let links = app.ok(&schemes, Some(&c.convenor.1), json!({})).await;
+    assert!(
+        links[0]["refused"]
+            .as_str()
+            .unwrap_or("")
+            .contains("deliverer"),
+        "{links}"
+    );
+    let deliverer = format!("/rounds/{round}/proposals/2/deliverer");
+    let named = |org: &str, person: &str| json!({ "organisation": org, "person": person });
+    // Only the convenor names; a CCB's chair is no convenor.
+    let r = app
+        .post(
+            &deliverer,
+            Some(&c.chair_a.1),
+            named(&c.ccb_a, &c.chair_a.0),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    // The person must belong to the organisation, which must be a community one.
+    let r = app
+        .post(
+            &deliverer,
+            Some(&c.convenor.1),
+            named(&c.ccb_a, &c.chair_b.0),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    let r = app
+        .post(
+            &deliverer,
+            Some(&c.convenor.1),
+            named(&c.ngo, &c.ngo_worker.0),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    // A loser has nobody to deliver it.
+    let r = app
+        .post(
+            &format!("/rounds/{round}/proposals/1/deliverer"),
+            Some(&c.convenor.1),
+            named(&c.ccb_a, &c.chair_a.0),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    let st = app
+        .ok(
+            &deliverer,
+            Some(&c.convenor.1),
+            named(&c.ccb_a, &c.chair_a.0),
+        )
+        .await;
+    assert_eq!(
+        st["proposals"]["2"]["deliverer"]["organisation"],
+        c.ccb_a.as_str()
+    );
+    let links = app.ok(&schemes, Some(&c.convenor.1), json!({})).await;
+    let l = &links[0];
+    assert!(l["refused"].is_null(), "{l}");
+    assert_eq!(l["scheme"], winner_scheme_id(&round, 2).as_str());
+    let (row, _) = app
+        .state
+        .store
+        .scheme(&winner_scheme_id(&round, 2))
+        .await
+        .expect("read")
+        .expect("scheme");
+    assert_eq!(row.estimate, 500_00, "the file's cost");
+    assert_eq!(row.name, "Wall");
+    let partners = app
+        .state
+        .store
+        .partners(&row.initiative_id)
+        .await
+        .expect("partners");
+    assert_eq!(partners.get("community"), Some(&c.ccb_a));
+    assert_eq!(partners.get("council"), Some(&c.council));
+    // Once a scheme, the deliverer is fixed.
+    let r = app
+        .post(
+            &deliverer,
+            Some(&c.convenor.1),
+            named(&c.ccb_b, &c.chair_b.0),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+}
+both!(an_imported_rounds_winners_are_delivered_once_someone_is_named);
+
+/// Vote attempts are limited per client and round: past the allowance a
+/// clear 429 with Retry-After, whatever the attempt; other clients and
+/// other rounds are untouched.
+async fn vote_attempts_are_limited_per_client_and_round(app: App) {
+    let c = cast(&app).await;
+    let round = round_in_voting(&app, &c).await;
+    let other_round = round_in_voting(&app, &c).await;
+    let vote = |round: &str, client: &str, i: usize| {
+        let (app, round, client) = (app.clone(), round.to_string(), client.to_string());
+        async move {
+            let res = app
+                .http
+                .post(format!("{}/rounds/{round}/votes", app.base))
+                .header("x-test-client", client)
+                .json(&json!({ "cnic": cnic(i), "approvals": [1], "union_council": UC_A }))
+                .send()
+                .await
+                .expect("request");
+            let status = res.status().as_u16();
+            let retry = res
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            (status, retry, body)
+        }
+    };
+    // Three attempts an hour: a vote, a repeat, a bad number all count.
+    assert_eq!(vote(&round, "10.0.0.1", 1).await.0, 201);
+    assert_eq!(vote(&round, "10.0.0.1", 1).await.0, 409);
+    let bad = app
+        .http
+        .post(format!("{}/rounds/{round}/votes", app.base))
+        .header("x-test-client", "10.0.0.1")
+        .json(&json!({ "cnic": "12345", "approvals": [1], "union_council": UC_A }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(bad.status().as_u16(), 422);
+    let head = app.state.store.head(&round).await.expect("head").0;
+    let (status, retry, body) = vote(&round, "10.0.0.1", 2).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(retry.is_some_and(|s| (1..=1200).contains(&s)), "{retry:?}");
+    assert_eq!(body["rule"], "round.vote_rate");
+    assert!(
+        body["detail"].as_str().unwrap_or("").contains("try again"),
+        "{body}"
+    );
+    assert_eq!(
+        app.state.store.head(&round).await.expect("head").0,
+        head,
+        "nothing written"
+    );
+    // Another client, and the same client in another round, still vote.
+    assert_eq!(vote(&round, "10.0.0.2", 2).await.0, 201);
+    assert_eq!(vote(&other_round, "10.0.0.1", 3).await.0, 201);
+}
+
+mod vote_attempts_are_limited_per_client_and_round {
+    fn three_an_hour() -> saanjh_web::budgeting::VoteRate {
+        saanjh_web::budgeting::VoteRate::parse("3/1200").expect("rate")
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite() {
+        let db = super::sqlite_db();
+        super::vote_attempts_are_limited_per_client_and_round(
+            super::App::start_with(&db, three_an_hour()).await,
+        )
+        .await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres() {
+        let Some(db) = super::postgres_db().await else {
+            return;
+        };
+        super::vote_attempts_are_limited_per_client_and_round(
+            super::App::start_with(&db, three_an_hour()).await,
+        )
+        .await;
+        db.drop_pg().await;
+    }
+}

@@ -1333,9 +1333,11 @@ async fn budgeting(d: &mut Demo, today: OffsetDateTime) -> anyhow::Result<()> {
                     let choices = &prefs[uc];
                     let approvals = choices[(i / 4) % choices.len()].clone();
                     if i < online {
+                        // Each demonstration resident votes from their own phone.
                         pb::vote_online(
                             &state,
                             &round,
+                            &format!("demo-resident-{}", first + i),
                             OnlineVote {
                                 cnic: format!(
                                     "36603-{:07}-{}",

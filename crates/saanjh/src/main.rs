@@ -26,7 +26,7 @@ mod serve_cmd;
 struct Cli {
     /// Database URL: sqlite://FILE (default sqlite://saanjh.db; for `demo`,
     /// sqlite://saanjh-demo.db) or postgres://…
-    #[arg(long, global = true, env = "SAANJH_DATABASE_URL")]
+    #[arg(long, visible_alias = "db", global = true, env = "SAANJH_DATABASE_URL")]
     database: Option<String>,
     #[command(subcommand)]
     command: Command,
@@ -48,7 +48,8 @@ enum Command {
     /// Qualitative Comparative Analysis (crisp-, fuzzy- and multi-value sets) on a CSV file.
     // Boxed: the analysis options are by far the largest arguments.
     Qca(Box<qca_cmd::Args>),
-    /// Participatory budgeting: count a pabulib `.pb` file with a voting rule.
+    /// Participatory budgeting: count a pabulib `.pb` file with a voting rule; export or
+    /// import a round of the database as a `.pb` file.
     Pb(pb_cmd::Args),
     /// The co-delivery ledger: import a register, print a statement, record an allocation.
     #[command(subcommand)]
@@ -71,7 +72,7 @@ fn main() -> ExitCode {
         Command::Rebuild => chain_cmd::rebuild(&database),
         Command::Arrangement(cmd) => arrangement_cmd::run(cmd),
         Command::Qca(args) => qca_cmd::run(*args),
-        Command::Pb(args) => pb_cmd::run(args),
+        Command::Pb(args) => pb_cmd::run(args, &database),
         Command::Ledger(cmd) => ledger_cmd::run(&database, cmd),
         Command::Open311(cmd) => open311_cmd::run(&database, cmd),
     };

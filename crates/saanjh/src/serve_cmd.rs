@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use saanjh_store::Store;
+use saanjh_web::budgeting::{VoteLimiter, VoteRate};
 use saanjh_web::{AppState, ManualClock, SystemClock};
 use time::OffsetDateTime;
 
@@ -13,6 +14,15 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: String,
+    /// Online vote attempts one client may make in one budgeting round, as
+    /// ATTEMPTS/SECONDS (a refilling allowance); over it, 429 with Retry-After.
+    #[arg(long, env = "SAANJH_VOTE_RATE", default_value = "30/600")]
+    vote_rate: String,
+    /// Behind a reverse proxy: the header holding the client's address (e.g.
+    /// x-forwarded-for; its first address counts). Set it only when the proxy
+    /// overwrites that header, or clients could choose their own address.
+    #[arg(long, env = "SAANJH_VOTE_CLIENT_HEADER")]
+    vote_client_header: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -33,13 +43,21 @@ pub fn serve(database: &str, args: ServeArgs) -> anyhow::Result<ExitCode> {
         let store = Store::connect(database)
             .await
             .with_context(|| format!("cannot open {database}"))?;
+        let rate = VoteRate::parse(&args.vote_rate).map_err(anyhow::Error::msg)?;
+        let limiter = VoteLimiter::with_header(rate, args.vote_client_header.as_deref())
+            .map_err(anyhow::Error::msg)?;
         eprintln!(
             "Saanjh on {} ({}), listening on http://{}",
             database,
             store.backend(),
             args.listen
         );
-        saanjh_web::serve(store, &args.listen, Arc::new(SystemClock)).await?;
+        let mut state = AppState::new(store, Arc::new(SystemClock));
+        state.votes = Arc::new(limiter);
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        saanjh_web::serve_on(listener, state).await?;
         Ok(ExitCode::SUCCESS)
     })
 }

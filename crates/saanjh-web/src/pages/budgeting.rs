@@ -815,6 +815,7 @@ pub async fn review(
 /// (already voted, a bad CNIC) shows the round again with the reason.
 pub async fn vote(
     v: Visitor,
+    client: pb::VoteClient,
     State(state): State<AppState>,
     Extension(config): Extension<PagesConfig>,
     Path(id): Path<String>,
@@ -840,7 +841,7 @@ pub async fn vote(
         approvals: approvals(&f),
         union_council: field(&f, "union_council"),
     };
-    match pb::vote_online(&state, &id, input).await {
+    match pb::vote_online(&state, &id, &client.0, input).await {
         Ok(_) => Ok(see_other(&format!("/rounds/{id}?done=voted"))),
         Err(e) => {
             let status = e.status();
