@@ -200,6 +200,7 @@ async fn seed_rounds(state: &AppState, a: &str) -> (String, String) {
         pb::vote_online(
             state,
             &counted,
+            &format!("resident-{i}"),
             OnlineVote {
                 cnic: format!("31202-12345{i:02}-{i}"),
                 approvals,

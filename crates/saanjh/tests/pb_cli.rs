@@ -105,7 +105,10 @@ fn a_bad_file_names_its_line_and_imports_nothing() {
         let bad = bad.to_string_lossy().into_owned();
         let (code, out, err) = saanjh(&["pb", "import", &bad, "--db", &db]);
         assert_eq!(code, 1, "{out}{err}");
-        assert!(err.contains(&format!("{bad}:{line}:")), "line {line}: {err}");
+        assert!(
+            err.contains(&format!("{bad}:{line}:")),
+            "line {line}: {err}"
+        );
         assert!(err.contains("nothing was imported"), "{err}");
         assert_eq!(log_size(&db), before, "nothing changed");
     }
