@@ -17,6 +17,7 @@ mod ledger;
 mod project;
 mod read;
 mod reports;
+mod snapshots;
 mod web;
 
 pub use budgeting::{BallotRow, RoundRow};
@@ -26,6 +27,7 @@ pub use read::*;
 pub use reports::{
     HeldReportRow, Open311KeyRow, ReportContact, ReportFilter, ReportRow, ReportUpdateRow,
 };
+pub use snapshots::DiagnosisSnapshot;
 pub use web::PhotoRow;
 
 use std::str::FromStr;
@@ -394,6 +396,9 @@ impl Store {
             for table in project::PROJECTIONS {
                 sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *tx).await?;
             }
+            // Kept diagnosis folds are a cache of the events, not a
+            // projection: emptied here, refilled by the web layer's fold.
+            sqlx::query("DELETE FROM diagnosis_snapshots").execute(&mut *tx).await?;
             let mut last_id: i64 = 0;
             let mut n = 0u64;
             loop {

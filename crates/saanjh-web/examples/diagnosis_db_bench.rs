@@ -27,7 +27,8 @@ use std::time::Instant;
 
 use saanjh_core::event::{EventBody, GENESIS, StoredEvent};
 use saanjh_store::Store;
-use saanjh_web::diagnosis_api::measure;
+use saanjh_web::diagnosis_api::{measure, measure_many};
+use saanjh_web::trackers::TrackerStats;
 use saanjh_web::{AppState, ManualClock, service};
 use serde_json::json;
 use time::macros::datetime;
@@ -133,18 +134,47 @@ fn copy_field(out: &mut String, s: &str) {
 /// Bulk-loads `n` initiatives of `per` events, `batch` initiatives per
 /// transaction.
 async fn load(store: &Store, n: usize, per: usize) -> usize {
-    const BATCH: usize = 200;
+    const BATCH: usize = 500;
     let t = Instant::now();
     let mut events = 0usize;
+    // The loader's own connection, without fsyncs: a crash mid-load means
+    // loading again, which is acceptable for a benchmark database and for
+    // nothing else (the server keeps synchronous=FULL).
+    let mut sqlite_conn = match store {
+        Store::Sqlite(pool, _) => {
+            let mut c = pool.acquire().await.expect("acquire");
+            sqlx::query("PRAGMA synchronous=OFF")
+                .execute(&mut *c)
+                .await
+                .expect("pragma");
+            Some(c)
+        }
+        Store::Postgres(_) => None,
+    };
     for start in (0..n).step_by(BATCH) {
         let ids: Vec<String> = (start..(start + BATCH).min(n))
             .map(|i| format!("bench-{i:06}"))
             .collect();
-        let chains: Vec<Vec<(StoredEvent, Option<String>)>> = ids
-            .iter()
-            .enumerate()
-            .map(|(k, id)| chain(id, start + k, per))
-            .collect();
+        // Generating and sealing (JSON, SHA-256) on both cores.
+        let half = ids.len().div_ceil(2);
+        let chains: Vec<Vec<(StoredEvent, Option<String>)>> = std::thread::scope(|s| {
+            let parts: Vec<_> = ids
+                .chunks(half.max(1))
+                .enumerate()
+                .map(|(p, part)| {
+                    s.spawn(move || {
+                        part.iter()
+                            .enumerate()
+                            .map(|(k, id)| chain(id, start + p * half + k, per))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            parts
+                .into_iter()
+                .flat_map(|h| h.join().expect("generate"))
+                .collect()
+        });
         let heads: Vec<(&str, i64, &str)> = chains
             .iter()
             .filter_map(|c| c.last())
@@ -152,8 +182,10 @@ async fn load(store: &Store, n: usize, per: usize) -> usize {
             .collect();
         events += chains.iter().map(Vec::len).sum::<usize>();
         match store {
-            Store::Sqlite(pool, _) => {
-                let mut tx = pool.begin().await.expect("begin");
+            Store::Sqlite(..) => {
+                use sqlx::Connection;
+                let conn = sqlite_conn.as_mut().expect("loader connection");
+                let mut tx = conn.begin().await.expect("begin");
                 // 100 rows × 9 values per statement: under SQLite's limit on
                 // bound values, and prepared once (sqlx caches statements).
                 let rows: Vec<&(StoredEvent, Option<String>)> = chains.iter().flatten().collect();
@@ -231,6 +263,10 @@ async fn load(store: &Store, n: usize, per: usize) -> usize {
                     text.push('\n');
                 }
                 let mut tx = pool.begin().await.expect("begin");
+                sqlx::query("SET LOCAL synchronous_commit = off")
+                    .execute(&mut *tx)
+                    .await
+                    .expect("set");
                 let mut copy = tx
                     .copy_in_raw("COPY events (chain, seq, at, actor, kind, payload, prev_hash, hash, scheme_id) FROM STDIN")
                     .await
@@ -266,13 +302,19 @@ async fn load(store: &Store, n: usize, per: usize) -> usize {
                 tx.commit().await.expect("commit");
             }
         }
-        if (start / BATCH) % 5 == 4 {
+        if (start / BATCH) % 2 == 1 {
             eprintln!(
                 "loaded {} initiatives, {events} events, {:.0?}",
                 start + ids.len(),
                 t.elapsed()
             );
         }
+    }
+    if let Some(mut c) = sqlite_conn {
+        sqlx::query("PRAGMA synchronous=FULL")
+            .execute(&mut *c)
+            .await
+            .expect("pragma");
     }
     println!(
         "load (not the measure): {n} initiatives, {events} events in {:.1} s ({:.0} events/s)",
@@ -296,58 +338,40 @@ fn cpu_seconds() -> f64 {
     (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
 }
 
-/// Diagnoses every id with `tasks` concurrent workers; returns (wall s,
-/// CPU s, weak conditions).
-async fn diagnose_all(state: &AppState, ids: &[String], tasks: usize) -> (f64, f64, usize) {
+/// Diagnoses every id through `measure_many` (bulk: trackers from
+/// snapshots, or chains refolded in bulk, on every core), `chunk` at a time;
+/// returns (wall s, CPU s, weak conditions).
+async fn diagnose_all(state: &AppState, ids: &[String], chunk: usize) -> (f64, f64, usize) {
     let t = Instant::now();
     let cpu = cpu_seconds();
-    let chunks: Vec<Vec<String>> = ids
-        .chunks(ids.len().div_ceil(tasks.max(1)).max(1))
-        .map(<[String]>::to_vec)
-        .collect();
-    let mut handles = vec![];
-    for chunk in chunks {
-        let state = state.clone();
-        handles.push(tokio::spawn(async move {
-            let anchors = BTreeMap::new();
-            let mut weak = 0usize;
-            for id in &chunk {
-                let m = measure(&state, id, &anchors).await.expect("measure");
-                weak += m.diagnosis.weak.len();
-            }
-            weak
-        }));
-    }
-    let mut weak = 0;
-    for h in handles {
-        weak += h.await.expect("task");
+    let anchors = BTreeMap::new();
+    let mut weak = 0usize;
+    for part in ids.chunks(chunk) {
+        let ms = measure_many(state, part, &anchors).await.expect("measure");
+        weak += ms.iter().map(|m| m.diagnosis.weak.len()).sum::<usize>();
     }
     (t.elapsed().as_secs_f64(), cpu_seconds() - cpu, weak)
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let url = args
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "sqlite:///tmp/diag-bench.db".into());
-    let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
-    let per: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(500);
-    let tasks: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(1);
-    let store = Store::connect(&url).await.expect("connect");
-    let clock = Arc::new(ManualClock::new(datetime!(2026-06-01 09:00 UTC)));
-    // Keep a tracker for every initiative of the run.
-    let mut state = AppState::new(store.clone(), clock.clone());
-    state.trackers = Arc::new(saanjh_web::trackers::Trackers::with_capacity(n));
-    service::ensure_built_in_arrangements(&state)
-        .await
-        .expect("arrangements");
-
-    let existing = store.initiatives(Some("bench"), 1, 0).await.expect("list");
-    if existing.is_empty() {
-        load(&store, n, per).await;
+/// Diagnoses every id one by one through `measure` (what the diagnosis
+/// page and `GET /initiatives/{id}/diagnosis` run).
+async fn diagnose_each(state: &AppState, ids: &[String]) -> (f64, f64, usize) {
+    let t = Instant::now();
+    let cpu = cpu_seconds();
+    let anchors = BTreeMap::new();
+    let mut weak = 0usize;
+    for id in ids {
+        weak += measure(state, id, &anchors)
+            .await
+            .expect("measure")
+            .diagnosis
+            .weak
+            .len();
     }
+    (t.elapsed().as_secs_f64(), cpu_seconds() - cpu, weak)
+}
+
+async fn bench_ids(store: &Store) -> Vec<String> {
     let mut ids = vec![];
     let mut offset = 0;
     loop {
@@ -362,6 +386,80 @@ async fn main() {
         }
         offset += 1000;
     }
+    ids
+}
+
+fn stat(v: &mut [f64]) -> String {
+    v.sort_by(f64::total_cmp);
+    format!(
+        "median {:.2} ms, p90 {:.2} ms, max {:.2} ms over {}",
+        v[v.len() / 2],
+        v[v.len() * 9 / 10],
+        v[v.len() - 1],
+        v.len()
+    )
+}
+
+fn uptime() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+/// What a fresh process does with the snapshots in place: all diagnoses in
+/// bulk, then again one by one in another fresh state. Run as a child of
+/// the main run (`--from-snapshots URL`), so nothing is warm but the
+/// operating system's file cache.
+async fn from_snapshots(url: &str, where_: &str) {
+    let store = Store::connect(url).await.expect("connect");
+    let clock = Arc::new(ManualClock::new(datetime!(2026-06-01 09:00 UTC)));
+    let state = AppState::new(store.clone(), clock.clone());
+    let ids = bench_ids(&store).await;
+    let before = TrackerStats::get(&state.trackers.stats.events_folded);
+    let (wall, cpu, weak) = diagnose_all(&state, &ids, 1000).await;
+    println!(
+        "fresh process, all diagnoses from snapshots (measure_many), {where_}: {} initiatives: {wall:.2} s wall, {cpu:.2} s CPU ({weak} weak conditions; {} snapshots used, {} events folded) [load {}]",
+        ids.len(),
+        TrackerStats::get(&state.trackers.stats.snapshots_used),
+        TrackerStats::get(&state.trackers.stats.events_folded) - before,
+        uptime()
+    );
+    let state = AppState::new(store.clone(), clock);
+    let (wall, cpu, _) = diagnose_each(&state, &ids).await;
+    println!(
+        "fresh state, every diagnosis one by one from snapshots (measure), {where_}: {wall:.2} s wall, {cpu:.2} s CPU ({} snapshots used) [load {}]",
+        TrackerStats::get(&state.trackers.stats.snapshots_used),
+        uptime()
+    );
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--from-snapshots") {
+        let url = args.get(1).cloned().unwrap_or_default();
+        let where_ = args.get(2).cloned().unwrap_or_default();
+        from_snapshots(&url, &where_).await;
+        return;
+    }
+    let url = args
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "sqlite:///tmp/diag-bench.db".into());
+    let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let per: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(500);
+    let store = Store::connect(&url).await.expect("connect");
+    let clock = Arc::new(ManualClock::new(datetime!(2026-06-01 09:00 UTC)));
+    let state = AppState::new(store.clone(), clock.clone());
+    service::ensure_built_in_arrangements(&state)
+        .await
+        .expect("arrangements");
+
+    let existing = store.initiatives(Some("bench"), 1, 0).await.expect("list");
+    if existing.is_empty() {
+        load(&store, n, per).await;
+    }
+    let ids = bench_ids(&store).await;
     let events: i64 = store
         .chains()
         .await
@@ -376,25 +474,53 @@ async fn main() {
         url.split('?').next().unwrap_or("")
     );
 
-    // Cold: no tracker kept, every chain read and folded.
-    let (wall, cpu, weak) = diagnose_all(&state, &ids, tasks).await;
+    // The full refold from the raw log: no snapshot, every chain read in
+    // bulk, parsed, folded and summarised; the snapshots are written behind.
+    store.clear_diagnosis_snapshots().await.expect("clear");
+    let (wall, cpu, weak) = diagnose_all(&state, &ids, 1000).await;
+    let t = Instant::now();
+    let c = cpu_seconds();
+    state.trackers.flush(&store).await;
+    let (fwall, fcpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c);
     println!(
-        "all diagnoses, cold (read + fold + calibrate), {where_}: {} initiatives, {events} events, {tasks} task(s): {wall:.2} s wall, {cpu:.2} s CPU ({weak} weak conditions)",
-        ids.len()
+        "full refold from the log (measure_many, no snapshots), {where_}: {} initiatives, {events} events: {wall:.2} s wall, {cpu:.2} s CPU ({weak} weak conditions); then the last snapshot writes {fwall:.2} s wall, {fcpu:.2} s CPU [load {}]",
+        ids.len(),
+        uptime()
     );
-    // Warm: every tracker kept and nothing new; what remains is the head
-    // check, the summary and calibration.
-    let (wall, cpu, _) = diagnose_all(&state, &ids, tasks).await;
+    let kept = store.diagnosis_snapshot_count().await.expect("count");
+    let size: Vec<usize> = store
+        .diagnosis_snapshots(&ids[..ids.len().min(100)])
+        .await
+        .expect("snapshots")
+        .values()
+        .map(|s| s.state.len())
+        .collect();
     println!(
-        "all diagnoses, trackers kept, no new events, {where_}: {wall:.2} s wall, {cpu:.2} s CPU"
+        "snapshots kept: {kept}; mean size of 100: {:.1} KB",
+        size.iter().sum::<usize>() as f64 / size.len().max(1) as f64 / 1024.0
     );
 
-    // One more event on an initiative, then its diagnosis again: the kept
-    // tracker reads and folds that event only.
+    // A fresh process with the snapshots in place.
+    let exe = std::env::current_exe().expect("exe");
+    let out = std::process::Command::new(exe)
+        .args(["--from-snapshots", &url, &where_])
+        .output()
+        .expect("child");
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+
+    // One more event on an initiative, then its diagnosis: the kept tracker
+    // (read from its snapshot on the first diagnosis) folds that event only;
+    // then the snapshot refresh is waited for.
     let anchors = BTreeMap::new();
-    let mut samples = vec![];
-    let mut cold = vec![];
-    for id in ids.iter().take(100) {
+    let state = AppState::new(store.clone(), clock.clone());
+    let sample: Vec<String> = ids.iter().take(100).cloned().collect();
+    for id in &sample {
+        measure(&state, id, &anchors).await.expect("measure");
+    }
+    let mut answer = vec![];
+    let mut refreshed = vec![];
+    for id in &sample {
         let (head, _) = store.head(id).await.expect("head");
         let body: EventBody = serde_json::from_value(json!({"kind": "meeting_recorded", "meeting": format!("{id}-late-{head}"), "scheme": null,
             "record": {"body": "community", "held_on": "2026-05-31", "attendance": {"women": 3, "men": 3}}})).expect("event");
@@ -404,7 +530,9 @@ async fn main() {
             .expect("append");
         let t = Instant::now();
         let m = measure(&state, id, &anchors).await.expect("measure");
-        samples.push(t.elapsed().as_secs_f64() * 1e3);
+        answer.push(t.elapsed().as_secs_f64() * 1e3);
+        state.trackers.flush(&store).await;
+        refreshed.push(t.elapsed().as_secs_f64() * 1e3);
         assert!(
             m.diagnosis
                 .indicators
@@ -412,28 +540,39 @@ async fn main() {
                 .any(|i| i.id.ends_with("meetings_per_scheme"))
         );
     }
-    // For contrast: the same diagnosis with no tracker kept (a fresh state).
-    let fresh = AppState::new(store.clone(), clock);
-    service::ensure_built_in_arrangements(&fresh)
-        .await
-        .expect("arrangements");
-    for id in ids.iter().take(100) {
+    println!(
+        "diagnosis after one more event, tracker kept: answer {} [load {}]",
+        stat(&mut answer),
+        uptime()
+    );
+    println!(
+        "the same including the snapshot refresh (written and committed): {}",
+        stat(&mut refreshed)
+    );
+    // After a restart: the snapshot (at the head) instead of the chain.
+    let fresh = AppState::new(store.clone(), clock.clone());
+    let mut restarted = vec![];
+    for id in &sample {
         let t = Instant::now();
         measure(&fresh, id, &anchors).await.expect("measure");
+        restarted.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    println!(
+        "one diagnosis in a fresh state from its snapshot: {}",
+        stat(&mut restarted)
+    );
+    // For contrast: no tracker and no snapshot (re-read and re-fold).
+    let none = AppState::new(store.clone(), clock);
+    let mut cold = vec![];
+    for id in &sample {
+        store.drop_diagnosis_snapshot(id).await.expect("drop");
+        let t = Instant::now();
+        measure(&none, id, &anchors).await.expect("measure");
         cold.push(t.elapsed().as_secs_f64() * 1e3);
     }
-    let stat = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        (v[v.len() / 2], v[v.len() * 9 / 10], v[v.len() - 1])
-    };
-    let (m, p90, max) = stat(&mut samples);
+    none.trackers.flush(&store).await;
     println!(
-        "diagnosis after one more event, tracker kept, {where_}: median {m:.2} ms, p90 {p90:.2} ms, max {max:.2} ms over {}",
-        samples.len()
-    );
-    let (m, p90, max) = stat(&mut cold);
-    println!(
-        "the same diagnosis re-reading and re-folding the chain ({per} events), {where_}: median {m:.2} ms, p90 {p90:.2} ms, max {max:.2} ms over {}",
-        cold.len()
+        "one diagnosis re-reading and re-folding its chain ({per} events), no snapshot: {}",
+        stat(&mut cold)
     );
 }

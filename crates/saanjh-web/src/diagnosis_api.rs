@@ -142,20 +142,39 @@ pub async fn measure(
         .arrangement(&init.arrangement_id, init.arrangement_version as u32)
         .await?;
     let now = state.clock.now();
-    let ctx = Context {
-        positions_filled: state.store.positions_filled(id).await?,
+    let positions = state.store.positions_filled(id).await?;
+    let ctx = context(state, id, &arr, positions, now).await?;
+    let kept = crate::trackers::up_to_date(state, id, &arr, &ctx).await?;
+    let diagnosis = diagnosis::diagnose(&arr, &ctx, &kept.tracker, now, anchors, &calibrate_direct)
+        .map_err(ApiError::unprocessable)?;
+    Ok(measured(&init, &kept.tracker, diagnosis))
+}
+
+/// What the log does not say about an initiative, at `now`.
+async fn context(
+    state: &AppState,
+    id: &str,
+    arr: &Arrangement,
+    positions_filled: BTreeMap<String, i64>,
+    now: time::OffsetDateTime,
+) -> Result<Context, ApiError> {
+    Ok(Context {
+        positions_filled,
         reserve: state
             .store
-            .reserve_of(id, &arr, now.date())
+            .reserve_of(id, arr, now.date())
             .await?
             .filter(|r| r.tracked)
             .map(|r| r.years),
-    };
-    let kept = crate::trackers::up_to_date(state, id, &arr, &ctx).await?;
-    let tracker = &kept.tracker;
-    let diagnosis = diagnosis::diagnose(&arr, &ctx, tracker, now, anchors, &calibrate_direct)
-        .map_err(ApiError::unprocessable)?;
-    Ok(Measured {
+    })
+}
+
+fn measured(
+    init: &saanjh_store::InitiativeRow,
+    tracker: &diagnosis::Tracker,
+    diagnosis: Diagnosis,
+) -> Measured {
+    Measured {
         id: init.id.clone(),
         name: init.name.clone(),
         locality: init.locality.clone(),
@@ -166,7 +185,83 @@ pub async fn measure(
         schemes: tracker.schemes().count(),
         households: tracker.schemes().map(|s| s.household_ids.len()).sum(),
         diagnosis,
+    }
+}
+
+/// `measure` for many initiatives at once, in `ids`' order: the rows and
+/// positions read in bulk, the trackers from memory, their snapshots or
+/// their chains in bulk, folded and summarised on every core
+/// (`trackers::fold_many`). What comparisons and QCA over many initiatives
+/// run.
+pub async fn measure_many(
+    state: &AppState,
+    ids: &[String],
+    anchors: &BTreeMap<String, Anchors>,
+) -> Result<Vec<Measured>, ApiError> {
+    let now = state.clock.now();
+    let mut rows = state.store.initiatives_by_id(ids).await?;
+    let mut positions = state.store.positions_filled_of(ids).await?;
+    let mut jobs = Vec::with_capacity(ids.len());
+    let mut inits = Vec::with_capacity(ids.len());
+    for id in ids {
+        let init = rows
+            .remove(id)
+            .ok_or_else(|| ApiError::not_found(format!("no initiative `{id}`")))?;
+        let arr = state
+            .arrangement(&init.arrangement_id, init.arrangement_version as u32)
+            .await?;
+        let ctx = context(
+            state,
+            id,
+            &arr,
+            positions.remove(id).unwrap_or_default(),
+            now,
+        )
+        .await?;
+        jobs.push(crate::trackers::Job {
+            initiative: id.clone(),
+            arrangement: arr,
+            ctx,
+        });
+        inits.push(init);
+    }
+    let anchors = anchors.clone();
+    let diagnoses = crate::trackers::fold_many(state, jobs, move |job, tracker| {
+        let d = diagnosis::diagnose(
+            &job.arrangement,
+            &job.ctx,
+            tracker,
+            now,
+            &anchors,
+            &calibrate_direct,
+        )
+        .map_err(ApiError::unprocessable)?;
+        Ok((
+            d,
+            tracker.schemes().count(),
+            tracker
+                .schemes()
+                .map(|s| s.household_ids.len())
+                .sum::<usize>(),
+        ))
     })
+    .await?;
+    Ok(inits
+        .into_iter()
+        .zip(diagnoses)
+        .map(|(init, (diagnosis, schemes, households))| Measured {
+            id: init.id.clone(),
+            name: init.name.clone(),
+            locality: init.locality.clone(),
+            district: init.district.clone(),
+            arrangement: init.arrangement_id.clone(),
+            arrangement_version: init.arrangement_version as u32,
+            demo: init.demo != 0,
+            schemes,
+            households,
+            diagnosis,
+        })
+        .collect())
 }
 
 /// Every initiative id, optionally under some arrangements only.
@@ -512,10 +607,7 @@ pub async fn compare(
             "a comparison of zero initiatives: name at least one initiative (or an arrangement that has some)",
         ));
     }
-    let mut measured = vec![];
-    for id in &ids {
-        measured.push(measure(state, id, anchors).await?);
-    }
+    let measured = measure_many(state, &ids, anchors).await?;
     let mut arrs: BTreeMap<(String, u32), std::sync::Arc<Arrangement>> = BTreeMap::new();
     for m in &measured {
         let key = (m.arrangement.clone(), m.arrangement_version);
@@ -725,8 +817,7 @@ pub async fn qca_report(state: &AppState, q: &QcaParams) -> Result<serde_json::V
     };
     let mut cases = vec![];
     let mut excluded = vec![];
-    for id in &ids {
-        let m = measure(state, id, &anchors).await?;
+    for m in measure_many(state, &ids, &anchors).await? {
         let missing: Vec<&str> = CONDITIONS
             .iter()
             .chain([&OUTCOME])
@@ -864,8 +955,7 @@ pub async fn conditions_csv(
     }
     out.push('\n');
     let mut left_out = vec![];
-    for id in &ids {
-        let m = measure(state, id, &anchors).await?;
+    for m in measure_many(state, &ids, &anchors).await? {
         let values: Vec<Option<f64>> = CONDITIONS
             .iter()
             .chain([&OUTCOME])

@@ -19,10 +19,13 @@ mod demo;
 use std::sync::Arc;
 
 use saanjh_store::Store;
+use saanjh_web::diagnosis_api::measure;
+use saanjh_web::trackers::TrackerStats;
 use saanjh_web::{AppState, ManualClock};
 use serde_json::Value;
 use time::macros::datetime;
 
+#[macro_use]
 mod common;
 use common::{Db, postgres_db, sqlite_db};
 
@@ -30,6 +33,7 @@ struct App {
     base: String,
     http: reqwest::Client,
     state: AppState,
+    url: String,
 }
 
 impl App {
@@ -50,7 +54,35 @@ impl App {
             base: format!("http://{addr}/api/v1"),
             http: reqwest::Client::new(),
             state,
+            url: db.url.clone(),
         }
+    }
+
+    /// Another server process on the same database, its clock at `at`:
+    /// nothing kept in memory, only what the database holds.
+    async fn restart(&self, at: time::OffsetDateTime) -> App {
+        let store = Store::connect(&self.url).await.expect("connect");
+        let state = AppState::new(store, Arc::new(ManualClock::new(at)));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(saanjh_web::serve_on(listener, state.clone()));
+        App {
+            base: format!("http://{addr}/api/v1"),
+            http: reqwest::Client::new(),
+            state,
+            url: self.url.clone(),
+        }
+    }
+
+    /// Waits until the snapshots this server queued are written.
+    async fn flush(&self) {
+        self.state.trackers.flush(&self.state.store).await;
+    }
+
+    fn stat(&self, which: fn(&TrackerStats) -> &std::sync::atomic::AtomicU64) -> u64 {
+        TrackerStats::get(which(&self.state.trackers.stats))
     }
 
     async fn get(&self, path: &str) -> (u16, String, Value) {
@@ -1093,3 +1125,204 @@ async fn postgres() {
     bad_input(&app).await;
     db.drop_pg().await;
 }
+
+async fn diagnose(a: &App, id: &str) -> Value {
+    let (s, _, body) = a.get(&format!("/initiatives/{id}/diagnosis")).await;
+    assert_eq!(s, 200, "{body}");
+    body
+}
+
+async fn compare(ids: &[String], a: &App) -> Value {
+    let (s, _, body) = a
+        .get(&format!("/compare?initiatives={}", ids.join(",")))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    body
+}
+
+/// The diagnosis's kept folds (issue 8's constraint: indicators maintained
+/// as events arrive, and fast from a cold process): a restarted server
+/// diagnoses from the snapshots without reading a chain, gives exactly what
+/// a refold from the log gives, follows the clock past a deadline without a
+/// new event, and never serves a snapshot that does not match its chain.
+async fn diagnosis_from_snapshots_is_the_diagnosis_from_the_log(app: App) {
+    let today = datetime!(2026-11-20 09:00 UTC);
+    let ids = [
+        app.initiative("Street 7").await,
+        app.initiative("Street 9").await,
+        app.initiative("Chiniot").await,
+        app.initiative("Badar Colony").await,
+    ];
+    // The first diagnoses fold the chains and keep the folds.
+    for id in &ids {
+        diagnose(&app, id).await;
+    }
+    app.flush().await;
+    let kept = app
+        .state
+        .store
+        .diagnosis_snapshot_count()
+        .await
+        .expect("count");
+    assert!(kept >= ids.len() as i64, "{kept} snapshots kept");
+
+    // Restart: every diagnosis read from a snapshot, no event folded.
+    let warm = app.restart(today).await;
+    let mut from_snapshots = vec![];
+    for id in &ids {
+        from_snapshots.push(diagnose(&warm, id).await);
+    }
+    assert_eq!(warm.stat(|s| &s.snapshots_used), ids.len() as u64);
+    assert_eq!(warm.stat(|s| &s.events_folded), 0, "no chain re-read");
+    let compared_warm = compare(&ids, &warm.restart(today).await).await;
+
+    // The same diagnoses folded from the log, with no snapshot at all.
+    app.state
+        .store
+        .clear_diagnosis_snapshots()
+        .await
+        .expect("clear");
+    let cold = app.restart(today).await;
+    for (id, kept) in ids.iter().zip(&from_snapshots) {
+        let refolded = diagnose(&cold, id).await;
+        assert_eq!(&refolded, kept, "snapshot and refold differ for {id}");
+    }
+    assert_eq!(cold.stat(|s| &s.snapshots_used), 0);
+    assert!(cold.stat(|s| &s.events_folded) > 0);
+    cold.flush().await;
+    // In bulk (the comparison's path) too.
+    app.state
+        .store
+        .clear_diagnosis_snapshots()
+        .await
+        .expect("clear");
+    let bulk = app.restart(today).await;
+    assert_eq!(compare(&ids, &bulk).await, compared_warm);
+    assert_eq!(bulk.stat(|s| &s.snapshots_used), 0);
+    bulk.flush().await;
+
+    // A deadline passes with no new event: the snapshot still stands for
+    // the chain, and the diagnosis from it moves with the clock exactly as
+    // a refold's does (an obligation past due counts its delay up to now).
+    // (Not through a restarted server: its sweeper would act on the
+    // deadlines that passed, appending events; here only time moves.)
+    let later = today + time::Duration::days(30);
+    let none = std::collections::BTreeMap::new();
+    let at = |t| AppState::new(app.state.store.clone(), Arc::new(ManualClock::new(t)));
+    let moved = at(later);
+    let s9_later = measure(&moved, &ids[1], &none).await.expect("measure");
+    assert_eq!(TrackerStats::get(&moved.trackers.stats.snapshots_used), 1);
+    assert_eq!(
+        TrackerStats::get(&moved.trackers.stats.events_folded),
+        0,
+        "served from the snapshot"
+    );
+    let worst_later = s9_later
+        .diagnosis
+        .indicators
+        .iter()
+        .find(|i| i.id == "bureaucratic_commitment.worst_delay_days")
+        .and_then(|i| i.value)
+        .expect("worst delay measured on Street 9");
+    let worst_today = from_snapshots[1]["evidence"]["bureaucratic_commitment"]["indicators"]
+        .as_array()
+        .expect("indicators")
+        .iter()
+        .find(|i| i["id"] == "bureaucratic_commitment.worst_delay_days")
+        .and_then(|i| i["value"].as_f64())
+        .expect("worst delay measured on Street 9");
+    assert!(
+        worst_later >= worst_today + 29.0,
+        "the delay grows with the clock: {worst_today} then {worst_later}"
+    );
+    app.state
+        .store
+        .clear_diagnosis_snapshots()
+        .await
+        .expect("clear");
+    let refolded_later = measure(&at(later), &ids[1], &none).await.expect("measure");
+    assert_eq!(refolded_later.diagnosis, s9_later.diagnosis);
+    moved.trackers.flush(&app.state.store).await;
+
+    // A snapshot whose position is not on the chain is not served: one at
+    // the head with another hash, one behind the head whose hash the next
+    // event does not name. Either would give an empty diagnosis if read.
+    let empty = saanjh_core::diagnosis::Tracker::new()
+        .to_snapshot()
+        .expect("snapshot");
+    let store = &app.state.store;
+    let forge = |id: &str, seq: i64| saanjh_store::DiagnosisSnapshot {
+        initiative_id: id.to_string(),
+        arrangement_id: String::new(),
+        arrangement_version: 0,
+        format: saanjh_core::diagnosis::SNAPSHOT_FORMAT,
+        seq,
+        hash: "0".repeat(64),
+        state: empty.clone(),
+    };
+    let mut forged = vec![];
+    for (k, id) in ids.iter().enumerate() {
+        let row = store
+            .initiative(id)
+            .await
+            .expect("row")
+            .expect("initiative");
+        let (head, _) = store.head(id).await.expect("head");
+        let mut f = forge(id, if k % 2 == 0 { head } else { head - 1 });
+        f.arrangement_id = row.arrangement_id;
+        f.arrangement_version = row.arrangement_version;
+        forged.push(f);
+    }
+    store.clear_diagnosis_snapshots().await.expect("clear");
+    store
+        .put_diagnosis_snapshots(&forged, "2026-11-20T09:00:00Z")
+        .await
+        .expect("forge");
+    let wary = app.restart(today).await;
+    for (id, kept) in ids.iter().zip(&from_snapshots) {
+        assert_eq!(
+            &diagnose(&wary, id).await,
+            kept,
+            "forged snapshot served for {id}"
+        );
+    }
+    assert_eq!(wary.stat(|s| &s.snapshots_used), 0);
+    assert_eq!(wary.stat(|s| &s.snapshots_rejected), ids.len() as u64);
+    // And in bulk.
+    wary.flush().await;
+    store.clear_diagnosis_snapshots().await.expect("clear");
+    store
+        .put_diagnosis_snapshots(&forged, "2026-11-20T09:00:00Z")
+        .await
+        .expect("forge");
+    let wary_bulk = app.restart(today).await;
+    assert_eq!(compare(&ids, &wary_bulk).await, compared_warm);
+    assert_eq!(wary_bulk.stat(|s| &s.snapshots_used), 0);
+    assert!(wary_bulk.stat(|s| &s.snapshots_rejected) >= ids.len() as u64);
+    wary_bulk.flush().await;
+
+    // A new event moves the chain on: the snapshot behind it is read and
+    // only the new event folded.
+    let (head, _) = store.head(&ids[0]).await.expect("head");
+    let body: saanjh_core::event::EventBody = serde_json::from_value(serde_json::json!({
+        "kind": "meeting_recorded", "meeting": "late-meeting", "scheme": null,
+        "record": {"body": "community", "held_on": "2026-11-19", "attendance": {"women": 3, "men": 3}}}))
+    .expect("event");
+    store
+        .append(&ids[0], head, "admin", "2026-11-19T09:00:00Z", &[body])
+        .await
+        .expect("append");
+    let tail = app.restart(today).await;
+    let after = diagnose(&tail, &ids[0]).await;
+    assert_eq!(tail.stat(|s| &s.snapshots_used), 1);
+    assert_eq!(tail.stat(|s| &s.events_folded), 1);
+    tail.flush().await;
+    app.state
+        .store
+        .clear_diagnosis_snapshots()
+        .await
+        .expect("clear");
+    assert_eq!(diagnose(&app.restart(today).await, &ids[0]).await, after);
+}
+
+both!(diagnosis_from_snapshots_is_the_diagnosis_from_the_log);

@@ -53,6 +53,15 @@ pub fn rebuild(database: &str) -> anyhow::Result<ExitCode> {
         let store = Store::connect(database).await?;
         let n = store.rebuild().await?;
         println!("rebuilt every projection from {n} event(s)");
+        // The diagnosis snapshots were emptied with the projections; fold
+        // every chain once now so the first diagnoses need not.
+        let state = saanjh_web::AppState::new(store, std::sync::Arc::new(saanjh_web::SystemClock));
+        // They are a cache: failing to fill them leaves the projections
+        // rebuilt and costs a fold at first use, so it is reported, not fatal.
+        match saanjh_web::trackers::refold_all(&state).await {
+            Ok(folded) => println!("kept the diagnosis folds of {folded} initiative(s)"),
+            Err(e) => eprintln!("diagnosis folds not kept: {}", e.problem.detail),
+        }
         Ok(ExitCode::SUCCESS)
     })
 }

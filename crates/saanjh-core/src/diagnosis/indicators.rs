@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::words::{detail as dt, partners};
@@ -122,7 +122,7 @@ pub const BUILT_IN_INDICATORS: &[&str] = &[
 ];
 
 /// Where an obligation stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ObligationStatus {
     Open,
@@ -133,7 +133,7 @@ pub enum ObligationStatus {
 }
 
 /// An obligation as the tracker keeps it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ObligationTrack {
     pub id: String,
     pub scheme: String,
@@ -176,7 +176,7 @@ impl ObligationTrack {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct ActTrack {
     scheme: String,
     action: String,
@@ -184,14 +184,23 @@ struct ActTrack {
     seq: i64,
 }
 
-#[derive(Debug, Clone)]
+/// What the indicators read of a ledger entry. Not the whole
+/// [`ledger::LedgerLine`]: receipts, payees, purposes and the like are never
+/// read here, and an initiative has hundreds of entries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct EntryTrack {
-    line: ledger::LedgerLine,
+    kind: String,
+    role: String,
+    means: Means,
+    /// Whether the entry names a household.
+    household: bool,
+    quantity: Option<i64>,
+    reversed_kind: Option<String>,
     actor: String,
     seq: i64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct MeetingTrack {
     body: String,
     women: u32,
@@ -199,10 +208,66 @@ struct MeetingTrack {
     seq: i64,
 }
 
+/// The layout of [`Tracker::to_snapshot`]'s text. A kept snapshot of
+/// another format is not read but folded again; bump it whenever the
+/// tracker's fields or what it folds change.
+pub const SNAPSHOT_FORMAT: i64 = 1;
+
+/// A map with non-string keys, as a list of pairs (JSON keys are strings).
+mod pairs {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(
+        map: &BTreeMap<K, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, K, V, D>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(d)?.into_iter().collect())
+    }
+}
+
+/// Month snapshots with each value as its IEEE bits: JSON's decimal floats
+/// need not read back to the same bits, and a kept tracker must summarise
+/// exactly as a fresh fold does.
+mod history_bits {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    type History = Vec<(String, Vec<Option<f64>>)>;
+
+    pub fn serialize<S: Serializer>(h: &History, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(h.iter().map(|(m, v)| {
+            let bits: Vec<Option<u64>> = v.iter().map(|x| x.map(f64::to_bits)).collect();
+            (m, bits)
+        }))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<History, D::Error> {
+        let raw = Vec::<(String, Vec<Option<u64>>)>::deserialize(d)?;
+        Ok(raw
+            .into_iter()
+            .map(|(m, v)| (m, v.into_iter().map(|x| x.map(f64::from_bits)).collect()))
+            .collect())
+    }
+}
+
 /// The incremental fold over one initiative's events.
-#[derive(Debug, Clone, Default)]
+///
+/// Serialisable ([`Tracker::to_snapshot`]) so that the web layer can keep
+/// it in the database beside the chain head it was folded to: it depends on
+/// the events and the arrangement only, never on the clock, so a kept state
+/// stays right until the chain moves on.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Tracker {
-    initiative: Option<crate::event::InitiativeRecord>,
     schemes: BTreeMap<String, SchemeState>,
     scheme_events: BTreeMap<String, Vec<i64>>,
     scheme_created: BTreeMap<String, String>,
@@ -214,11 +279,16 @@ pub struct Tracker {
     by_scheme: BTreeMap<String, Vec<usize>>,
     meetings: Vec<MeetingTrack>,
     /// (scheme, action) → (signatures given, needed, event seqs).
+    #[serde(with = "pairs")]
     signatures: BTreeMap<(String, String), (u32, u32, Vec<i64>)>,
     /// Report id → (resolved, event seqs); read from the payload's JSON so
     /// this module does not depend on the reports module's types.
     reports: BTreeMap<String, (bool, Vec<i64>)>,
     month: Option<String>,
+    /// Month → the indicators' values at its end, in report order. Kept as
+    /// the floats' bits in a snapshot, so a value read back is the value
+    /// folded, to the last bit.
+    #[serde(with = "history_bits")]
     history: Vec<(String, Vec<Option<f64>>)>,
     last_at: Option<OffsetDateTime>,
     events: usize,
@@ -298,9 +368,6 @@ impl Tracker {
             }
         }
         match &ev.body {
-            EventBody::InitiativeStarted { initiative } => {
-                self.initiative = Some(initiative.clone());
-            }
             EventBody::SchemeCreated { scheme, .. } => {
                 self.scheme_created.insert(scheme.clone(), ev.at.clone());
             }
@@ -390,7 +457,12 @@ impl Tracker {
                     .or_default()
                     .push(self.entries.len());
                 self.entries.push(EntryTrack {
-                    line: line.clone(),
+                    kind: line.kind.clone(),
+                    role: line.role.clone(),
+                    means: line.means,
+                    household: line.household.is_some(),
+                    quantity: line.quantity,
+                    reversed_kind: line.reversed_kind.clone(),
                     actor: ev.actor.clone(),
                     seq,
                 })
@@ -462,13 +534,40 @@ impl Tracker {
         self.outcome(arr, &mut out);
         self.defined(arr, ctx, now, &mut out);
         for (i, ind) in out.iter_mut().enumerate() {
+            // These two are read from outside the log (the registry, the
+            // reserve's books), which keeps no dates for them: their past
+            // months carry today's value, whenever the month was folded, so
+            // a tracker folded long ago says what a fresh fold would.
+            let from_context = matches!(
+                ind.id.as_str(),
+                "formal_structures.positions_filled" | "political_commitment.reserve_utilisation"
+            );
             ind.over_time = self
                 .history
                 .iter()
-                .map(|(m, v)| (m.clone(), v.get(i).copied().flatten()))
+                .map(|(m, v)| {
+                    let value = if from_context {
+                        ind.value
+                    } else {
+                        v.get(i).copied().flatten()
+                    };
+                    (m.clone(), value)
+                })
                 .collect();
         }
         out
+    }
+
+    /// The fold so far as text, for keeping beside the chain head it was
+    /// folded to (see `SNAPSHOT_FORMAT`).
+    pub fn to_snapshot(&self) -> Result<String, String> {
+        serde_json::to_string(self).map_err(|e| format!("tracker snapshot: {e}"))
+    }
+
+    /// A fold kept by [`Tracker::to_snapshot`] under the same
+    /// [`SNAPSHOT_FORMAT`].
+    pub fn from_snapshot(text: &str) -> Result<Tracker, String> {
+        serde_json::from_str(text).map_err(|e| format!("tracker snapshot does not read: {e}"))
     }
 
     /// The arrangement's own indicators (`[indicators.NAME]`): the
@@ -768,7 +867,7 @@ impl Tracker {
         let releases: Vec<i64> = self
             .entries
             .iter()
-            .filter(|e| e.line.kind == "release" && sides.government.contains(&e.line.role))
+            .filter(|e| e.kind == "release" && sides.government.contains(&e.role))
             .map(|e| e.seq)
             .collect();
         out.push(ind(
@@ -795,9 +894,9 @@ impl Tracker {
                 continue;
             }
             let mine: Vec<&EntryTrack> = self.scheme_entries(&s.id).collect();
-            let community_spent = mine.iter().any(|e| {
-                e.line.kind == "expenditure" && sides.community_roles.contains(&e.line.role)
-            });
+            let community_spent = mine
+                .iter()
+                .any(|e| e.kind == "expenditure" && sides.community_roles.contains(&e.role));
             if !community_spent {
                 continue;
             }
@@ -805,8 +904,8 @@ impl Tracker {
             let gov_spent: Vec<i64> = mine
                 .iter()
                 .filter(|e| {
-                    matches!(e.line.kind.as_str(), "expenditure" | "release")
-                        && sides.government.contains(&e.line.role)
+                    matches!(e.kind.as_str(), "expenditure" | "release")
+                        && sides.government.contains(&e.role)
                 })
                 .map(|e| e.seq)
                 .collect();
@@ -817,7 +916,7 @@ impl Tracker {
             events.extend(gov_spent);
             events.extend(
                 mine.iter()
-                    .filter(|e| e.line.kind == "expenditure")
+                    .filter(|e| e.kind == "expenditure")
                     .map(|e| e.seq),
             );
         }
@@ -852,9 +951,9 @@ impl Tracker {
         for s in self.schemes.values() {
             registered += s.household_ids.len();
             for e in self.scheme_entries(&s.id) {
-                if e.line.household.is_some()
-                    && sides.community_roles.contains(&e.line.role)
-                    && matches!(e.line.kind.as_str(), "contribution" | "reversal")
+                if e.household
+                    && sides.community_roles.contains(&e.role)
+                    && matches!(e.kind.as_str(), "contribution" | "reversal")
                 {
                     pay_events.push(e.seq);
                 }
@@ -893,7 +992,7 @@ impl Tracker {
             }
             events.extend(
                 self.scheme_entries(&s.id)
-                    .filter(|e| sides.community_roles.contains(&e.line.role))
+                    .filter(|e| sides.community_roles.contains(&e.role))
                     .map(|e| e.seq),
             );
         }
@@ -949,9 +1048,9 @@ impl Tracker {
         let labour: Vec<&EntryTrack> = self
             .entries
             .iter()
-            .filter(|e| e.line.means == Means::Labour && e.line.kind == "contribution")
+            .filter(|e| e.means == Means::Labour && e.kind == "contribution")
             .collect();
-        let days: i64 = labour.iter().filter_map(|e| e.line.quantity).sum();
+        let days: i64 = labour.iter().filter_map(|e| e.quantity).sum();
         out.push(ind(
             "community_willingness",
             "labour_days",
@@ -990,8 +1089,8 @@ impl Tracker {
             tariff_events.extend(
                 self.scheme_entries(&s.id)
                     .filter(|e| {
-                        matches!(e.line.kind.as_str(), "bill" | "tariff")
-                            || matches!(e.line.reversed_kind.as_deref(), Some("bill" | "tariff"))
+                        matches!(e.kind.as_str(), "bill" | "tariff")
+                            || matches!(e.reversed_kind.as_deref(), Some("bill" | "tariff"))
                     })
                     .map(|e| e.seq),
             );
@@ -1020,18 +1119,16 @@ impl Tracker {
         let spenders: BTreeSet<&str> = self
             .entries
             .iter()
-            .filter(|e| {
-                e.line.kind == "expenditure" && sides.community_roles.contains(&e.line.role)
-            })
+            .filter(|e| e.kind == "expenditure" && sides.community_roles.contains(&e.role))
             .map(|e| e.actor.as_str())
             .collect();
         let cash: Vec<&EntryTrack> = self
             .entries
             .iter()
             .filter(|e| {
-                e.line.kind == "contribution"
-                    && e.line.means == Means::Cash
-                    && sides.community_roles.contains(&e.line.role)
+                e.kind == "contribution"
+                    && e.means == Means::Cash
+                    && sides.community_roles.contains(&e.role)
             })
             .collect();
         let separate = cash
@@ -1054,7 +1151,7 @@ impl Tracker {
         let reversals: Vec<i64> = self
             .entries
             .iter()
-            .filter(|e| e.line.kind == "reversal")
+            .filter(|e| e.kind == "reversal")
             .map(|e| e.seq)
             .collect();
         let n = self.entries.len();
@@ -1229,7 +1326,7 @@ impl Tracker {
             }
             events.extend(
                 self.scheme_entries(&s.id)
-                    .filter(|e| matches!(e.line.kind.as_str(), "contribution" | "release"))
+                    .filter(|e| matches!(e.kind.as_str(), "contribution" | "release"))
                     .map(|e| e.seq),
             );
         }

@@ -33,7 +33,7 @@ pub mod indicators;
 pub mod words;
 
 pub use conditions::{Anchors, CONDITIONS, Condition, ConditionScore, OUTCOME};
-pub use indicators::{Context, DiagEvent, Indicator, Tracker};
+pub use indicators::{Context, DiagEvent, Indicator, SNAPSHOT_FORMAT, Tracker};
 
 mod report;
 pub use report::{Diagnosis, NextStep, diagnose};

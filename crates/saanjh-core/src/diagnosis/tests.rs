@@ -399,3 +399,65 @@ fn the_list_of_built_in_indicators_is_what_the_tracker_reports() {
         .collect();
     assert_eq!(ids, indicators::BUILT_IN_INDICATORS);
 }
+
+#[test]
+fn a_tracker_read_back_from_its_snapshot_diagnoses_as_the_fold_it_was_taken_from() {
+    let arr = arrangement();
+    let ctx = Context {
+        positions_filled: BTreeMap::from([("community.lane_manager".to_string(), 1)]),
+        reserve: None,
+    };
+    let at = datetime!(2026-08-01 09:00 UTC);
+    for healthy in [true, false] {
+        let events = lane(healthy);
+        let mut whole = Tracker::new();
+        for e in &events {
+            whole.apply(&arr, &ctx, e);
+        }
+        // Snapshot half-way, read it back, fold the rest onto it.
+        let (first, rest) = events.split_at(events.len() / 2);
+        let mut half = Tracker::new();
+        for e in first {
+            half.apply(&arr, &ctx, e);
+        }
+        let text = half.to_snapshot().expect("snapshot");
+        let mut resumed = Tracker::from_snapshot(&text).expect("reads back");
+        for e in rest {
+            resumed.apply(&arr, &ctx, e);
+        }
+        let fresh = diagnose(&arr, &ctx, &whole, at, &BTreeMap::new(), &linear).expect("d");
+        let kept = diagnose(&arr, &ctx, &resumed, at, &BTreeMap::new(), &linear).expect("d");
+        assert_eq!(fresh, kept, "healthy={healthy}");
+        assert!(!fresh.indicators.iter().all(|i| i.over_time.is_empty()));
+        // And the snapshot of the whole fold reads back to the same text.
+        let again =
+            Tracker::from_snapshot(&whole.to_snapshot().expect("snapshot")).expect("reads back");
+        assert_eq!(
+            again.to_snapshot().expect("snapshot"),
+            whole.to_snapshot().expect("snapshot")
+        );
+    }
+    assert!(Tracker::from_snapshot("{\"schemes\": 3}").is_err());
+}
+
+#[test]
+fn indicators_read_from_outside_the_log_carry_todays_value_in_every_past_month() {
+    let arr = arrangement();
+    let before = Context::default();
+    let after = Context {
+        positions_filled: BTreeMap::from([("community.lane_manager".to_string(), 1)]),
+        reserve: None,
+    };
+    // Folded while no position was filled, summarised after one was.
+    let mut t = Tracker::new();
+    for e in lane(true) {
+        t.apply(&arr, &before, &e);
+    }
+    let inds = t.indicators(&arr, &after, datetime!(2026-08-01 09:00 UTC));
+    let filled = inds
+        .iter()
+        .find(|i| i.id == "formal_structures.positions_filled")
+        .expect("indicator");
+    assert!(!filled.over_time.is_empty());
+    assert!(filled.over_time.iter().all(|(_, v)| *v == filled.value));
+}

@@ -1,0 +1,225 @@
+//! Kept diagnosis folds (issue 8) and the reads that feed them in bulk.
+//!
+//! A snapshot is one initiative's diagnosis tracker as text, with the chain
+//! position (sequence number and hash) it was folded up to and the
+//! arrangement version it was folded under. It is a cache: the web layer
+//! serves it only while that position is still on the chain, folds the
+//! events after it, and writes a newer one; `rebuild` empties the table.
+//! Writing one never touches an event or a projection.
+//!
+//! The bulk reads (`heads_of`, `events_of_chains`) read many chains in one
+//! query each, for the fold of every initiative at once (a comparison of
+//! all, QCA, a rebuild) instead of one round trip per initiative.
+
+use std::collections::BTreeMap;
+
+use saanjh_core::event::StoredEvent;
+
+use crate::{EventRow, Result, Store, dispatch};
+
+/// One kept fold, as stored.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct DiagnosisSnapshot {
+    pub initiative_id: String,
+    pub arrangement_id: String,
+    pub arrangement_version: i64,
+    /// The layout of `state` (`saanjh_core::diagnosis::SNAPSHOT_FORMAT`).
+    pub format: i64,
+    /// The chain position folded up to.
+    pub seq: i64,
+    pub hash: String,
+    pub state: String,
+}
+
+/// `$from, $from+1, …` for an `IN (…)` of `n` values.
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Values bound per `IN (…)` list: under SQLite's default limit of bound
+/// parameters (32,766) and PostgreSQL's (65,535) with room to spare.
+const IN_BATCH: usize = 500;
+
+impl Store {
+    /// The kept fold of one initiative, if any.
+    pub async fn diagnosis_snapshot(&self, initiative: &str) -> Result<Option<DiagnosisSnapshot>> {
+        Ok(dispatch!(self, pool => sqlx::query_as(
+            "SELECT initiative_id, arrangement_id, arrangement_version, format, seq, hash, state FROM diagnosis_snapshots WHERE initiative_id = $1")
+            .bind(initiative).fetch_optional(pool).await?))
+    }
+
+    /// The kept folds of many initiatives (those that have one), by id.
+    pub async fn diagnosis_snapshots(
+        &self,
+        initiatives: &[String],
+    ) -> Result<BTreeMap<String, DiagnosisSnapshot>> {
+        let mut out = BTreeMap::new();
+        for part in initiatives.chunks(IN_BATCH) {
+            let sql = format!(
+                "SELECT initiative_id, arrangement_id, arrangement_version, format, seq, hash, state FROM diagnosis_snapshots WHERE initiative_id IN ({})",
+                placeholders(1, part.len())
+            );
+            let rows: Vec<DiagnosisSnapshot> = dispatch!(self, pool => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                for id in part {
+                    q = q.bind(id);
+                }
+                q.fetch_all(pool).await?
+            });
+            out.extend(rows.into_iter().map(|r| (r.initiative_id.clone(), r)));
+        }
+        Ok(out)
+    }
+
+    /// Keeps folds, in one transaction. A stored fold further along its
+    /// chain than the one offered is left as it is (two writers racing
+    /// never move a snapshot backwards). Returns how many were written.
+    pub async fn put_diagnosis_snapshots(
+        &self,
+        rows: &[DiagnosisSnapshot],
+        at: &str,
+    ) -> Result<u64> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut n = 0;
+        dispatch!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for r in rows {
+                n += sqlx::query(
+                    "INSERT INTO diagnosis_snapshots (initiative_id, arrangement_id, arrangement_version, format, seq, hash, state, written_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                     ON CONFLICT (initiative_id) DO UPDATE SET arrangement_id = excluded.arrangement_id, \
+                     arrangement_version = excluded.arrangement_version, format = excluded.format, seq = excluded.seq, \
+                     hash = excluded.hash, state = excluded.state, written_at = excluded.written_at \
+                     WHERE diagnosis_snapshots.seq <= excluded.seq \
+                     OR diagnosis_snapshots.format <> excluded.format \
+                     OR diagnosis_snapshots.arrangement_id <> excluded.arrangement_id \
+                     OR diagnosis_snapshots.arrangement_version <> excluded.arrangement_version")
+                    .bind(&r.initiative_id).bind(&r.arrangement_id).bind(r.arrangement_version).bind(r.format)
+                    .bind(r.seq).bind(&r.hash).bind(&r.state).bind(at)
+                    .execute(&mut *tx).await?.rows_affected();
+            }
+            tx.commit().await?;
+        });
+        Ok(n)
+    }
+
+    /// Drops one kept fold (one that no longer matches its chain).
+    pub async fn drop_diagnosis_snapshot(&self, initiative: &str) -> Result<()> {
+        dispatch!(self, pool => sqlx::query("DELETE FROM diagnosis_snapshots WHERE initiative_id = $1")
+            .bind(initiative).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// How many folds are kept.
+    pub async fn diagnosis_snapshot_count(&self) -> Result<i64> {
+        let (n,): (i64,) = dispatch!(self, pool => sqlx::query_as("SELECT COUNT(*) FROM diagnosis_snapshots")
+            .fetch_one(pool).await?);
+        Ok(n)
+    }
+
+    /// The heads of many chains (a chain with no events is absent).
+    pub async fn heads_of(&self, chains: &[String]) -> Result<BTreeMap<String, (i64, String)>> {
+        let mut out = BTreeMap::new();
+        for part in chains.chunks(IN_BATCH) {
+            let sql = format!(
+                "SELECT chain, seq, hash FROM chain_heads WHERE chain IN ({})",
+                placeholders(1, part.len())
+            );
+            let rows: Vec<(String, i64, String)> = dispatch!(self, pool => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                for c in part {
+                    q = q.bind(c);
+                }
+                q.fetch_all(pool).await?
+            });
+            out.extend(rows.into_iter().map(|(c, s, h)| (c, (s, h))));
+        }
+        Ok(out)
+    }
+
+    /// Every event of several chains, in one query: by chain, then in chain
+    /// order. For folding many initiatives at once; callers keep the batch
+    /// small enough to hold (a few dozen chains of hundreds of events).
+    pub async fn events_of_chains(&self, chains: &[String]) -> Result<Vec<StoredEvent>> {
+        let mut out = vec![];
+        for part in chains.chunks(IN_BATCH) {
+            let sql = format!(
+                "SELECT chain, seq, at, actor, kind, payload, prev_hash, hash FROM events WHERE chain IN ({}) ORDER BY chain, seq",
+                placeholders(1, part.len())
+            );
+            let rows: Vec<EventRow> = dispatch!(self, pool => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                for c in part {
+                    q = q.bind(c);
+                }
+                q.fetch_all(pool).await?
+            });
+            out.extend(rows.into_iter().map(EventRow::into_event));
+        }
+        Ok(out)
+    }
+
+    /// Initiative rows by id (those that exist).
+    pub async fn initiatives_by_id(
+        &self,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, crate::InitiativeRow>> {
+        let mut out = BTreeMap::new();
+        for part in ids.chunks(IN_BATCH) {
+            let sql = format!(
+                "SELECT id, name, locality, district, arrangement_id, arrangement_version, demo, latitude, longitude, started_at FROM initiatives WHERE id IN ({})",
+                placeholders(1, part.len())
+            );
+            let rows: Vec<crate::InitiativeRow> = dispatch!(self, pool => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                for c in part {
+                    q = q.bind(c);
+                }
+                q.fetch_all(pool).await?
+            });
+            out.extend(rows.into_iter().map(|r| (r.id.clone(), r)));
+        }
+        Ok(out)
+    }
+
+    /// `positions_filled` of many initiatives in one query per batch
+    /// (an initiative with no position filled is absent).
+    pub async fn positions_filled_of(
+        &self,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, BTreeMap<String, i64>>> {
+        let mut out: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+        for part in ids.chunks(IN_BATCH) {
+            let sql = format!(
+                "SELECT ip.initiative_id, ip.role, m.position, COUNT(DISTINCT m.person_id) FROM initiative_partners ip \
+                 JOIN memberships m ON m.organisation_id = ip.organisation_id \
+                 WHERE ip.initiative_id IN ({}) AND m.active = 1 GROUP BY ip.initiative_id, ip.role, m.position",
+                placeholders(1, part.len())
+            );
+            let rows: Vec<(String, String, String, i64)> = dispatch!(self, pool => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                for c in part {
+                    q = q.bind(c);
+                }
+                q.fetch_all(pool).await?
+            });
+            for (i, r, p, n) in rows {
+                out.entry(i).or_default().insert(format!("{r}.{p}"), n);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Forgets every kept fold (the next diagnosis of each refolds).
+    pub async fn clear_diagnosis_snapshots(&self) -> Result<u64> {
+        Ok(
+            dispatch!(self, pool => sqlx::query("DELETE FROM diagnosis_snapshots")
+            .execute(pool).await?.rows_affected()),
+        )
+    }
+}
