@@ -8,9 +8,10 @@
 # 2. From each database URL given (sqlite://… and/or postgres://…): bulk-load
 #    N initiatives of synthetic lane events as valid hash chains (multi-row
 #    INSERTs in big transactions on SQLite, COPY on PostgreSQL) unless the
-#    database already holds them, then diagnose them all cold (read + fold +
-#    calibrate), again with the trackers kept, and the diagnosis after one
-#    more event with the tracker kept (vs re-reading the chain).
+#    database already holds them, then time the full refold from the log,
+#    all diagnoses from the persisted snapshots in a fresh process, and the
+#    diagnosis after one more event (with and without the snapshot refresh;
+#    vs re-reading the chain).
 #
 # Example (the figures in BENCHMARKS.md):
 #   psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE saanjh_diag_5m' postgres

@@ -1,21 +1,30 @@
 //! Diagnosis from the database at scale (issue 8): time to compute every
-//! initiative's indicators and conditions from SQLite or PostgreSQL (read
-//! the chain, fold, calibrate: what `GET /initiatives/{id}/diagnosis` does),
-//! and to answer again after one more event with the kept trackers. Run by
-//! `bench/diagnosis/run.sh`; never a test.
+//! initiative's indicators and conditions from SQLite or PostgreSQL, and to
+//! answer again after one more event. Run by `bench/diagnosis/run.sh`;
+//! never a test.
 //!
 //!     cargo run --release -p saanjh-web --example diagnosis_db_bench -- \
 //!         sqlite:///tmp/diag-bench.db 10000 500
 //!
-//! Loading: appending 5 million events through the store (hash chain and
-//! projections per append) runs at a few hundred events a second here, so
-//! this harness bulk-loads instead. It generates valid chains — every event
-//! sealed with `StoredEvent::seal`, so `saanjh verify` accepts them — and
-//! inserts them in large transactions: prepared multi-row INSERTs on SQLite,
-//! `COPY … FROM STDIN` on PostgreSQL, with each chain's head and the
-//! `initiatives` row the diagnosis reads. The other projections (schemes,
-//! households, ledger rows) are not written: the diagnosis folds the events
-//! and does not read them; `saanjh rebuild` would fill them in.
+//! What it times, in order: the full refold from the raw log (snapshots
+//! emptied; `measure_many`, which reads chains in bulk and folds on every
+//! core) and the writing of the snapshots behind it; then, in a child
+//! process started for the purpose (nothing warm but the OS file cache), all
+//! diagnoses from the persisted snapshots in bulk and one by one through
+//! `measure`; then, for 100 initiatives, one more event appended through
+//! `Store::append` followed by the diagnosis (the answer, and the answer
+//! plus the snapshot refresh committed), the diagnosis in a fresh state
+//! from the snapshot, and with no snapshot (re-read and re-fold).
+//!
+//! Loading: it generates valid chains — every event sealed with
+//! `StoredEvent::seal`, so `saanjh verify` accepts them — on both cores, and
+//! inserts them 500 initiatives a transaction: prepared multi-row INSERTs
+//! on SQLite on one connection with `synchronous=OFF` (the loader's only;
+//! the server keeps FULL), `COPY … FROM STDIN` on PostgreSQL with
+//! `synchronous_commit = off` for those transactions, with each chain's head
+//! and the `initiatives` row the diagnosis reads. The other projections
+//! (schemes, households, ledger rows) are not written: the diagnosis folds
+//! the events and does not read them; `saanjh rebuild` would fill them in.
 //!
 //! Events are synthetic lane schemes (the shape of the demo's component-
 //! sharing lanes, healthy and failing), about 33 a scheme, dated month by

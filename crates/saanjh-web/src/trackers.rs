@@ -586,8 +586,8 @@ fn fold_batch<T: Send>(
         .clamp(1, 8);
     let work: Vec<Mutex<Option<Source>>> =
         sources.into_iter().map(|s| Mutex::new(Some(s))).collect();
-    let results: Vec<Mutex<Option<Result<Folded<T>, ApiError>>>> =
-        batch.iter().map(|_| Mutex::new(None)).collect();
+    type Outcome<T> = Mutex<Option<Result<Folded<T>, ApiError>>>;
+    let results: Vec<Outcome<T>> = batch.iter().map(|_| Mutex::new(None)).collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|scope| {
         for _ in 0..threads.min(batch.len()).max(1) {
