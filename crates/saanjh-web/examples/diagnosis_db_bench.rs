@@ -338,13 +338,13 @@ async fn load(store: &Store, n: usize, per: usize) -> usize {
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<f64> = after
-        .split_whitespace()
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    // Fields 14 and 15 of stat (utime, stime) are the 12th and 13th after
-    // the command name; clock ticks of 1/100 s.
-    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
+    // Fields after the command name, from field 3 (the state letter), kept
+    // by position: utime and stime are fields 14 and 15, so the 12th and
+    // 13th here. (An earlier version dropped the state letter while parsing
+    // and so read stime + cutime instead.) Clock ticks of 1/100 s.
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let field = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    (field(11) + field(12)) / 100.0
 }
 
 /// Diagnoses every id through `measure_many` (bulk: trackers from
