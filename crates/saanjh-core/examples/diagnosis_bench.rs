@@ -96,13 +96,13 @@ pub fn initiative(i: usize, per: usize) -> Vec<Raw> {
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<f64> = after
-        .split_whitespace()
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    // Fields 14 and 15 of stat (utime, stime) are the 12th and 13th after
-    // the command name; clock ticks of 1/100 s.
-    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
+    // Kept by position from field 3 (the state letter): utime and stime,
+    // fields 14 and 15, are the 12th and 13th here. Clock ticks of 1/100 s.
+    // (Parsing only the numbers used to drop the letter and read stime +
+    // cutime instead.)
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let field = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    (field(11) + field(12)) / 100.0
 }
 
 fn main() {
