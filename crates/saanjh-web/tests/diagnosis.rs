@@ -1240,9 +1240,12 @@ async fn diagnosis_from_snapshots_is_the_diagnosis_from_the_log(app: App) {
         .clear_diagnosis_snapshots()
         .await
         .expect("clear");
-    let refolded_later = measure(&at(later), &ids[1], &none).await.expect("measure");
+    let refolding = at(later);
+    let refolded_later = measure(&refolding, &ids[1], &none).await.expect("measure");
     assert_eq!(refolded_later.diagnosis, s9_later.diagnosis);
+    // Both states' snapshot writes land before the forgeries below.
     moved.trackers.flush(&app.state.store).await;
+    refolding.trackers.flush(&app.state.store).await;
 
     // A snapshot whose position is not on the chain is not served: one at
     // the head with another hash, one behind the head whose hash the next
