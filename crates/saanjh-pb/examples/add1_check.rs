@@ -34,6 +34,8 @@ fn main() {
             completion: Completion::Add1,
             step,
             add1_jump: jump,
+            // A check must not stop at a cap: rerun as often as the raises need.
+            max_runs: u64::MAX,
             ..CountOptions::default()
         };
         let t = Instant::now();

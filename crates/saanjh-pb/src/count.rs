@@ -23,8 +23,9 @@ pub struct CountOptions {
     pub step: Money,
     /// Seed of the drawn tie-break order.
     pub seed: u64,
-    /// Cap on Add1 raises; reaching it is reported in the outcome, not hidden.
-    pub max_iterations: u64,
+    /// Cap on the MES reruns an Add1 completion may compute (not on the raises, which
+    /// skipping makes cheap); reaching it is reported in the outcome, not hidden.
+    pub max_runs: u64,
     /// MES only: then compare with greedy by votes and switch to it iff strictly more
     /// voters prefer it (the `-comparison` rules of pabulib).
     pub compare_with_greedy: bool,
@@ -41,7 +42,7 @@ impl Default for CountOptions {
             completion: Completion::None,
             step: Money(MICRO),
             seed: 0,
-            max_iterations: 1_000_000,
+            max_runs: 1_000_000,
             compare_with_greedy: false,
             add1_jump: true,
         }

@@ -24,6 +24,6 @@ pub use count::{CountError, CountOptions, count, drawn_order};
 pub use format::{ParseError, parse, parse_with_warnings, write};
 pub use model::{BuildError, Exact, Instance, Money, Project, VoteType, Voter};
 pub use outcome::{
-    ComparisonRecord, Completion, CompletionRecord, DecidedBy, Outcome, ProjectResult, Reason,
-    Rule, Satisfaction, Tie, TieBreakRecord, Utility, VoterSatisfaction,
+    Add1Stop, ComparisonRecord, Completion, CompletionRecord, DecidedBy, Outcome, ProjectResult,
+    Reason, Rule, Satisfaction, Tie, TieBreakRecord, Utility, VoterSatisfaction,
 };

@@ -22,7 +22,7 @@ use num_traits::{Signed, Zero};
 
 use crate::count::{CountError, CountOptions, Profile, TieBreak, money_exact};
 use crate::model::{Exact, Money};
-use crate::outcome::{Completion, CompletionRecord, Reason, Tie, Utility};
+use crate::outcome::{Add1Stop, Completion, CompletionRecord, Reason, Tie, Utility};
 
 pub(crate) struct MesResult {
     pub winners: Vec<usize>,
@@ -586,25 +586,20 @@ pub(crate) fn run_with_completion(
     let mut t: u64 = 0;
     let mut runs: u64 = 1;
     let mut cur = go(0, false);
-    let stopped_because;
-    loop {
+    // The cap bounds the work (MES reruns), not the raises: with skipping, a round in a
+    // currency of small units (PKR, HUF) may need millions of raises of one unit but only
+    // a handful of reruns, and capping raises there would publish a non-Add1 outcome.
+    let stop = loop {
         if cur.winners.len() == cands.len() {
-            stopped_because = "every supported project is funded".to_string();
-            break;
+            break Add1Stop::AllFunded;
         }
         if opts.completion == Completion::Add1e && exhaustive(p, cands, &cur) {
-            stopped_because =
-                "the outcome is exhaustive: nothing unfunded fits the money left".to_string();
-            break;
+            break Add1Stop::Exhaustive;
         }
         let skip: u64 = if opts.add1_jump {
             match &cur.room {
                 // No decision depends on the raise: the outcome can never change.
-                None => {
-                    stopped_because =
-                        "raising every voter's budget cannot change the outcome".to_string();
-                    break;
-                }
+                None => break Add1Stop::CannotChange,
                 Some(room) => {
                     let k = (room / BigRational::from_integer(step.clone()))
                         .ceil()
@@ -615,26 +610,25 @@ pub(crate) fn run_with_completion(
         } else {
             1
         };
-        // Raises t+1 … next_t−1 give cur's outcome again (feasible, so accepted).
-        let next_t = t.saturating_add(skip);
-        if next_t > opts.max_iterations {
-            t = opts.max_iterations.max(t);
-            stopped_because = format!("iteration cap of {} reached", opts.max_iterations);
-            break;
+        if runs >= opts.max_runs {
+            break Add1Stop::RunCap { runs };
         }
+        // Raises t+1 … next_t−1 give cur's outcome again (feasible, so accepted).
+        let Some(next_t) = t.checked_add(skip) else {
+            // Beyond any budget a u64 of steps can express: no raise left to try.
+            break Add1Stop::CannotChange;
+        };
         let next = go(next_t, false);
         runs += 1;
         if next.spent > p.budget {
             t = next_t - 1;
-            stopped_because = format!(
-                "one more step would select projects costing {}, over the budget",
-                Money(next.spent)
-            );
-            break;
+            break Add1Stop::OverBudget {
+                spent: Money(next.spent),
+            };
         }
         t = next_t;
         cur = next;
-    }
+    };
     let fin = go(t, true);
     if fin.winners != cur.winners {
         // The skip rests on a proof; should it ever fail, count raise by raise instead of
@@ -654,7 +648,8 @@ pub(crate) fn run_with_completion(
         final_per_voter: per_voter(t),
         iterations: t,
         runs,
-        stopped_because,
+        stopped_because: stop.explain(),
+        stop,
     };
     Ok(MesResult {
         winners: fin.winners,

@@ -275,7 +275,49 @@ pub struct CompletionRecord {
     pub iterations: u64,
     /// MES runs actually computed (raises proven not to change the outcome are skipped).
     pub runs: u64,
+    /// Why the raises stopped, as data (for pages in other languages) …
+    pub stop: Add1Stop,
+    /// … and as an English sentence.
     pub stopped_because: String,
+}
+
+/// Why an Add1 completion stopped raising the voters' budgets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Add1Stop {
+    /// Every supported project is already funded.
+    AllFunded,
+    /// `Add1e` only: nothing unfunded fits the money left.
+    Exhaustive,
+    /// No decision of the count depends on the voters' budgets any more.
+    CannotChange,
+    /// One more raise would select projects costing `spent`, over the budget.
+    OverBudget { spent: Money },
+    /// The cap on MES reruns was reached; the outcome kept is the last one that fitted,
+    /// which may not be the plain Add1 outcome.
+    RunCap { runs: u64 },
+}
+
+impl Add1Stop {
+    /// One sentence for a results page.
+    pub fn explain(&self) -> String {
+        match self {
+            Add1Stop::AllFunded => "every supported project is funded".into(),
+            Add1Stop::Exhaustive => {
+                "the outcome is exhaustive: nothing unfunded fits the money left".into()
+            }
+            Add1Stop::CannotChange => {
+                "raising every voter's budget cannot change the outcome".into()
+            }
+            Add1Stop::OverBudget { spent } => {
+                format!("one more step would select projects costing {spent}, over the budget")
+            }
+            Add1Stop::RunCap { runs } => format!(
+                "the cap of {runs} counting runs was reached before the raises ended; \
+                 this is not the plain Add1 outcome"
+            ),
+        }
+    }
 }
 
 /// The comparison step of `equalshares/add1-comparison` rounds (Wieliczka, Świecie): the

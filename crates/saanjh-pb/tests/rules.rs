@@ -2,7 +2,8 @@
 //! rule's definition (see the comments), not read off the implementation.
 
 use saanjh_pb::{
-    Completion, CountOptions, DecidedBy, Outcome, Reason, Rule, Utility, count, parse,
+    Add1Stop, Completion, CountOptions, DecidedBy, Money, Outcome, Reason, Rule, Utility, count,
+    parse,
 };
 
 fn inst(budget: u32, projects: &[(&str, u32)], votes: &[&str]) -> saanjh_pb::Instance {
@@ -320,4 +321,48 @@ fn comparison_step_switches_to_greedy_when_more_prefer_it() {
     assert!(c.kept_greedy);
     assert!(out.is_selected("big"));
     assert_eq!(out.winners, c.greedy_winners);
+}
+
+/// A small round in rupees, counted with a step of one rupee (the platform's step): five
+/// voters, Rs 1,00,00,000, so each starts with Rs 20,00,000. By hand: p2 (16 lakh, 3
+/// supporters) and p3 (58 lakh, 3 supporters) tie at ρ = 1/3 and p2 is cheaper, so it goes
+/// first; p3 becomes affordable once voters hold 21,11,111.11 each; p1 (40 lakh, voters 1
+/// and 3) only once 2b − 24,66,666.67 ≥ 40,00,000, i.e. b ≥ 32,33,333.33. So the last raise
+/// that fits is the 12,33,333rd (b = 32,33,333), and the next would buy p1 too (114 lakh,
+/// over the budget). That is over a million raises but only a few reruns: the cap bounds
+/// reruns, so the plain Add1 outcome is published, not a capped one.
+#[test]
+fn add1_in_rupees_takes_a_million_raises_in_a_few_runs() {
+    let i = inst(
+        10_000_000,
+        &[("1", 4_000_000), ("2", 1_600_000), ("3", 5_800_000)],
+        &["1,2", "3", "1,3", "2", "3,2"],
+    );
+    let o = run(&i, Rule::Mes, Utility::Cost, Completion::Add1);
+    assert_eq!(set(&o), vec!["2", "3"]);
+    let c = o.completion.clone().unwrap();
+    assert_eq!(c.iterations, 1_233_333);
+    assert_eq!(c.final_per_voter.to_string(), "3233333");
+    assert_eq!(
+        c.stop,
+        Add1Stop::OverBudget {
+            spent: Money::units(11_400_000)
+        }
+    );
+    assert!(c.runs <= 10, "{} reruns", c.runs);
+
+    // With too small a cap the outcome says so rather than passing for plain Add1.
+    let capped = count(
+        &i,
+        &CountOptions {
+            rule: Rule::Mes,
+            completion: Completion::Add1,
+            max_runs: 2,
+            ..CountOptions::default()
+        },
+    )
+    .unwrap();
+    let cc = capped.completion.unwrap();
+    assert_eq!(cc.stop, Add1Stop::RunCap { runs: 2 });
+    assert!(cc.stopped_because.contains("not the plain Add1 outcome"));
 }

@@ -78,9 +78,10 @@ pub struct Args {
     /// Seed of the drawn tie-break order (published with the result).
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Cap on Add1 reruns.
-    #[arg(long, default_value_t = 1_000_000)]
-    max_iterations: u64,
+    /// Cap on the MES reruns of an Add1 completion (raises proven not to change the
+    /// outcome cost no rerun and are not capped).
+    #[arg(long, alias = "max-iterations", default_value_t = 1_000_000)]
+    max_runs: u64,
     /// MES: then compare with greedy by votes and take greedy's outcome iff strictly more
     /// voters prefer it (the `-comparison` rules, e.g. Wieliczka and Świecie 2023).
     #[arg(long)]
@@ -282,7 +283,7 @@ pub fn run(args: Args, database: &str) -> anyhow::Result<ExitCode> {
         },
         step,
         seed: args.seed,
-        max_iterations: args.max_iterations,
+        max_runs: args.max_runs,
         compare_with_greedy: args.compare_greedy,
         add1_jump: !args.no_jump,
     };
