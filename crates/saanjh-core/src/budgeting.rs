@@ -245,6 +245,12 @@ pub struct RoundRecord {
     /// Set when the round was imported from a `.pb` file (its description).
     #[serde(default)]
     pub imported_from: Option<String>,
+    /// How much (minor units) each Add1 raise adds to every voter's share; absent: one
+    /// currency unit, the plain Add1 of the rule's authors. In a round with tens of
+    /// thousands of voters a unit of a rupee can mean thousands of recounts, so the
+    /// convenor may choose a coarser step before voting; it is published with the result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add1_step: Option<i64>,
 }
 
 impl RoundRecord {
@@ -671,6 +677,11 @@ pub fn check_record(r: &RoundRecord) -> Result<(), RoundRefusal> {
     }
     if r.max_choices == Some(0) {
         return input("`max_choices` must be at least 1 when given");
+    }
+    if let Some(step) = r.add1_step
+        && (step <= 0 || step > r.budget)
+    {
+        return input("`add1_step` must be more than nothing and at most the budget");
     }
     let mut arrangements = BTreeSet::new();
     for a in r.arrangements() {
@@ -1277,6 +1288,7 @@ mod tests {
             schedule: Schedule::default(),
             demo: false,
             imported_from: None,
+            add1_step: None,
         };
         check_record(&record).unwrap();
         apply(None, &EventBody::RoundOpened { round: record }, "t0").unwrap()

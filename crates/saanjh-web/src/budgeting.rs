@@ -185,6 +185,9 @@ pub struct NewRound {
     pub currency: Option<String>,
     #[serde(default)]
     pub demo: bool,
+    /// Add1 step in paisa (default one rupee); see `RoundRecord::add1_step`.
+    #[serde(default)]
+    pub add1_step: Option<i64>,
 }
 
 /// Open a round. A platform administrator, or a person holding the
@@ -255,6 +258,7 @@ pub async fn open_round(
         schedule: input.schedule,
         demo: input.demo,
         imported_from: None,
+        add1_step: input.add1_step,
     };
     budgeting::check_record(&record).map_err(refusal)?;
     budgeting::check_schedule_from(&record, &now_text(state)).map_err(refusal)?;
@@ -311,7 +315,7 @@ pub async fn change_phase(
         let mut bodies = vec![change];
         if to == Phase::Results {
             let ballots = ballot_lines(&state.store.ballots(round_id).await?);
-            let result = count(&s, &ballots)?;
+            let result = count_off_thread(&s, ballots).await?;
             bodies.push(EventBody::RoundCounted {
                 round: round_id.to_string(),
                 result,
@@ -883,24 +887,28 @@ fn minor_of(m: Money) -> Option<i64> {
     i64::try_from(m.0 / per_minor).ok()
 }
 
-/// The counting options a round's rule stands for: one currency unit per
-/// voter per Add1 raise, cost utility, the round's published seed.
-pub fn count_options(rule: CountingRule, seed: u64) -> CountOptions {
+/// The counting options a round stands for: its rule, its Add1 step (one
+/// currency unit unless the round chose another), cost utility, the round's
+/// published seed.
+pub fn count_options(r: &RoundRecord) -> Result<CountOptions, ApiError> {
     let mut o = CountOptions {
-        seed,
-        step: Money::units(1),
+        seed: r.seed,
+        step: match r.add1_step {
+            Some(minor) => money(minor)?,
+            None => Money::units(1),
+        },
         ..CountOptions::default()
     };
-    match rule {
+    match r.rule {
         CountingRule::Greedy => o.rule = Rule::Greedy,
         CountingRule::MesAdd1 | CountingRule::MesAdd1Comparison => {
             o.rule = Rule::Mes;
             o.utility = Utility::Cost;
             o.completion = Completion::Add1;
-            o.compare_with_greedy = rule == CountingRule::MesAdd1Comparison;
+            o.compare_with_greedy = r.rule == CountingRule::MesAdd1Comparison;
         }
     }
-    o
+    Ok(o)
 }
 
 /// The round as a pabulib instance: the proposals on the ballot with their
@@ -926,10 +934,22 @@ pub fn instance(s: &RoundState, ballots: &[BallotLine]) -> Result<Instance, ApiE
     Ok(inst)
 }
 
+/// `count` on a thread meant for blocking work: a city-wide round takes
+/// seconds of CPU to count, which must not stall the server's other requests.
+pub async fn count_off_thread(
+    s: &RoundState,
+    ballots: Vec<BallotLine>,
+) -> Result<CountRecord, ApiError> {
+    let s = s.clone();
+    tokio::task::spawn_blocking(move || count(&s, &ballots))
+        .await
+        .map_err(|e| ApiError::internal(format!("the count did not finish: {e}")))?
+}
+
 /// Count a round with `saanjh-pb` and put the outcome in the published form.
 pub fn count(s: &RoundState, ballots: &[BallotLine]) -> Result<CountRecord, ApiError> {
     let inst = instance(s, ballots)?;
-    let out = saanjh_pb::count(&inst, &count_options(s.record.rule, s.record.seed))
+    let out = saanjh_pb::count(&inst, &count_options(&s.record)?)
         .map_err(|e| ApiError::internal(format!("the count failed: {e}")))?;
     let number = |id: &str| -> Result<u32, ApiError> {
         id.parse()
@@ -1783,6 +1803,7 @@ pub async fn import_pb(
                 .map(str::to_string)
                 .unwrap_or_else(|| "an imported .pb file".into()),
         ),
+        add1_step: None,
     };
     let phase = |from: Phase, to: Phase| EventBody::RoundPhaseChanged {
         round: round_id.clone(),

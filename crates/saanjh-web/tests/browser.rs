@@ -128,6 +128,7 @@ async fn seed_rounds(state: &AppState, a: &str) -> (String, String) {
                 schedule: Schedule::default(),
                 currency: None,
                 demo: true,
+                add1_step: None,
             },
         )
         .await

@@ -243,20 +243,24 @@ async fn cast(app: &App) -> Cast {
 }
 
 async fn open(app: &App, c: &Cast, budget: i64) -> String {
-    app.ok(
-        "/rounds",
-        Some(&c.convenor.1),
-        json!({
-            "name": "CCB reserve 2025-26",
-            "council": c.council,
-            "financial_year": "2025-26",
-            "budget": budget,
-            "area": { "district": "Lodhran", "union_councils": ["UC-12 Basti Maulvian", "UC-14 Kotla Mahram"] },
-            "seed": 42,
-            "max_choices": 3
-        }),
-    )
-    .await["record"]["id"]
+    open_with(app, c, budget, json!({})).await
+}
+
+/// The round of `open`, with `extra` fields added to the request.
+async fn open_with(app: &App, c: &Cast, budget: i64, extra: Value) -> String {
+    let mut body = json!({
+        "name": "CCB reserve 2025-26",
+        "council": c.council,
+        "financial_year": "2025-26",
+        "budget": budget,
+        "area": { "district": "Lodhran", "union_councils": ["UC-12 Basti Maulvian", "UC-14 Kotla Mahram"] },
+        "seed": 42,
+        "max_choices": 3
+    });
+    if let (Some(b), Some(x)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(x.clone());
+    }
+    app.ok("/rounds", Some(&c.convenor.1), body).await["record"]["id"]
         .as_str()
         .expect("round id")
         .to_string()
@@ -287,7 +291,12 @@ async fn phase(app: &App, round: &str, token: &str, to: &str) -> Res {
 /// A round with four proposals, three found feasible (at adjusted costs)
 /// and one rejected, now in the voting phase.
 async fn round_in_voting(app: &App, c: &Cast) -> String {
-    let round = open(app, c, 1_000_000_00).await;
+    round_in_voting_with(app, c, json!({})).await
+}
+
+/// The round of `round_in_voting`, opened with `extra` fields.
+async fn round_in_voting_with(app: &App, c: &Cast, extra: Value) -> String {
+    let round = open_with(app, c, 1_000_000_00, extra).await;
     let path = format!("/rounds/{round}/proposals");
     for (org, token, title, est, uc) in [
         (
@@ -466,9 +475,12 @@ async fn a_round_runs_from_proposals_to_schemes(app: App) {
     let pb = app.get(&format!("/rounds/{round}/export.pb")).await;
     assert_eq!(pb.status, 200);
     let inst = saanjh_pb::parse(&pb.text).expect("the export parses");
+    let record: saanjh_core::budgeting::RoundRecord =
+        serde_json::from_value(app.round(&round).await["record"].clone())
+            .expect("the round's record");
     let out = saanjh_pb::count(
         &inst,
-        &saanjh_web::budgeting::count_options(saanjh_core::budgeting::CountingRule::MesAdd1, 42),
+        &saanjh_web::budgeting::count_options(&record).expect("options"),
     )
     .expect("count");
     let pb_winners: Vec<u64> = out.winners.iter().filter_map(|w| w.parse().ok()).collect();
@@ -1436,6 +1448,7 @@ async fn an_official_opens_a_round_through_the_page(app: App) {
             "UC-12 Basti Maulvian\r\nUC-14 Kotla Mahram\r\n",
         ),
         ("rule", "greedy"),
+        ("add1_step", "100"),
         ("max_choices", "2"),
         ("arrangement", "cost-sharing@1"),
         ("other", "component-sharing@1"),
@@ -1461,6 +1474,8 @@ async fn an_official_opens_a_round_through_the_page(app: App) {
         (with("review", "2026-01-05"), 422, "before the round opens"),
         (with("results", "2026-02-31"), 422, "not a date"),
         (with("max_choices", "none"), 422, "whole number"),
+        (with("add1_step", "0"), 422, "more than nothing"),
+        (with("add1_step", "one rupee"), 422, "more than nothing"),
         (with("rule", "borda"), 422, "mes-add1"),
         (
             with("arrangement", "no-such-arrangement@1"),
@@ -1502,6 +1517,7 @@ async fn an_official_opens_a_round_through_the_page(app: App) {
     assert_eq!(rec["budget"], 7_500_000_00i64);
     assert_eq!(rec["rule"], "greedy");
     assert_eq!(rec["max_choices"], 2);
+    assert_eq!(rec["add1_step"], 100_00, "Rs 100, kept in paisa");
     assert_eq!(
         rec["area"]["union_councils"],
         json!(["UC-12 Basti Maulvian", "UC-14 Kotla Mahram"])
@@ -2111,4 +2127,81 @@ mod vote_attempts_are_limited_per_client_and_round {
         .await;
         db.drop_pg().await;
     }
+}
+
+/// The convenor may choose how much each Add1 raise adds to every voter's
+/// share (one rupee if not), before anyone votes; it is kept with the round
+/// and the count uses it. Five voters share Rs 10 lakh (Rs 2 lakh each); by
+/// hand, the drain (Rs 4 lakh, voters 1 and 3) becomes affordable only once
+/// each holds Rs 3,23,333.33, so with raises of Rs 10,000 the last raise that
+/// fits is the 12th (Rs 3,20,000 each) and the 13th would overspend. With
+/// one-rupee raises it is the 1,23,333rd. Either way the wall and the water
+/// line win. A step of nothing, or above the budget, is refused.
+async fn a_round_counts_with_the_add1_step_its_convenor_chose(app: App) {
+    let c = cast(&app).await;
+    let before = app.state.store.rounds().await.expect("rounds").len();
+    for bad in [json!(0), json!(-100), json!(1_000_000_01_i64)] {
+        let mut body = json!({
+            "name": "CCB reserve 2025-26",
+            "council": c.council,
+            "budget": 1_000_000_00,
+            "area": { "district": "Lodhran", "union_councils": [] },
+        });
+        body["add1_step"] = bad.clone();
+        let r = app.post("/rounds", Some(&c.convenor.1), body).await;
+        assert_eq!(r.status, 422, "add1_step {bad}: {}", r.text);
+        assert!(r.text.contains("add1_step"), "{}", r.text);
+    }
+    assert_eq!(
+        app.state.store.rounds().await.expect("rounds").len(),
+        before,
+        "nothing was opened"
+    );
+
+    for (step, raises, share) in [
+        (Some(10_000_00_i64), "12 raise", "320000.00"),
+        (None, "123333 raise", "323333.00"),
+    ] {
+        let extra = match step {
+            Some(s) => json!({ "add1_step": s }),
+            None => json!({}),
+        };
+        let round = round_in_voting_with(&app, &c, extra).await;
+        assert_eq!(
+            app.round(&round).await["record"]["add1_step"],
+            step.map_or(Value::Null, |s| json!(s))
+        );
+        for (i, approvals) in [vec![1, 2], vec![3], vec![1, 3], vec![2], vec![3, 2]]
+            .into_iter()
+            .enumerate()
+        {
+            let r = app
+                .post(
+                    &format!("/rounds/{round}/votes"),
+                    None,
+                    json!({ "cnic": cnic(100 + i), "approvals": approvals, "union_council": UC_A }),
+                )
+                .await;
+            assert_eq!(r.status, 201, "{}", r.text);
+        }
+        let r = phase(&app, &round, &c.convenor.1, "results").await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let result = app.get(&format!("/rounds/{round}/results")).await.body;
+        assert_eq!(winners_of_result(&result), vec![2, 3]);
+        let completion = result["completion"].to_string();
+        assert!(
+            completion.contains(raises) && completion.contains(share),
+            "step {step:?}: {completion}"
+        );
+    }
+}
+both!(a_round_counts_with_the_add1_step_its_convenor_chose);
+
+fn winners_of_result(result: &Value) -> Vec<u64> {
+    let mut w: Vec<u64> = result["winners"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_u64).collect())
+        .unwrap_or_default();
+    w.sort_unstable();
+    w
 }

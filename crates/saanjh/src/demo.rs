@@ -1229,6 +1229,7 @@ async fn budgeting(d: &mut Demo, today: OffsetDateTime) -> anyhow::Result<()> {
             },
             currency: None,
             demo: true,
+            add1_step: None,
         }
     };
     let err = |what: &str, e: saanjh_web::ApiError| anyhow!("{what}: {}", e.problem.detail);

@@ -184,6 +184,7 @@ struct OpenValues {
     district: String,
     union_councils: String,
     rule: String,
+    add1_step: String,
     max_choices: String,
     arrangement: String,
     others: Vec<String>,
@@ -273,6 +274,15 @@ fn new_round(v: &Visitor, f: &OpenValues) -> Result<NewRound, String> {
                 .ok_or_else(|| v.t("round-bad-max-choices"))?,
         ),
     };
+    let add1_step = match f.add1_step.trim() {
+        "" => None,
+        t => Some(
+            paisa(v, Some(t.to_string()))
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| v.t("round-bad-add1-step"))?,
+        ),
+    };
     let default = parse_arr(&f.arrangement).ok_or_else(|| v.t("round-bad-arrangement"))?;
     let mut others = vec![];
     for o in &f.others {
@@ -315,6 +325,7 @@ fn new_round(v: &Visitor, f: &OpenValues) -> Result<NewRound, String> {
         },
         currency: None,
         demo: false,
+        add1_step,
     })
 }
 
@@ -337,6 +348,7 @@ pub async fn open(
         district: text("district"),
         union_councils: text("union_councils"),
         rule: text("rule"),
+        add1_step: text("add1_step"),
         max_choices: text("max_choices"),
         arrangement: text("arrangement"),
         others: pairs
