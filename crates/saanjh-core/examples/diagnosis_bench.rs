@@ -162,6 +162,46 @@ fn main() {
         cpu_seconds() - cpu
     );
 
+    // Where a fresh process's time goes when it starts from kept
+    // snapshots: reading the snapshot text back, and summarising.
+    let texts: Vec<String> = trackers
+        .iter()
+        .map(|t| t.to_snapshot().expect("snapshot"))
+        .collect();
+    let bytes: usize = texts.iter().map(String::len).sum();
+    let cpu = cpu_seconds();
+    let t = Instant::now();
+    let back: Vec<Tracker> = texts
+        .iter()
+        .map(|s| Tracker::from_snapshot(s).expect("reads"))
+        .collect();
+    println!(
+        "snapshots read back: {n} ({:.1} KB each): {:.3} s wall, {:.3} s CPU",
+        bytes as f64 / n as f64 / 1024.0,
+        t.elapsed().as_secs_f64(),
+        cpu_seconds() - cpu
+    );
+    let calibrate = |v: f64, a: &saanjh_core::diagnosis::Anchors| -> Result<f64, String> {
+        Ok(if (a.inclusion - a.exclusion) * (v - a.crossover) >= 0.0 {
+            0.9
+        } else {
+            0.1
+        })
+    };
+    let cpu = cpu_seconds();
+    let t = Instant::now();
+    let mut weak = 0;
+    for tr in &back {
+        let d = saanjh_core::diagnosis::diagnose(&arr, &ctx, tr, now, &BTreeMap::new(), &calibrate)
+            .expect("diagnosis");
+        weak += d.weak.len();
+    }
+    println!(
+        "summarised into diagnoses: {n}: {:.3} s wall, {:.3} s CPU ({weak} weak)",
+        t.elapsed().as_secs_f64(),
+        cpu_seconds() - cpu
+    );
+
     // One more event on an initiative whose tracker is kept: apply it and
     // summarise again.
     let extra = DiagEvent {

@@ -27,7 +27,7 @@ pub use read::*;
 pub use reports::{
     HeldReportRow, Open311KeyRow, ReportContact, ReportFilter, ReportRow, ReportUpdateRow,
 };
-pub use snapshots::DiagnosisSnapshot;
+pub use snapshots::{DiagnosisDigest, DiagnosisSnapshot};
 pub use web::PhotoRow;
 
 use std::str::FromStr;

@@ -2,7 +2,9 @@
 //!
 //! A snapshot is one initiative's diagnosis tracker as text, with the chain
 //! position (sequence number and hash) it was folded up to and the
-//! arrangement version it was folded under. It is a cache: the web layer
+//! arrangement version it was folded under, and beside it the fold's
+//! digest (what a diagnosis needs of it, small; migration 0012), which
+//! diagnoses of many initiatives read instead of the fold. It is a cache: the web layer
 //! serves it only while that position is still on the chain, folds the
 //! events after it, and writes a newer one; `rebuild` empties the table.
 //! Writing one never touches an event or a projection.
@@ -29,6 +31,21 @@ pub struct DiagnosisSnapshot {
     pub seq: i64,
     pub hash: String,
     pub state: String,
+    /// What a diagnosis needs of the fold
+    /// (`saanjh_core::diagnosis::Digest`), when one could be taken.
+    pub digest: Option<String>,
+}
+
+/// A kept fold's digest with its key, read without the fold itself.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct DiagnosisDigest {
+    pub initiative_id: String,
+    pub arrangement_id: String,
+    pub arrangement_version: i64,
+    pub format: i64,
+    pub seq: i64,
+    pub hash: String,
+    pub digest: String,
 }
 
 /// `$from, $from+1, …` for an `IN (…)` of `n` values.
@@ -47,7 +64,7 @@ impl Store {
     /// The kept fold of one initiative, if any.
     pub async fn diagnosis_snapshot(&self, initiative: &str) -> Result<Option<DiagnosisSnapshot>> {
         Ok(dispatch!(self, pool => sqlx::query_as(
-            "SELECT initiative_id, arrangement_id, arrangement_version, format, seq, hash, state FROM diagnosis_snapshots WHERE initiative_id = $1")
+            "SELECT initiative_id, arrangement_id, arrangement_version, format, seq, hash, state, digest FROM diagnosis_snapshots WHERE initiative_id = $1")
             .bind(initiative).fetch_optional(pool).await?))
     }
 
@@ -59,10 +76,34 @@ impl Store {
         let mut out = BTreeMap::new();
         for part in initiatives.chunks(IN_BATCH) {
             let sql = format!(
-                "SELECT initiative_id, arrangement_id, arrangement_version, format, seq, hash, state FROM diagnosis_snapshots WHERE initiative_id IN ({})",
+                "SELECT initiative_id, arrangement_id, arrangement_version, format, seq, hash, state, digest FROM diagnosis_snapshots WHERE initiative_id IN ({})",
                 placeholders(1, part.len())
             );
             let rows: Vec<DiagnosisSnapshot> = dispatch!(self, pool => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                for id in part {
+                    q = q.bind(id);
+                }
+                q.fetch_all(pool).await?
+            });
+            out.extend(rows.into_iter().map(|r| (r.initiative_id.clone(), r)));
+        }
+        Ok(out)
+    }
+
+    /// The digests of many initiatives' kept folds (those that have one),
+    /// by id, without the folds: what a diagnosis of many reads first.
+    pub async fn diagnosis_digests(
+        &self,
+        initiatives: &[String],
+    ) -> Result<BTreeMap<String, DiagnosisDigest>> {
+        let mut out = BTreeMap::new();
+        for part in initiatives.chunks(IN_BATCH) {
+            let sql = format!(
+                "SELECT initiative_id, arrangement_id, arrangement_version, format, seq, hash, digest FROM diagnosis_snapshots WHERE digest IS NOT NULL AND initiative_id IN ({})",
+                placeholders(1, part.len())
+            );
+            let rows: Vec<DiagnosisDigest> = dispatch!(self, pool => {
                 let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
                 for id in part {
                     q = q.bind(id);
@@ -90,17 +131,17 @@ impl Store {
             let mut tx = pool.begin().await?;
             for r in rows {
                 n += sqlx::query(
-                    "INSERT INTO diagnosis_snapshots (initiative_id, arrangement_id, arrangement_version, format, seq, hash, state, written_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                    "INSERT INTO diagnosis_snapshots (initiative_id, arrangement_id, arrangement_version, format, seq, hash, state, written_at, digest) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
                      ON CONFLICT (initiative_id) DO UPDATE SET arrangement_id = excluded.arrangement_id, \
                      arrangement_version = excluded.arrangement_version, format = excluded.format, seq = excluded.seq, \
-                     hash = excluded.hash, state = excluded.state, written_at = excluded.written_at \
+                     hash = excluded.hash, state = excluded.state, written_at = excluded.written_at, digest = excluded.digest \
                      WHERE diagnosis_snapshots.seq <= excluded.seq \
                      OR diagnosis_snapshots.format <> excluded.format \
                      OR diagnosis_snapshots.arrangement_id <> excluded.arrangement_id \
                      OR diagnosis_snapshots.arrangement_version <> excluded.arrangement_version")
                     .bind(&r.initiative_id).bind(&r.arrangement_id).bind(r.arrangement_version).bind(r.format)
-                    .bind(r.seq).bind(&r.hash).bind(&r.state).bind(at)
+                    .bind(r.seq).bind(&r.hash).bind(&r.state).bind(at).bind(&r.digest)
                     .execute(&mut *tx).await?.rows_affected();
             }
             tx.commit().await?;

@@ -16,6 +16,10 @@
 //! plus the snapshot refresh committed), the diagnosis in a fresh state
 //! from the snapshot, and with no snapshot (re-read and re-fold).
 //!
+//! `--load-only URL N PER` loads (if the database holds no bench
+//! initiatives yet) and stops, so loads can run side by side and the
+//! measures one at a time.
+//!
 //! Loading: it generates valid chains — every event sealed with
 //! `StoredEvent::seal`, so `saanjh verify` accepts them — on both cores, and
 //! inserts them 500 initiatives a transaction: prepared multi-row INSERTs
@@ -427,8 +431,9 @@ async fn from_snapshots(url: &str, where_: &str) {
     let before = TrackerStats::get(&state.trackers.stats.events_folded);
     let (wall, cpu, weak) = diagnose_all(&state, &ids, 1000).await;
     println!(
-        "fresh process, all diagnoses from snapshots (measure_many), {where_}: {} initiatives: {wall:.2} s wall, {cpu:.2} s CPU ({weak} weak conditions; {} snapshots used, {} events folded) [load {}]",
+        "fresh process, all diagnoses from the kept folds (measure_many), {where_}: {} initiatives: {wall:.2} s wall, {cpu:.2} s CPU ({weak} weak conditions; {} digests used, {} snapshots used, {} events folded) [load {}]",
         ids.len(),
+        TrackerStats::get(&state.trackers.stats.digests_used),
         TrackerStats::get(&state.trackers.stats.snapshots_used),
         TrackerStats::get(&state.trackers.stats.events_folded) - before,
         uptime()
@@ -444,7 +449,13 @@ async fn from_snapshots(url: &str, where_: &str) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    // `--load-only URL N PER`: load the database (if empty) and stop, so
+    // that loads can run beside each other and the measures one at a time.
+    let load_only = args.first().map(String::as_str) == Some("--load-only");
+    if load_only {
+        args.remove(0);
+    }
     if args.first().map(String::as_str) == Some("--from-snapshots") {
         let url = args.get(1).cloned().unwrap_or_default();
         let where_ = args.get(2).cloned().unwrap_or_default();
@@ -467,6 +478,9 @@ async fn main() {
     let existing = store.initiatives(Some("bench"), 1, 0).await.expect("list");
     if existing.is_empty() {
         load(&store, n, per).await;
+    }
+    if load_only {
+        return;
     }
     let ids = bench_ids(&store).await;
     let events: i64 = store
@@ -497,26 +511,45 @@ async fn main() {
         uptime()
     );
     let kept = store.diagnosis_snapshot_count().await.expect("count");
-    let size: Vec<usize> = store
+    let sample_rows = store
         .diagnosis_snapshots(&ids[..ids.len().min(100)])
         .await
-        .expect("snapshots")
-        .values()
-        .map(|s| s.state.len())
-        .collect();
+        .expect("snapshots");
+    let mean = |f: &dyn Fn(&saanjh_store::DiagnosisSnapshot) -> usize| {
+        sample_rows.values().map(f).sum::<usize>() as f64 / sample_rows.len().max(1) as f64 / 1024.0
+    };
     println!(
-        "snapshots kept: {kept}; mean size of 100: {:.1} KB",
-        size.iter().sum::<usize>() as f64 / size.len().max(1) as f64 / 1024.0
+        "snapshots kept: {kept}; mean of 100: fold {:.1} KB, digest {:.1} KB",
+        mean(&|s| s.state.len()),
+        mean(&|s| s.digest.as_ref().map_or(0, String::len))
     );
 
-    // A fresh process with the snapshots in place.
+    // A fresh process with the kept folds and their digests in place; then
+    // another with the digests emptied (what the bulk path cost before
+    // there were digests: every fold read back and summarised).
     let exe = std::env::current_exe().expect("exe");
-    let out = std::process::Command::new(exe)
-        .args(["--from-snapshots", &url, &where_])
-        .output()
-        .expect("child");
-    print!("{}", String::from_utf8_lossy(&out.stdout));
-    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    let child = |label: &str| {
+        println!("-- {label}");
+        let out = std::process::Command::new(&exe)
+            .args(["--from-snapshots", &url, &where_])
+            .output()
+            .expect("child");
+        print!("{}", String::from_utf8_lossy(&out.stdout));
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    };
+    child("with digests");
+    let emptied = match &store {
+        Store::Sqlite(pool, _) => sqlx::query("UPDATE diagnosis_snapshots SET digest = NULL")
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()),
+        Store::Postgres(pool) => sqlx::query("UPDATE diagnosis_snapshots SET digest = NULL")
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()),
+    }
+    .expect("empty digests");
+    child(&format!("digests emptied ({emptied} rows): folds only"));
 
     // One more event on an initiative, then its diagnosis: the kept tracker
     // (read from its snapshot on the first diagnosis) folds that event only;

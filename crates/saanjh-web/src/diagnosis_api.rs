@@ -226,24 +226,11 @@ pub async fn measure_many(
         inits.push(init);
     }
     let anchors = anchors.clone();
-    let diagnoses = crate::trackers::fold_many(state, jobs, move |job, tracker| {
-        let d = diagnosis::diagnose(
-            &job.arrangement,
-            &job.ctx,
-            tracker,
-            now,
-            &anchors,
-            &calibrate_direct,
-        )
-        .map_err(ApiError::unprocessable)?;
-        Ok((
-            d,
-            tracker.schemes().count(),
-            tracker
-                .schemes()
-                .map(|s| s.household_ids.len())
-                .sum::<usize>(),
-        ))
+    let diagnoses = crate::trackers::fold_many(state, jobs, move |job, view| {
+        let d = view
+            .diagnose(job, now, &anchors, &calibrate_direct)
+            .map_err(ApiError::unprocessable)?;
+        Ok((d, view.schemes(), view.households()))
     })
     .await?;
     Ok(inits

@@ -46,13 +46,25 @@
 //! refill after `saanjh rebuild`) reads their heads and snapshots a batch at
 //! a time, the events of the chains to refold in one query per batch, and
 //! parses, folds and summarises on every core.
+//!
+//! Beside each snapshot the writer keeps the fold's digest
+//! (`saanjh_core::diagnosis::Digest`: what a diagnosis needs of it, a few
+//! kilobytes instead of tens). [`fold_many`] reads the digests first and
+//! diagnoses from one when it was taken at the chain's very head (same
+//! hash, format and arrangement version); the clock- and context-dependent
+//! indicators are recomputed from it at read time, so it is never stale
+//! for the reason the module's first section gives. Only where there is no
+//! such digest is the fold itself read back.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use saanjh_core::arrangement::Arrangement;
-use saanjh_core::diagnosis::{Context, DiagEvent, SNAPSHOT_FORMAT, Tracker};
+use saanjh_core::diagnosis::conditions::Anchors;
+use saanjh_core::diagnosis::{
+    Context, DiagEvent, Diagnosis, Digest, SNAPSHOT_FORMAT, Tracker, diagnose, diagnose_digest,
+};
 use saanjh_core::event::{GENESIS, StoredEvent};
 use saanjh_store::{DiagnosisSnapshot, Store};
 use tokio::sync::{mpsc, oneshot};
@@ -86,8 +98,20 @@ impl Kept {
         self.seq
     }
 
-    fn snapshot(&self, initiative: &str) -> Result<DiagnosisSnapshot, String> {
+    /// The row to keep: the fold, and its digest under `arr` when one can
+    /// be taken (a digest that cannot be written is left out, never
+    /// guessed: diagnoses then read the fold).
+    fn snapshot(&self, initiative: &str, arr: &Arrangement) -> Result<DiagnosisSnapshot, String> {
+        let digest = match self.tracker.digest(arr).map(|d| d.to_text()) {
+            Some(Ok(text)) => Some(text),
+            Some(Err(e)) => {
+                eprintln!("diagnosis digest of {initiative} not kept: {e}");
+                None
+            }
+            None => None,
+        };
         Ok(DiagnosisSnapshot {
+            digest,
             initiative_id: initiative.to_string(),
             arrangement_id: self.arrangement.0.clone(),
             arrangement_version: self.arrangement.1 as i64,
@@ -112,6 +136,8 @@ pub struct TrackerStats {
     pub events_folded: AtomicU64,
     /// Snapshots written.
     pub snapshots_written: AtomicU64,
+    /// Digests read and diagnosed from, without the fold.
+    pub digests_used: AtomicU64,
 }
 
 impl TrackerStats {
@@ -124,8 +150,9 @@ impl TrackerStats {
 }
 
 enum Write {
-    /// A kept tracker moved on: serialise it when its turn comes.
-    Slot(String, Slot),
+    /// A kept tracker moved on: serialise it (and take its digest under the
+    /// arrangement) when its turn comes.
+    Slot(String, Slot, Arc<Arrangement>),
     /// A fold made outside the kept trackers (bulk), already serialised.
     Row(DiagnosisSnapshot),
     Flush(oneshot::Sender<()>),
@@ -242,12 +269,12 @@ async fn write_snapshots(
                     continue;
                 }
                 Write::Row(row) => row,
-                Write::Slot(initiative, slot) => {
+                Write::Slot(initiative, slot, arr) => {
                     let kept = slot.lock().await;
                     if kept.seq <= kept.persisted {
                         continue;
                     }
-                    match kept.snapshot(&initiative) {
+                    match kept.snapshot(&initiative, &arr) {
                         Ok(row) => {
                             slots.push((slot.clone(), row.seq));
                             row
@@ -324,7 +351,7 @@ fn parse(e: StoredEvent) -> Result<DiagEvent, ApiError> {
 pub async fn up_to_date(
     state: &AppState,
     initiative: &str,
-    arr: &Arrangement,
+    arr: &Arc<Arrangement>,
     ctx: &Context,
 ) -> Result<tokio::sync::OwnedMutexGuard<Kept>, ApiError> {
     let key = (arr.id().to_string(), arr.version());
@@ -400,9 +427,10 @@ pub async fn up_to_date(
         TrackerStats::add(&stats.snapshots_used, 1);
     }
     if kept.seq > kept.persisted {
-        state
-            .trackers
-            .queue(&state.store, Write::Slot(initiative.to_string(), slot));
+        state.trackers.queue(
+            &state.store,
+            Write::Slot(initiative.to_string(), slot, arr.clone()),
+        );
     }
     Ok(kept)
 }
@@ -423,10 +451,52 @@ impl Job {
     }
 }
 
+/// What a bulk job is summarised from: a whole tracker, or the digest of
+/// one kept at the chain's head (which diagnoses the same).
+pub enum View<'a> {
+    Tracker(&'a Tracker),
+    Digest(&'a Digest),
+}
+
+impl View<'_> {
+    /// The diagnosis at `now` (`saanjh_core::diagnosis::diagnose`, or its
+    /// twin on a digest).
+    pub fn diagnose(
+        &self,
+        job: &Job,
+        now: time::OffsetDateTime,
+        overrides: &BTreeMap<String, Anchors>,
+        calibrate: &dyn Fn(f64, &Anchors) -> Result<f64, String>,
+    ) -> Result<Diagnosis, String> {
+        match self {
+            View::Tracker(t) => diagnose(&job.arrangement, &job.ctx, t, now, overrides, calibrate),
+            View::Digest(d) => {
+                diagnose_digest(&job.arrangement, &job.ctx, d, now, overrides, calibrate)
+            }
+        }
+    }
+
+    pub fn schemes(&self) -> usize {
+        match self {
+            View::Tracker(t) => t.schemes().count(),
+            View::Digest(d) => d.schemes(),
+        }
+    }
+
+    pub fn households(&self) -> usize {
+        match self {
+            View::Tracker(t) => t.schemes().map(|s| s.household_ids.len()).sum(),
+            View::Digest(d) => d.households(),
+        }
+    }
+}
+
 /// Where a bulk job's tracker comes from.
 enum Source {
     /// Kept in memory, brought up to date and locked.
     Kept(tokio::sync::OwnedMutexGuard<Kept>),
+    /// The digest kept at the chain's head (its text).
+    Digest(String),
     /// A snapshot, and the events after it (none if it is at the head).
     Snapshot(DiagnosisSnapshot, Vec<StoredEvent>),
     /// The whole chain.
@@ -453,7 +523,7 @@ pub async fn fold_many<T, F>(
 ) -> Result<Vec<T>, ApiError>
 where
     T: Send + 'static,
-    F: Fn(&Job, &Tracker) -> Result<T, ApiError> + Send + Sync + 'static,
+    F: Fn(&Job, View<'_>) -> Result<T, ApiError> + Send + Sync + 'static,
 {
     // Initiatives per batch: their snapshots, or their whole chains for a
     // refold, are in memory at once (a few tens of megabytes at 500 events).
@@ -483,7 +553,7 @@ where
                 Folded::Again => {
                     let kept =
                         up_to_date(state, &job.initiative, &job.arrangement, &job.ctx).await?;
-                    out.push(summarise(job, &kept.tracker)?);
+                    out.push(summarise(job, View::Tracker(&kept.tracker))?);
                 }
             }
         }
@@ -512,7 +582,40 @@ async fn sources(state: &AppState, batch: &[Job]) -> Result<Vec<Source>, ApiErro
         .map(|(_, j)| j.initiative.clone())
         .collect();
     let heads = state.store.heads_of(&ids).await?;
-    let mut snaps = state.store.diagnosis_snapshots(&ids).await?;
+    let head_of = |job: &Job| {
+        heads
+            .get(&job.initiative)
+            .cloned()
+            .unwrap_or((0, GENESIS.to_string()))
+    };
+    // A digest is used only at the very head it was taken at (and under
+    // the same format and arrangement version): a chain that moved on
+    // needs the fold to continue, so its snapshot is read below.
+    let mut digests = state.store.diagnosis_digests(&ids).await?;
+    let mut at_head: BTreeMap<usize, String> = BTreeMap::new();
+    for (i, job) in batch.iter().enumerate() {
+        if kept.contains_key(&i) {
+            continue;
+        }
+        let (head, head_hash) = head_of(job);
+        if let Some(d) = digests.remove(&job.initiative)
+            && d.format == SNAPSHOT_FORMAT
+            && (d.arrangement_id.as_str(), d.arrangement_version)
+                == (job.key().0.as_str(), job.key().1 as i64)
+            && d.seq > 0
+            && d.seq == head
+            && d.hash == head_hash
+        {
+            at_head.insert(i, d.digest);
+        }
+    }
+    let rest: Vec<String> = batch
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !kept.contains_key(i) && !at_head.contains_key(i))
+        .map(|(_, j)| j.initiative.clone())
+        .collect();
+    let mut snaps = state.store.diagnosis_snapshots(&rest).await?;
     let mut refold = vec![];
     let mut out: Vec<Option<Source>> = Vec::with_capacity(batch.len());
     let stats = &state.trackers.stats;
@@ -521,10 +624,11 @@ async fn sources(state: &AppState, batch: &[Job]) -> Result<Vec<Source>, ApiErro
             out.push(Some(k));
             continue;
         }
-        let (head, head_hash) = heads
-            .get(&job.initiative)
-            .cloned()
-            .unwrap_or((0, GENESIS.to_string()));
+        if let Some(d) = at_head.remove(&i) {
+            out.push(Some(Source::Digest(d)));
+            continue;
+        }
+        let (head, head_hash) = head_of(job);
         let snap = snaps.remove(&job.initiative);
         let fits = snap.as_ref().is_some_and(|s| {
             s.format == SNAPSHOT_FORMAT
@@ -577,7 +681,7 @@ async fn sources(state: &AppState, batch: &[Job]) -> Result<Vec<Source>, ApiErro
 fn fold_batch<T: Send>(
     batch: &[Job],
     sources: Vec<Source>,
-    summarise: &(dyn Fn(&Job, &Tracker) -> Result<T, ApiError> + Sync),
+    summarise: &(dyn Fn(&Job, View<'_>) -> Result<T, ApiError> + Sync),
     stats: &TrackerStats,
 ) -> Vec<Result<Folded<T>, ApiError>> {
     let threads = std::thread::available_parallelism()
@@ -619,20 +723,34 @@ fn fold_batch<T: Send>(
 fn fold_one<T>(
     job: &Job,
     source: Source,
-    summarise: &(dyn Fn(&Job, &Tracker) -> Result<T, ApiError> + Sync),
+    summarise: &(dyn Fn(&Job, View<'_>) -> Result<T, ApiError> + Sync),
     stats: &TrackerStats,
 ) -> Result<Folded<T>, ApiError> {
     let key = job.key();
     let (arr, ctx) = (&*job.arrangement, &job.ctx);
     let (mut tracker, mut seq, mut hash, events) = match source {
-        Source::Kept(guard) => return Ok(Folded::Done(summarise(job, &guard.tracker)?, None)),
+        Source::Kept(guard) => {
+            return Ok(Folded::Done(
+                summarise(job, View::Tracker(&guard.tracker))?,
+                None,
+            ));
+        }
+        Source::Digest(text) => {
+            // A digest that does not read: the careful way, through the
+            // snapshot (or the chain).
+            let Ok(d) = Digest::from_text(&text) else {
+                return Ok(Folded::Again);
+            };
+            TrackerStats::add(&stats.digests_used, 1);
+            return Ok(Folded::Done(summarise(job, View::Digest(&d))?, None));
+        }
         Source::Snapshot(s, tail) => {
             let Ok(t) = Tracker::from_snapshot(&s.state) else {
                 return Ok(Folded::Again);
             };
             if tail.is_empty() {
                 TrackerStats::add(&stats.snapshots_used, 1);
-                return Ok(Folded::Done(summarise(job, &t)?, None));
+                return Ok(Folded::Done(summarise(job, View::Tracker(&t))?, None));
             }
             (t, s.seq, s.hash, tail)
         }
@@ -659,11 +777,14 @@ fn fold_one<T>(
         tracker,
     };
     let snapshot = if seq > 0 {
-        kept.snapshot(&job.initiative).ok()
+        kept.snapshot(&job.initiative, arr).ok()
     } else {
         None
     };
-    Ok(Folded::Done(summarise(job, &kept.tracker)?, snapshot))
+    Ok(Folded::Done(
+        summarise(job, View::Tracker(&kept.tracker))?,
+        snapshot,
+    ))
 }
 
 /// Refolds every initiative's chain from the log and keeps the folds as

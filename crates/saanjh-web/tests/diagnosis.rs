@@ -19,7 +19,7 @@ mod demo;
 use std::sync::Arc;
 
 use saanjh_store::Store;
-use saanjh_web::diagnosis_api::measure;
+use saanjh_web::diagnosis_api::{measure, measure_many};
 use saanjh_web::trackers::TrackerStats;
 use saanjh_web::{AppState, ManualClock};
 use serde_json::Value;
@@ -1174,7 +1174,16 @@ async fn diagnosis_from_snapshots_is_the_diagnosis_from_the_log(app: App) {
     }
     assert_eq!(warm.stat(|s| &s.snapshots_used), ids.len() as u64);
     assert_eq!(warm.stat(|s| &s.events_folded), 0, "no chain re-read");
-    let compared_warm = compare(&ids, &warm.restart(today).await).await;
+    // In bulk (the comparison's path) a restarted server reads the folds'
+    // digests, not the folds, where the arrangement allows one.
+    let warm_bulk = warm.restart(today).await;
+    let compared_warm = compare(&ids, &warm_bulk).await;
+    assert!(warm_bulk.stat(|s| &s.digests_used) > 0, "digests read");
+    assert_eq!(
+        warm_bulk.stat(|s| &s.digests_used) + warm_bulk.stat(|s| &s.snapshots_used),
+        ids.len() as u64
+    );
+    assert_eq!(warm_bulk.stat(|s| &s.events_folded), 0);
 
     // The same diagnoses folded from the log, with no snapshot at all.
     app.state
@@ -1243,6 +1252,41 @@ async fn diagnosis_from_snapshots_is_the_diagnosis_from_the_log(app: App) {
     let refolding = at(later);
     let refolded_later = measure(&refolding, &ids[1], &none).await.expect("measure");
     assert_eq!(refolded_later.diagnosis, s9_later.diagnosis);
+    // The same in bulk from the digests, a month after they were taken,
+    // against a refold of every chain at that time.
+    refolding.trackers.flush(&app.state.store).await;
+    moved.trackers.flush(&app.state.store).await;
+    let digested = at(later);
+    let primed: Vec<String> = ids.to_vec();
+    for id in &primed {
+        measure(&digested, id, &none).await.expect("measure");
+    }
+    digested.trackers.flush(&app.state.store).await;
+    let from_digests = measure_many(&at(later), &primed, &none)
+        .await
+        .expect("measure");
+    app.state
+        .store
+        .clear_diagnosis_snapshots()
+        .await
+        .expect("clear");
+    let refolding_all = at(later);
+    let refolded_all = measure_many(&refolding_all, &primed, &none)
+        .await
+        .expect("measure");
+    assert_eq!(
+        TrackerStats::get(&refolding_all.trackers.stats.digests_used),
+        0
+    );
+    for (d, r) in from_digests.iter().zip(&refolded_all) {
+        assert_eq!(
+            d.diagnosis, r.diagnosis,
+            "digest and refold differ for {}",
+            d.id
+        );
+        assert_eq!((d.schemes, d.households), (r.schemes, r.households));
+    }
+    refolding_all.trackers.flush(&app.state.store).await;
     // Both states' snapshot writes land before the forgeries below.
     moved.trackers.flush(&app.state.store).await;
     refolding.trackers.flush(&app.state.store).await;
@@ -1253,6 +1297,20 @@ async fn diagnosis_from_snapshots_is_the_diagnosis_from_the_log(app: App) {
     let empty = saanjh_core::diagnosis::Tracker::new()
         .to_snapshot()
         .expect("snapshot");
+    let empty_digest = saanjh_core::diagnosis::Tracker::new()
+        .digest(
+            &saanjh_core::arrangement::Arrangement::parse(
+                saanjh_core::BUILT_IN_ARRANGEMENTS
+                    .iter()
+                    .find(|(n, _)| *n == "component-sharing.toml")
+                    .expect("built in")
+                    .1,
+            )
+            .expect("parses"),
+        )
+        .expect("digest")
+        .to_text()
+        .expect("text");
     let store = &app.state.store;
     let forge = |id: &str, seq: i64| saanjh_store::DiagnosisSnapshot {
         initiative_id: id.to_string(),
@@ -1262,6 +1320,7 @@ async fn diagnosis_from_snapshots_is_the_diagnosis_from_the_log(app: App) {
         seq,
         hash: "0".repeat(64),
         state: empty.clone(),
+        digest: Some(empty_digest.clone()),
     };
     let mut forged = vec![];
     for (k, id) in ids.iter().enumerate() {
@@ -1301,6 +1360,11 @@ async fn diagnosis_from_snapshots_is_the_diagnosis_from_the_log(app: App) {
     let wary_bulk = app.restart(today).await;
     assert_eq!(compare(&ids, &wary_bulk).await, compared_warm);
     assert_eq!(wary_bulk.stat(|s| &s.snapshots_used), 0);
+    assert_eq!(
+        wary_bulk.stat(|s| &s.digests_used),
+        0,
+        "forged digest served"
+    );
     assert!(wary_bulk.stat(|s| &s.snapshots_rejected) >= ids.len() as u64);
     wary_bulk.flush().await;
 

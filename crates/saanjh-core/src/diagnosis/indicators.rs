@@ -210,8 +210,9 @@ struct MeetingTrack {
 
 /// The layout of [`Tracker::to_snapshot`]'s text. A kept snapshot of
 /// another format is not read but folded again; bump it whenever the
-/// tracker's fields or what it folds change.
-pub const SNAPSHOT_FORMAT: i64 = 1;
+/// tracker's fields or what it folds change, or the layout of the
+/// [`super::digest::Digest`] kept beside it. 2: the digest was added.
+pub const SNAPSHOT_FORMAT: i64 = 2;
 
 /// A map with non-string keys, as a list of pairs (JSON keys are strings).
 mod pairs {
@@ -294,6 +295,15 @@ pub struct Tracker {
     events: usize,
 }
 
+/// Indicators read from outside the log (the registry, the reserve's
+/// books): their past months carry today's value.
+pub(crate) fn read_from_context(id: &str) -> bool {
+    matches!(
+        id,
+        "formal_structures.positions_filled" | "political_commitment.reserve_utilisation"
+    )
+}
+
 fn month_of(at: &str) -> String {
     at.get(..7).unwrap_or(at).to_string()
 }
@@ -314,6 +324,19 @@ impl Tracker {
 
     pub fn obligations(&self) -> impl Iterator<Item = &ObligationTrack> {
         self.obligations.values()
+    }
+
+    pub(crate) fn obligation_map(&self) -> &BTreeMap<String, ObligationTrack> {
+        &self.obligations
+    }
+
+    /// The government's releases on record (the reserve indicator's events).
+    pub(crate) fn releases(&self, sides: &Sides) -> Vec<i64> {
+        self.entries
+            .iter()
+            .filter(|e| e.kind == "release" && sides.government.contains(&e.role))
+            .map(|e| e.seq)
+            .collect()
     }
 
     pub fn schemes(&self) -> impl Iterator<Item = &SchemeState> {
@@ -538,10 +561,7 @@ impl Tracker {
             // reserve's books), which keeps no dates for them: their past
             // months carry today's value, whenever the month was folded, so
             // a tracker folded long ago says what a fresh fold would.
-            let from_context = matches!(
-                ind.id.as_str(),
-                "formal_structures.positions_filled" | "political_commitment.reserve_utilisation"
-            );
+            let from_context = read_from_context(&ind.id);
             ind.over_time = self
                 .history
                 .iter()
@@ -677,117 +697,13 @@ impl Tracker {
         }
     }
 
-    fn obligation_share(
-        &self,
-        which: impl Fn(&ObligationTrack) -> bool,
-        now: OffsetDateTime,
-    ) -> (Option<f64>, Phrase, Vec<i64>, Vec<f64>) {
-        let mut due = 0usize;
-        let mut on_time = 0usize;
-        let mut events = vec![];
-        let mut delays = vec![];
-        for o in self.obligations.values().filter(|o| which(o)) {
-            let Some(late) = o.lateness(now) else {
-                continue;
-            };
-            due += 1;
-            delays.push(late);
-            if o.met_on_time() {
-                on_time += 1;
-            }
-            events.extend(&o.events);
-        }
-        let value = (due > 0).then(|| on_time as f64 / due as f64);
-        (
-            value,
-            dt(
-                "obligations-met",
-                &[("met", on_time.to_string()), ("due", due.to_string())],
-            ),
-            events,
-            delays,
-        )
-    }
-
     pub(crate) fn bureaucratic(
         &self,
         sides: &Sides,
         now: OffsetDateTime,
         out: &mut Vec<Indicator>,
     ) {
-        let (value, detail, events, mut delays) =
-            self.obligation_share(|o| sides.bureaucratic(&o.position), now);
-        // A breach is more than lateness: the deadline and any grace passed
-        // with nothing done, and the rules' sanction followed.
-        let due: Vec<&ObligationTrack> = self
-            .obligations
-            .values()
-            .filter(|o| sides.bureaucratic(&o.position) && o.lateness(now).is_some())
-            .collect();
-        let breached: Vec<&ObligationTrack> = due
-            .iter()
-            .copied()
-            .filter(|o| o.status == ObligationStatus::Breached)
-            .collect();
-        out.push(ind(
-            "bureaucratic_commitment",
-            "obligations_breached",
-            "obligations of officials breached",
-            "Of the officials' obligations that have fallen due, the share breached: not done by the deadline and its grace, so that the rules' sanction (escalation, a published delay) followed.",
-            "share",
-            (!due.is_empty()).then(|| breached.len() as f64 / due.len() as f64),
-            dt(
-                "obligations-due",
-                &[
-                    ("n", breached.len().to_string()),
-                    ("due", due.len().to_string()),
-                ],
-            ),
-            breached.iter().flat_map(|o| o.events.iter().copied()).collect(),
-        ));
-        out.push(ind(
-            "bureaucratic_commitment",
-            "obligations_on_time",
-            "obligations of officials met on time",
-            "Of the obligations of government positions not filled by election (estimates, approvals, releases, inspections the rules give a deadline) that have fallen due, the share met by the deadline. Breached and still-open overdue obligations count as not met.",
-            "share",
-            value,
-            detail,
-            events.clone(),
-        ));
-        delays.sort_by(f64::total_cmp);
-        let median = (!delays.is_empty()).then(|| {
-            let n = delays.len();
-            if n % 2 == 1 {
-                delays[n / 2]
-            } else {
-                (delays[n / 2 - 1] + delays[n / 2]) / 2.0
-            }
-        });
-        let worst = delays.last().copied();
-        out.push(ind(
-            "bureaucratic_commitment",
-            "median_delay_days",
-            "median delay of officials (days)",
-            "Median number of days past the deadline over the officials' obligations that have fallen due (0 when met on time; an obligation still open or breached counts up to today).",
-            "days",
-            median,
-            dt("over-obligations", &[("n", delays.len().to_string())]),
-            events.clone(),
-        ));
-        out.push(ind(
-            "bureaucratic_commitment",
-            "worst_delay_days",
-            "worst delay of officials (days)",
-            "The longest time past a deadline among the officials' obligations, counting open and breached ones up to today.",
-            "days",
-            worst,
-            match worst {
-                Some(w) => dt("days", &[("n", format!("{w:.0}"))]),
-                None => dt("none", &[]),
-            },
-            events,
-        ));
+        bureaucratic_obligations(&self.obligations, sides, now, out);
         // Supervision: dated notes (inspections, monitoring visits) recorded
         // by positions outside the community, per scheme that reached its
         // executing stages.
@@ -833,53 +749,8 @@ impl Tracker {
         now: OffsetDateTime,
         out: &mut Vec<Indicator>,
     ) {
-        let (value, detail, events, _) =
-            self.obligation_share(|o| sides.political(&o.position), now);
-        out.push(ind(
-            "political_commitment",
-            "elected_obligations_on_time",
-            "obligations of elected positions met on time",
-            "Of the obligations that fell to elected positions (councillors, nazims — often by escalation when officials did not act), the share met by the deadline.",
-            "share",
-            value,
-            detail,
-            events,
-        ));
-        let (util, detail) = match &ctx.reserve {
-            Some(years) if years.iter().any(|y| y.allocated.0 > 0) => {
-                let allocated: i64 = years.iter().map(|y| y.allocated.0).sum();
-                let spent: i64 = years.iter().map(|y| y.spent.0).sum();
-                let unspent = years.last().map(|y| y.unspent.0).unwrap_or_default();
-                (
-                    Some(spent as f64 / allocated as f64),
-                    dt(
-                        "reserve",
-                        &[
-                            ("spent", ledger::Money(spent).to_lakh()),
-                            ("allocated", ledger::Money(allocated).to_lakh()),
-                            ("unspent", ledger::Money(unspent).to_lakh()),
-                        ],
-                    ),
-                )
-            }
-            _ => (None, dt("no-reserve", &[])),
-        };
-        let releases: Vec<i64> = self
-            .entries
-            .iter()
-            .filter(|e| e.kind == "release" && sides.government.contains(&e.role))
-            .map(|e| e.seq)
-            .collect();
-        out.push(ind(
-            "political_commitment",
-            "reserve_utilisation",
-            "reserve used",
-            "Money released to schemes from the government's reserve for the arrangement divided by what was allocated to it over all years (the Layyah utilisation rate); an allocation left unspent lowers it.",
-            "share",
-            util,
-            detail,
-            releases,
-        ));
+        out.push(elected_on_time(&self.obligations, sides, now));
+        out.push(reserve_utilisation(ctx, self.releases(sides)));
         // External works: schemes with components the government side
         // delivers, where the community has spent on its own part.
         let mut due = 0usize;
@@ -1061,18 +932,7 @@ impl Tracker {
             dt("days", &[("n", days.to_string())]),
             labour.iter().map(|e| e.seq).collect(),
         ));
-        let (value, detail, events, _) =
-            self.obligation_share(|o| sides.community(&o.position), now);
-        out.push(ind(
-            "community_willingness",
-            "obligations_on_time",
-            "community obligations met on time",
-            "Of the obligations of community positions that have fallen due, the share met by the deadline.",
-            "share",
-            value,
-            detail,
-            events,
-        ));
+        out.push(community_on_time(&self.obligations, sides, now));
         // Tariffs: what the community's operators collected against what
         // they billed (domain.md §7: tariff collection), net of reversals.
         let mut billed = 0i64;
@@ -1218,29 +1078,7 @@ impl Tracker {
     }
 
     fn formal(&self, arr: &Arrangement, ctx: &Context, out: &mut Vec<Indicator>) {
-        let with_min: Vec<(&String, u32)> = arr
-            .file
-            .positions
-            .iter()
-            .filter_map(|(p, r)| r.min.filter(|m| *m > 0).map(|m| (p, m)))
-            .collect();
-        let filled = with_min
-            .iter()
-            .filter(|(p, m)| ctx.positions_filled.get(*p).copied().unwrap_or(0) >= *m as i64)
-            .count();
-        out.push(ind(
-            "formal_structures",
-            "positions_filled",
-            "required positions filled",
-            "Of the positions the arrangement requires (a `min` in its position rules), the share held by at least that many people.",
-            "share",
-            (!with_min.is_empty()).then(|| filled as f64 / with_min.len() as f64),
-            dt(
-                "n-of",
-                &[("n", filled.to_string()), ("of", with_min.len().to_string())],
-            ),
-            vec![],
-        ));
+        out.push(positions_filled(arr, ctx));
         let sanctioned = arr
             .file
             .rules
@@ -1410,6 +1248,230 @@ impl Tracker {
             events(&delivered),
         ));
     }
+}
+
+/// Of the obligations `which` selects that have fallen due by `now`: the
+/// share met on time, its detail, their events and their delays in days.
+fn obligation_share<'a>(
+    obligations: impl Iterator<Item = &'a ObligationTrack>,
+    which: impl Fn(&ObligationTrack) -> bool,
+    now: OffsetDateTime,
+) -> (Option<f64>, Phrase, Vec<i64>, Vec<f64>) {
+    let mut due = 0usize;
+    let mut on_time = 0usize;
+    let mut events = vec![];
+    let mut delays = vec![];
+    for o in obligations.filter(|o| which(o)) {
+        let Some(late) = o.lateness(now) else {
+            continue;
+        };
+        due += 1;
+        delays.push(late);
+        if o.met_on_time() {
+            on_time += 1;
+        }
+        events.extend(&o.events);
+    }
+    let value = (due > 0).then(|| on_time as f64 / due as f64);
+    (
+        value,
+        dt(
+            "obligations-met",
+            &[("met", on_time.to_string()), ("due", due.to_string())],
+        ),
+        events,
+        delays,
+    )
+}
+
+/// The officials' obligations as indicators at `now` (breached, on time,
+/// median and worst delay): clock-dependent, so also recomputed from a
+/// [`super::digest::Digest`] at every read.
+pub(crate) fn bureaucratic_obligations(
+    obligations: &BTreeMap<String, ObligationTrack>,
+    sides: &Sides,
+    now: OffsetDateTime,
+    out: &mut Vec<Indicator>,
+) {
+    let (value, detail, events, mut delays) = obligation_share(
+        obligations.values(),
+        |o| sides.bureaucratic(&o.position),
+        now,
+    );
+    // A breach is more than lateness: the deadline and any grace passed
+    // with nothing done, and the rules' sanction followed.
+    let due: Vec<&ObligationTrack> = obligations
+        .values()
+        .filter(|o| sides.bureaucratic(&o.position) && o.lateness(now).is_some())
+        .collect();
+    let breached: Vec<&ObligationTrack> = due
+        .iter()
+        .copied()
+        .filter(|o| o.status == ObligationStatus::Breached)
+        .collect();
+    out.push(ind(
+            "bureaucratic_commitment",
+            "obligations_breached",
+            "obligations of officials breached",
+            "Of the officials' obligations that have fallen due, the share breached: not done by the deadline and its grace, so that the rules' sanction (escalation, a published delay) followed.",
+            "share",
+            (!due.is_empty()).then(|| breached.len() as f64 / due.len() as f64),
+            dt(
+                "obligations-due",
+                &[
+                    ("n", breached.len().to_string()),
+                    ("due", due.len().to_string()),
+                ],
+            ),
+            breached.iter().flat_map(|o| o.events.iter().copied()).collect(),
+        ));
+    out.push(ind(
+            "bureaucratic_commitment",
+            "obligations_on_time",
+            "obligations of officials met on time",
+            "Of the obligations of government positions not filled by election (estimates, approvals, releases, inspections the rules give a deadline) that have fallen due, the share met by the deadline. Breached and still-open overdue obligations count as not met.",
+            "share",
+            value,
+            detail,
+            events.clone(),
+        ));
+    delays.sort_by(f64::total_cmp);
+    let median = (!delays.is_empty()).then(|| {
+        let n = delays.len();
+        if n % 2 == 1 {
+            delays[n / 2]
+        } else {
+            (delays[n / 2 - 1] + delays[n / 2]) / 2.0
+        }
+    });
+    let worst = delays.last().copied();
+    out.push(ind(
+            "bureaucratic_commitment",
+            "median_delay_days",
+            "median delay of officials (days)",
+            "Median number of days past the deadline over the officials' obligations that have fallen due (0 when met on time; an obligation still open or breached counts up to today).",
+            "days",
+            median,
+            dt("over-obligations", &[("n", delays.len().to_string())]),
+            events.clone(),
+        ));
+    out.push(ind(
+            "bureaucratic_commitment",
+            "worst_delay_days",
+            "worst delay of officials (days)",
+            "The longest time past a deadline among the officials' obligations, counting open and breached ones up to today.",
+            "days",
+            worst,
+            match worst {
+                Some(w) => dt("days", &[("n", format!("{w:.0}"))]),
+                None => dt("none", &[]),
+            },
+            events,
+        ));
+}
+
+/// The elected positions' obligations met on time at `now`.
+pub(crate) fn elected_on_time(
+    obligations: &BTreeMap<String, ObligationTrack>,
+    sides: &Sides,
+    now: OffsetDateTime,
+) -> Indicator {
+    let (value, detail, events, _) =
+        obligation_share(obligations.values(), |o| sides.political(&o.position), now);
+    ind(
+        "political_commitment",
+        "elected_obligations_on_time",
+        "obligations of elected positions met on time",
+        "Of the obligations that fell to elected positions (councillors, nazims — often by escalation when officials did not act), the share met by the deadline.",
+        "share",
+        value,
+        detail,
+        events,
+    )
+}
+
+/// The reserve used (from the reserve's books in `ctx`, read outside the
+/// log), with the releases on record as its events.
+pub(crate) fn reserve_utilisation(ctx: &Context, releases: Vec<i64>) -> Indicator {
+    let (util, detail) = match &ctx.reserve {
+        Some(years) if years.iter().any(|y| y.allocated.0 > 0) => {
+            let allocated: i64 = years.iter().map(|y| y.allocated.0).sum();
+            let spent: i64 = years.iter().map(|y| y.spent.0).sum();
+            let unspent = years.last().map(|y| y.unspent.0).unwrap_or_default();
+            (
+                Some(spent as f64 / allocated as f64),
+                dt(
+                    "reserve",
+                    &[
+                        ("spent", ledger::Money(spent).to_lakh()),
+                        ("allocated", ledger::Money(allocated).to_lakh()),
+                        ("unspent", ledger::Money(unspent).to_lakh()),
+                    ],
+                ),
+            )
+        }
+        _ => (None, dt("no-reserve", &[])),
+    };
+    ind(
+        "political_commitment",
+        "reserve_utilisation",
+        "reserve used",
+        "Money released to schemes from the government's reserve for the arrangement divided by what was allocated to it over all years (the Layyah utilisation rate); an allocation left unspent lowers it.",
+        "share",
+        util,
+        detail,
+        releases,
+    )
+}
+
+/// The community positions' obligations met on time at `now`.
+pub(crate) fn community_on_time(
+    obligations: &BTreeMap<String, ObligationTrack>,
+    sides: &Sides,
+    now: OffsetDateTime,
+) -> Indicator {
+    let (value, detail, events, _) =
+        obligation_share(obligations.values(), |o| sides.community(&o.position), now);
+    ind(
+        "community_willingness",
+        "obligations_on_time",
+        "community obligations met on time",
+        "Of the obligations of community positions that have fallen due, the share met by the deadline.",
+        "share",
+        value,
+        detail,
+        events,
+    )
+}
+
+/// The required positions filled (from the registry, in `ctx`).
+pub(crate) fn positions_filled(arr: &Arrangement, ctx: &Context) -> Indicator {
+    let with_min: Vec<(&String, u32)> = arr
+        .file
+        .positions
+        .iter()
+        .filter_map(|(p, r)| r.min.filter(|m| *m > 0).map(|m| (p, m)))
+        .collect();
+    let filled = with_min
+        .iter()
+        .filter(|(p, m)| ctx.positions_filled.get(*p).copied().unwrap_or(0) >= *m as i64)
+        .count();
+    ind(
+        "formal_structures",
+        "positions_filled",
+        "required positions filled",
+        "Of the positions the arrangement requires (a `min` in its position rules), the share held by at least that many people.",
+        "share",
+        (!with_min.is_empty()).then(|| filled as f64 / with_min.len() as f64),
+        dt(
+            "n-of",
+            &[
+                ("n", filled.to_string()),
+                ("of", with_min.len().to_string()),
+            ],
+        ),
+        vec![],
+    )
 }
 
 #[allow(clippy::too_many_arguments)]

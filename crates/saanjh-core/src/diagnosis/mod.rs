@@ -12,6 +12,8 @@
 //! - [`indicators`] — the incremental fold: a [`Tracker`] takes one event at
 //!   a time (so an update after one event costs that event, not a replay) and
 //!   summarises into [`Indicator`]s on demand.
+//! - [`digest`] — what a diagnosis needs of a tracker, kept small, so many
+//!   initiatives can be diagnosed without reading every tracker back.
 //! - [`conditions`] — which indicator feeds which condition, the default
 //!   anchors (full exclusion, crossover, full inclusion), overrides, and the
 //!   aggregation of calibrated indicators into a condition.
@@ -29,6 +31,7 @@
 
 pub mod coding;
 pub mod conditions;
+pub mod digest;
 pub mod indicators;
 pub mod words;
 
@@ -36,7 +39,8 @@ pub use conditions::{Anchors, CONDITIONS, Condition, ConditionScore, OUTCOME};
 pub use indicators::{Context, DiagEvent, Indicator, SNAPSHOT_FORMAT, Tracker};
 
 mod report;
-pub use report::{Diagnosis, NextStep, diagnose};
+pub use digest::Digest;
+pub use report::{Diagnosis, NextStep, diagnose, diagnose_digest};
 
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::conditions::{self, Anchors, ConditionScore};
+use super::digest::Digest;
 use super::indicators::{Context, Indicator, ObligationStatus, ObligationTrack, Sides, Tracker};
 use crate::arrangement::{Arrangement, humanise_position, rule_in_words};
 use crate::engine::parse_time;
@@ -71,6 +72,47 @@ pub fn diagnose(
     calibrate: &dyn Fn(f64, &Anchors) -> Result<f64, String>,
 ) -> Result<Diagnosis, String> {
     let indicators = tracker.indicators(arr, ctx, now);
+    summarise(
+        arr,
+        indicators,
+        tracker.obligation_map(),
+        now,
+        overrides,
+        calibrate,
+    )
+}
+
+/// [`diagnose`] from a fold's [`Digest`]: the same diagnosis, without
+/// reading the whole tracker back.
+pub fn diagnose_digest(
+    arr: &Arrangement,
+    ctx: &Context,
+    digest: &Digest,
+    now: OffsetDateTime,
+    overrides: &BTreeMap<String, Anchors>,
+    calibrate: &dyn Fn(f64, &Anchors) -> Result<f64, String>,
+) -> Result<Diagnosis, String> {
+    let indicators = digest.indicators(arr, ctx, now);
+    summarise(
+        arr,
+        indicators,
+        digest.obligation_map(),
+        now,
+        overrides,
+        calibrate,
+    )
+}
+
+/// Calibration, weak conditions, breaches and next steps from the
+/// indicators at `now` and the obligations.
+fn summarise(
+    arr: &Arrangement,
+    indicators: Vec<Indicator>,
+    obligations: &BTreeMap<String, ObligationTrack>,
+    now: OffsetDateTime,
+    overrides: &BTreeMap<String, Anchors>,
+    calibrate: &dyn Fn(f64, &Anchors) -> Result<f64, String>,
+) -> Result<Diagnosis, String> {
     let scores = conditions::calibrate(&indicators, overrides, calibrate)?;
     let weak: Vec<String> = scores
         .iter()
@@ -82,11 +124,11 @@ pub fn diagnose(
     let mut next_steps = vec![];
     // An obligation escalated onwards is superseded by its escalation; the
     // step to take is the latest one in each chain.
-    let superseded: std::collections::BTreeSet<&str> = tracker
-        .obligations()
+    let superseded: std::collections::BTreeSet<&str> = obligations
+        .values()
         .filter_map(|o| o.escalated_from.as_deref())
         .collect();
-    for o in tracker.obligations() {
+    for o in obligations.values() {
         let cond = condition_of(&sides, &o.position);
         let due = parse_time(&o.due);
         let overdue = due.is_some_and(|d| now > d);

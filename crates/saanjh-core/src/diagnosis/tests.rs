@@ -461,3 +461,106 @@ fn indicators_read_from_outside_the_log_carry_todays_value_in_every_past_month()
     assert!(!filled.over_time.is_empty());
     assert!(filled.over_time.iter().all(|(_, v)| *v == filled.value));
 }
+
+/// Contexts a reader may bring: nothing on record, a position filled, a
+/// reserve allocated and partly spent.
+fn contexts() -> Vec<Context> {
+    use crate::ledger::Money;
+    use crate::ledger::budget::{FinancialYear, YearFigures};
+    let year = |starts, allocated, spent| YearFigures {
+        year: FinancialYear { starts },
+        allocated: Money(allocated),
+        carried_in: Money(0),
+        available: Money(allocated),
+        committed: Money(spent),
+        spent: Money(spent),
+        unspent: Money(allocated - spent),
+        lapsed: Money(0),
+        utilisation_bp: Some((spent * 10_000 / allocated) as u32),
+        earmark_required: None,
+    };
+    vec![
+        Context::default(),
+        Context {
+            positions_filled: BTreeMap::from([("community.lane_manager".to_string(), 1)]),
+            reserve: Some(vec![year(2025, 500_000, 200_000), year(2026, 300_000, 0)]),
+        },
+    ]
+}
+
+#[test]
+fn a_digest_diagnoses_as_the_tracker_it_was_taken_from_at_any_time_and_in_any_context() {
+    let arr = arrangement();
+    // Before the first deadline, on it, just after (lateness counts by the
+    // hour), a month on (after the escalation's deadline), a year on.
+    let times = [
+        datetime!(2026-04-01 09:00 UTC),
+        datetime!(2026-05-30 09:00 UTC),
+        datetime!(2026-05-30 10:30 UTC),
+        datetime!(2026-07-15 09:00 UTC),
+        datetime!(2027-06-01 00:00 UTC),
+    ];
+    let overrides = conditions::parse_overrides("trust.collector_not_spender:0,0.4,1").expect("ok");
+    for healthy in [true, false] {
+        let events = lane(healthy);
+        for folded_in in contexts() {
+            let mut t = Tracker::new();
+            // Every prefix of the chain: a digest can be taken at any head.
+            for e in &events {
+                t.apply(&arr, &folded_in, e);
+                let text = t.digest(&arr).expect("digest").to_text().expect("text");
+                let digest = Digest::from_text(&text).expect("reads back");
+                assert_eq!(digest.schemes(), t.schemes().count());
+                for ctx in contexts() {
+                    for now in times {
+                        for anchors in [&BTreeMap::new(), &overrides] {
+                            let full = diagnose(&arr, &ctx, &t, now, anchors, &linear).expect("d");
+                            let kept = diagnose_digest(&arr, &ctx, &digest, now, anchors, &linear)
+                                .expect("d");
+                            assert_eq!(full, kept, "healthy={healthy} seq={} now={now}", e.seq);
+                        }
+                    }
+                }
+            }
+            // The failing lane's breaches and next steps do come through.
+            let d = diagnose_digest(
+                &arr,
+                &folded_in,
+                &Digest::from_text(&t.digest(&arr).expect("d").to_text().expect("t")).expect("r"),
+                times[4],
+                &BTreeMap::new(),
+                &linear,
+            )
+            .expect("d");
+            assert_eq!(d.breached.is_empty(), healthy);
+            assert!(!d.indicators.iter().all(|i| i.over_time.is_empty()));
+        }
+    }
+}
+
+#[test]
+fn an_arrangement_with_its_own_indicators_gets_no_digest_and_bad_text_is_refused() {
+    let mut l = Log { events: vec![] };
+    water_scheme(&mut l, "w1", 40_000, 6);
+    let arr = water();
+    let mut t = Tracker::new();
+    for e in &l.events {
+        t.apply(&arr, &Context::default(), e);
+    }
+    assert!(t.digest(&arr).is_none());
+    assert!(Digest::from_text("{\"months\": 3}").is_err());
+    let good = {
+        let arr = arrangement();
+        let mut t = Tracker::new();
+        for e in lane(false) {
+            t.apply(&arr, &Context::default(), &e);
+        }
+        t.digest(&arr).expect("digest").to_text().expect("text")
+    };
+    assert!(Digest::from_text(&good).is_ok());
+    // A detail message nobody knows, or a number that is not one.
+    assert!(Digest::from_text(&good.replacen("obligations-met", "made-up", 1)).is_err());
+    let bad_number = good.replacen("\"value\":\"", "\"value\":\"x", 1);
+    assert_ne!(bad_number, good);
+    assert!(Digest::from_text(&bad_number).is_err());
+}

@@ -277,7 +277,7 @@ async fn is_partner(state: &AppState, v: &Visitor, initiative: &str) -> Result<b
 async fn event_schemes(
     state: &AppState,
     m: &Measured,
-    arr: &Arrangement,
+    arr: &std::sync::Arc<Arrangement>,
     cited: &BTreeSet<i64>,
 ) -> Result<BTreeMap<i64, String>, ApiError> {
     let ctx = saanjh_core::diagnosis::Context::default();
