@@ -9,9 +9,9 @@
 #    N initiatives of synthetic lane events as valid hash chains (multi-row
 #    INSERTs in big transactions on SQLite, COPY on PostgreSQL) unless the
 #    database already holds them, then time the full refold from the log,
-#    all diagnoses from the persisted snapshots in a fresh process, and the
-#    diagnosis after one more event (with and without the snapshot refresh;
-#    vs re-reading the chain).
+#    all diagnoses from the persisted digests (and, digests emptied, from
+#    the folds) in a fresh process, and the diagnosis after one more event
+#    (with and without the snapshot refresh; vs re-reading the chain).
 #
 # Example (the figures in BENCHMARKS.md):
 #   psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE saanjh_diag_5m' postgres

@@ -8,13 +8,15 @@
 //!
 //! What it times, in order: the full refold from the raw log (snapshots
 //! emptied; `measure_many`, which reads chains in bulk and folds on every
-//! core) and the writing of the snapshots behind it; then, in a child
-//! process started for the purpose (nothing warm but the OS file cache), all
-//! diagnoses from the persisted snapshots in bulk and one by one through
-//! `measure`; then, for 100 initiatives, one more event appended through
-//! `Store::append` followed by the diagnosis (the answer, and the answer
-//! plus the snapshot refresh committed), the diagnosis in a fresh state
-//! from the snapshot, and with no snapshot (re-read and re-fold).
+//! core) and the writing of the snapshots (and digests) behind it; then, in
+//! a child process started for the purpose (nothing warm but the OS file
+//! cache), all diagnoses in bulk (from the digests) and one by one through
+//! `measure` (from the folds); again in another child with the digests
+//! emptied (the bulk path reading every fold, as before digests); then,
+//! for 100 initiatives, one more event appended through `Store::append`
+//! followed by the diagnosis (the answer, and the answer plus the snapshot
+//! refresh committed), the diagnosis in a fresh state from the snapshot,
+//! and with no snapshot (re-read and re-fold).
 //!
 //! `--load-only URL N PER` loads (if the database holds no bench
 //! initiatives yet) and stops, so loads can run side by side and the

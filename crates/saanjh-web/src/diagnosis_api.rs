@@ -227,10 +227,11 @@ pub async fn measure_many(
     }
     let anchors = anchors.clone();
     let diagnoses = crate::trackers::fold_many(state, jobs, move |job, view| {
+        let (schemes, households) = (view.schemes(), view.households());
         let d = view
             .diagnose(job, now, &anchors, &calibrate_direct)
             .map_err(ApiError::unprocessable)?;
-        Ok((d, view.schemes(), view.households()))
+        Ok((d, schemes, households))
     })
     .await?;
     Ok(inits

@@ -455,14 +455,14 @@ impl Job {
 /// one kept at the chain's head (which diagnoses the same).
 pub enum View<'a> {
     Tracker(&'a Tracker),
-    Digest(&'a Digest),
+    Digest(Digest),
 }
 
 impl View<'_> {
     /// The diagnosis at `now` (`saanjh_core::diagnosis::diagnose`, or its
     /// twin on a digest).
     pub fn diagnose(
-        &self,
+        self,
         job: &Job,
         now: time::OffsetDateTime,
         overrides: &BTreeMap<String, Anchors>,
@@ -742,7 +742,7 @@ fn fold_one<T>(
                 return Ok(Folded::Again);
             };
             TrackerStats::add(&stats.digests_used, 1);
-            return Ok(Folded::Done(summarise(job, View::Digest(&d))?, None));
+            return Ok(Folded::Done(summarise(job, View::Digest(d))?, None));
         }
         Source::Snapshot(s, tail) => {
             let Ok(t) = Tracker::from_snapshot(&s.state) else {

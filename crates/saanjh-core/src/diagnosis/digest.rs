@@ -85,10 +85,6 @@ impl Digest {
         self.households
     }
 
-    pub(crate) fn obligation_map(&self) -> &BTreeMap<String, ObligationTrack> {
-        &self.obligations
-    }
-
     /// The indicators at `now` in `ctx`: what [`Tracker::indicators`] gives
     /// on the fold this digest was taken from.
     pub fn indicators(
@@ -97,14 +93,25 @@ impl Digest {
         ctx: &Context,
         now: OffsetDateTime,
     ) -> Vec<Indicator> {
+        self.clone().into_parts(arr, ctx, now).0
+    }
+
+    /// The indicators at `now` in `ctx`, and the obligations, taking the
+    /// digest apart (a diagnosis of many reads each digest once).
+    pub(crate) fn into_parts(
+        self,
+        arr: &Arrangement,
+        ctx: &Context,
+        now: OffsetDateTime,
+    ) -> (Vec<Indicator>, BTreeMap<String, ObligationTrack>) {
         let sides = Sides::of(arr);
         let mut live = Vec::with_capacity(8);
         bureaucratic_obligations(&self.obligations, &sides, now, &mut live);
         live.push(elected_on_time(&self.obligations, &sides, now));
-        live.push(reserve_utilisation(ctx, self.releases.clone()));
+        live.push(reserve_utilisation(ctx, self.releases));
         live.push(community_on_time(&self.obligations, &sides, now));
         live.push(positions_filled(arr, ctx));
-        let mut out = self.indicators.clone();
+        let mut out = self.indicators;
         for fresh in live {
             let Some(slot) = out.iter_mut().find(|i| i.id == fresh.id) else {
                 continue;
@@ -120,7 +127,7 @@ impl Digest {
             };
             *slot = Indicator { over_time, ..fresh };
         }
-        out
+        (out, self.obligations)
     }
 
     /// The digest as text, to keep beside the tracker's snapshot.
@@ -150,7 +157,7 @@ impl Digest {
                 detail: StoredPhrase::of(&i.detail_phrase)
                     .ok_or_else(|| format!("digest: the detail of {} cannot be kept", i.id))?,
                 events: i.events.clone(),
-                over_time: i.over_time.iter().map(|(_, v)| v.map(float_text)).collect(),
+                over_time: series_text(i.over_time.iter().map(|(_, v)| *v)),
             });
         }
         let stored = Stored {
@@ -171,15 +178,9 @@ impl Digest {
             serde_json::from_str(text).map_err(|e| format!("digest does not read: {e}"))?;
         let mut indicators = Vec::with_capacity(stored.indicators.len());
         for i in stored.indicators {
-            if i.over_time.len() != stored.months.len() {
-                return Err(format!("digest: {} has a history of other months", i.id));
-            }
-            let over_time = stored
-                .months
-                .iter()
-                .zip(i.over_time)
-                .map(|(m, v)| Ok((m.clone(), v.as_deref().map(float_of).transpose()?)))
-                .collect::<Result<Vec<_>, String>>()?;
+            let values = series_of(&i.over_time, stored.months.len())
+                .map_err(|e| format!("digest: {}: {e}", i.id))?;
+            let over_time = stored.months.iter().cloned().zip(values).collect();
             let detail_phrase = i.detail.phrase()?;
             indicators.push(Indicator {
                 id: i.id,
@@ -216,6 +217,39 @@ fn float_text(v: f64) -> String {
     v.to_string()
 }
 
+/// A month-by-month series as one text: values separated by commas, an
+/// unmeasured month empty (one string per indicator, not one per month).
+fn series_text(values: impl Iterator<Item = Option<f64>>) -> String {
+    let mut out = String::new();
+    for (k, v) in values.enumerate() {
+        if k > 0 {
+            out.push(',');
+        }
+        if let Some(v) = v {
+            out.push_str(&float_text(v));
+        }
+    }
+    out
+}
+
+fn series_of(text: &str, months: usize) -> Result<Vec<Option<f64>>, String> {
+    if months == 0 {
+        return if text.is_empty() {
+            Ok(vec![])
+        } else {
+            Err("a history of other months".into())
+        };
+    }
+    let values: Vec<Option<f64>> = text
+        .split(',')
+        .map(|v| (!v.is_empty()).then(|| float_of(v)).transpose())
+        .collect::<Result<_, _>>()?;
+    if values.len() != months {
+        return Err("a history of other months".into());
+    }
+    Ok(values)
+}
+
 fn float_of(s: &str) -> Result<f64, String> {
     s.parse()
         .map_err(|_| format!("digest: `{s}` is not a number"))
@@ -241,7 +275,8 @@ struct StoredIndicator {
     value: Option<String>,
     detail: StoredPhrase,
     events: Vec<i64>,
-    over_time: Vec<Option<String>>,
+    /// The values month by month (`series_text`).
+    over_time: String,
 }
 
 /// A detail phrase as text: its message id and its arguments, which for

@@ -211,8 +211,9 @@ struct MeetingTrack {
 /// The layout of [`Tracker::to_snapshot`]'s text. A kept snapshot of
 /// another format is not read but folded again; bump it whenever the
 /// tracker's fields or what it folds change, or the layout of the
-/// [`super::digest::Digest`] kept beside it. 2: the digest was added.
-pub const SNAPSHOT_FORMAT: i64 = 2;
+/// [`super::digest::Digest`] kept beside it. 2: the digest was added; 3:
+/// its monthly series as one text per indicator.
+pub const SNAPSHOT_FORMAT: i64 = 3;
 
 /// A map with non-string keys, as a list of pairs (JSON keys are strings).
 mod pairs {

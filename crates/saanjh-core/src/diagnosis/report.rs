@@ -87,20 +87,13 @@ pub fn diagnose(
 pub fn diagnose_digest(
     arr: &Arrangement,
     ctx: &Context,
-    digest: &Digest,
+    digest: Digest,
     now: OffsetDateTime,
     overrides: &BTreeMap<String, Anchors>,
     calibrate: &dyn Fn(f64, &Anchors) -> Result<f64, String>,
 ) -> Result<Diagnosis, String> {
-    let indicators = digest.indicators(arr, ctx, now);
-    summarise(
-        arr,
-        indicators,
-        digest.obligation_map(),
-        now,
-        overrides,
-        calibrate,
-    )
+    let (indicators, obligations) = digest.into_parts(arr, ctx, now);
+    summarise(arr, indicators, &obligations, now, overrides, calibrate)
 }
 
 /// Calibration, weak conditions, breaches and next steps from the

@@ -515,8 +515,9 @@ fn a_digest_diagnoses_as_the_tracker_it_was_taken_from_at_any_time_and_in_any_co
                     for now in times {
                         for anchors in [&BTreeMap::new(), &overrides] {
                             let full = diagnose(&arr, &ctx, &t, now, anchors, &linear).expect("d");
-                            let kept = diagnose_digest(&arr, &ctx, &digest, now, anchors, &linear)
-                                .expect("d");
+                            let kept =
+                                diagnose_digest(&arr, &ctx, digest.clone(), now, anchors, &linear)
+                                    .expect("d");
                             assert_eq!(full, kept, "healthy={healthy} seq={} now={now}", e.seq);
                         }
                     }
@@ -526,7 +527,7 @@ fn a_digest_diagnoses_as_the_tracker_it_was_taken_from_at_any_time_and_in_any_co
             let d = diagnose_digest(
                 &arr,
                 &folded_in,
-                &Digest::from_text(&t.digest(&arr).expect("d").to_text().expect("t")).expect("r"),
+                Digest::from_text(&t.digest(&arr).expect("d").to_text().expect("t")).expect("r"),
                 times[4],
                 &BTreeMap::new(),
                 &linear,
@@ -561,6 +562,7 @@ fn an_arrangement_with_its_own_indicators_gets_no_digest_and_bad_text_is_refused
     // A detail message nobody knows, or a number that is not one.
     assert!(Digest::from_text(&good.replacen("obligations-met", "made-up", 1)).is_err());
     let bad_number = good.replacen("\"value\":\"", "\"value\":\"x", 1);
+    assert!(Digest::from_text(&good.replacen("\"over_time\":\"", "\"over_time\":\",", 1)).is_err());
     assert_ne!(bad_number, good);
     assert!(Digest::from_text(&bad_number).is_err());
 }
