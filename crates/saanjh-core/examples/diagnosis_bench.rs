@@ -202,6 +202,50 @@ fn main() {
         cpu_seconds() - cpu
     );
 
+    // The same from the folds' digests: read back and diagnosed.
+    let digests: Vec<String> = back
+        .iter()
+        .map(|t| {
+            t.digest(&arr)
+                .expect("no indicators of its own")
+                .to_text()
+                .expect("text")
+        })
+        .collect();
+    let bytes: usize = digests.iter().map(String::len).sum();
+    let cpu = cpu_seconds();
+    let t = Instant::now();
+    let read: Vec<saanjh_core::diagnosis::Digest> = digests
+        .iter()
+        .map(|s| saanjh_core::diagnosis::Digest::from_text(s).expect("reads"))
+        .collect();
+    println!(
+        "digests read back: {n} ({:.1} KB each): {:.3} s wall, {:.3} s CPU",
+        bytes as f64 / n as f64 / 1024.0,
+        t.elapsed().as_secs_f64(),
+        cpu_seconds() - cpu
+    );
+    let cpu = cpu_seconds();
+    let t = Instant::now();
+    let mut weak_d = 0;
+    for d in read {
+        let d = saanjh_core::diagnosis::diagnose_digest(
+            &arr,
+            &ctx,
+            d,
+            now,
+            &BTreeMap::new(),
+            &calibrate,
+        )
+        .expect("diagnosis");
+        weak_d += d.weak.len();
+    }
+    println!(
+        "digests diagnosed: {n}: {:.3} s wall, {:.3} s CPU ({weak_d} weak)",
+        t.elapsed().as_secs_f64(),
+        cpu_seconds() - cpu
+    );
+
     // One more event on an initiative whose tracker is kept: apply it and
     // summarise again.
     let extra = DiagEvent {
