@@ -2205,3 +2205,90 @@ fn winners_of_result(result: &Value) -> Vec<u64> {
     w.sort_unstable();
     w
 }
+
+/// The convenor of an imported round names who delivers a winner on the
+/// results page: the winner says it is waiting, the form offers the members
+/// of registered community organisations (an NGO's staff are not offered),
+/// a choice that is not on the list is refused and changes nothing, and the
+/// named deliverer is then shown and lets the winner become a scheme. Other
+/// visitors see that it waits, not the form. In Urdu too.
+async fn the_convenor_names_a_deliverer_on_the_results_page(app: App) {
+    let c = cast(&app).await;
+    let (_, official) = app
+        .web_actor(&c.council, "ccb_official", "Kamran Aslam")
+        .await;
+    let (_, chair) = app.web_actor(&c.ccb_a, "chair", "Bashir Ahmad").await;
+    let r = app
+        .send(
+            reqwest::Method::POST,
+            &format!("/rounds/import?council={}", c.council),
+            Some(&app.admin),
+            Some((GOOD_PB.to_string(), "text/plain")),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let round = r.body["round"].as_str().expect("round").to_string();
+    let results = format!("/rounds/{round}/results");
+
+    let b = Browser::sign_in(&app, &chair).await;
+    let (_, html) = b.get(&results, "en").await;
+    assert!(
+        html.contains("once the convenor names who delivers it"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("form-deliverer-2"),
+        "only the convenor names"
+    );
+
+    let b = Browser::sign_in(&app, &official).await;
+    let (status, html) = b.get(&results, "en").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("id=\"form-deliverer-2\""), "{html}");
+    assert!(!html.contains("form-deliverer-1"), "proposal 1 lost");
+    let chair_a = format!("{}|{}", c.ccb_a, c.chair_a.0);
+    assert!(html.contains(&format!("value=\"{chair_a}\"")), "{html}");
+    assert!(html.contains("Rashid Ahmad (chair), CCB Basti Maulvian"));
+    assert!(
+        !html.contains(&format!("value=\"{}|", c.ngo)),
+        "an NGO does not deliver a community scheme"
+    );
+    let (_, ur) = b.get(&results, "ur").await;
+    assert!(ur.contains("عمل درآمد کرنے والے کا نام درج کریں"), "{ur}");
+
+    let csrf = b.csrf(&results).await;
+    let action = format!("/rounds/{round}/proposals/2/deliverer");
+    let before = app.round(&round).await;
+    // Someone who is not a member of the organisation named with them.
+    let wrong = format!("{}|{}", c.ccb_a, c.chair_b.0);
+    for bad in ["", "nobody", wrong.as_str()] {
+        let (status, _, html) = b
+            .post(&action, &[("csrf", &csrf), ("deliverer", bad)])
+            .await;
+        assert!(status == 422 || status == 409, "{bad}: {status} {html}");
+        assert_eq!(
+            app.round(&round).await,
+            before,
+            "nothing changed for {bad:?}"
+        );
+    }
+    let (status, location, _) = b
+        .post(&action, &[("csrf", &csrf), ("deliverer", &chair_a)])
+        .await;
+    assert_eq!(status, 303);
+    assert!(location.contains("done=deliverer"), "{location}");
+    let (_, html) = b.get(&results, "en").await;
+    assert!(
+        html.contains("Delivered by: <bdi>Rashid Ahmad, CCB Basti Maulvian</bdi>"),
+        "{html}"
+    );
+    assert!(!html.contains("form-deliverer-2"));
+    // Now the winner can become a scheme from the same page.
+    let (status, _, html) = b
+        .post(&format!("/rounds/{round}/schemes"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(status, 303, "{html}");
+    let st = app.round(&round).await;
+    assert!(st["proposals"]["2"]["scheme"].is_array(), "{st}");
+}
+both!(the_convenor_names_a_deliverer_on_the_results_page);

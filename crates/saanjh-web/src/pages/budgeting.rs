@@ -37,7 +37,9 @@ use serde_json::Value;
 use super::ctx::{Visitor, constant_eq, cookie, encode};
 use super::views::{day, rs};
 use super::{PageResult, PagesConfig, page};
-use crate::budgeting::{self as pb, NewProposal, NewRound, OnlineVote, PaperBallot, ReviewInput};
+use crate::budgeting::{
+    self as pb, DelivererInput, NewProposal, NewRound, OnlineVote, PaperBallot, ReviewInput,
+};
 use crate::{ApiError, AppState, auth};
 
 /// The cookie carrying an anonymous voter's form token (double submit).
@@ -55,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         .route("/rounds/{id}/paper", post(paper))
         .route("/rounds/{id}/phase", post(phase))
         .route("/rounds/{id}/schemes", post(schemes))
+        .route("/rounds/{id}/proposals/{n}/deliverer", post(deliverer))
 }
 
 fn see_other(to: &str) -> Response {
@@ -926,6 +929,66 @@ pub async fn schemes(
     Ok(see_other(&format!("/rounds/{id}/results?done=schemes")))
 }
 
+/// The convenor names who delivers a winner of an imported round (which
+/// came without a proposing organisation): one choice of "member of a
+/// registered community organisation", as the API's organisation and person.
+pub async fn deliverer(
+    v: Visitor,
+    State(state): State<AppState>,
+    Path((id, n)): Path<(String, u32)>,
+    Form(f): Form<Pairs>,
+) -> PageResult {
+    if v.user.is_none() {
+        return Ok(login_first(&format!("/rounds/{id}/results")));
+    }
+    let person = staff(&v, &f).map_err(|e| v.fail(e))?;
+    let (organisation, member) = field(&f, "deliverer")
+        .and_then(|x| {
+            x.split_once('|')
+                .map(|(o, p)| (o.to_string(), p.to_string()))
+        })
+        .ok_or_else(|| v.fail(ApiError::unprocessable(v.t("round-bad-deliverer"))))?;
+    pb::name_deliverer(
+        &state,
+        &person,
+        &id,
+        n,
+        DelivererInput {
+            organisation,
+            person: member,
+        },
+    )
+    .await
+    .map_err(|e| v.fail(e))?;
+    Ok(see_other(&format!(
+        "/rounds/{id}/results?done=deliverer#winner-{n}"
+    )))
+}
+
+/// Who may deliver a winner: every active member of a registered community
+/// organisation, as (`organisation|person`, "name (position), organisation").
+async fn community_members(state: &AppState) -> Result<Vec<(String, String)>, ApiError> {
+    let mut out = vec![];
+    let mut seen = BTreeSet::new();
+    for o in state.store.organisations(10_000, 0).await? {
+        if o.kind != OrgKind::Community.as_str() {
+            continue;
+        }
+        for m in state.store.memberships(Some(&o.id), None, 1_000, 0).await? {
+            if m.active == 0 || !seen.insert((o.id.clone(), m.person_id.clone())) {
+                continue;
+            }
+            let name = person_name(state, &m.person_id).await?;
+            out.push((
+                format!("{}|{}", o.id, m.person_id),
+                format!("{name} ({}), {}", m.position, o.name),
+            ));
+        }
+    }
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(out)
+}
+
 // ── Results ──
 
 struct ResultLine {
@@ -935,6 +998,10 @@ struct ResultLine {
     votes: u64,
     why: String,
     scheme: Option<String>,
+    /// Who delivers it, once named (imported rounds).
+    deliverer: Option<String>,
+    /// A winner of an imported round still waiting for someone to deliver it.
+    needs_deliverer: bool,
 }
 
 #[derive(Template)]
@@ -959,6 +1026,9 @@ struct ResultsPage<'a> {
     is_convenor: bool,
     to_scheme: usize,
     done: bool,
+    /// Who may deliver winners of an imported round (for the convenor).
+    members: Vec<(String, String)>,
+    named: bool,
 }
 
 pub async fn results(
@@ -981,23 +1051,47 @@ pub async fn results(
             .map(|p| p.record.title.clone())
             .unwrap_or_else(|| n.to_string())
     };
+    let mut delivered_by = std::collections::BTreeMap::new();
+    for (n, p) in &s.proposals {
+        if let Some(d) = &p.deliverer {
+            delivered_by.insert(
+                *n,
+                format!(
+                    "{}, {}",
+                    person_name(&state, &d.person)
+                        .await
+                        .map_err(|e| v.fail(e))?,
+                    org_name(&state, &d.organisation)
+                        .await
+                        .map_err(|e| v.fail(e))?
+                ),
+            );
+        }
+    }
     let line = |n: u32| -> Option<ResultLine> {
         let p = result.projects.iter().find(|p| p.number == n)?;
+        let proposal = s.proposals.get(&n);
+        let scheme = proposal
+            .and_then(|x| x.scheme.as_ref())
+            .map(|(_, sc)| sc.clone());
         Some(ResultLine {
             number: n,
             title: title(n),
             cost: rs(p.cost),
             votes: p.votes,
             why: why(&v, p),
-            scheme: s
-                .proposals
-                .get(&n)
-                .and_then(|x| x.scheme.as_ref())
-                .map(|(_, sc)| sc.clone()),
+            needs_deliverer: p.selected
+                && !s.record.council.is_empty()
+                && scheme.is_none()
+                && proposal
+                    .is_some_and(|x| x.record.organisation.is_none() && x.deliverer.is_none()),
+            scheme,
+            deliverer: delivered_by.get(&n).cloned(),
         })
     };
     let winners: Vec<ResultLine> = result.winners.iter().filter_map(|n| line(*n)).collect();
     let to_scheme = winners.iter().filter(|w| w.scheme.is_none()).count();
+    let needs_deliverer = winners.iter().any(|w| w.needs_deliverer);
     let losers = result
         .projects
         .iter()
@@ -1053,9 +1147,15 @@ pub async fn results(
         priority: result.tie_break.priority.join(", "),
         ties,
         completion: result.completion.clone().unwrap_or_default(),
+        members: if is_convenor && needs_deliverer {
+            community_members(&state).await.map_err(|e| v.fail(e))?
+        } else {
+            vec![]
+        },
         is_convenor,
         to_scheme,
-        done: q.done.is_some(),
+        done: q.done.as_deref() == Some("schemes"),
+        named: q.done.as_deref() == Some("deliverer"),
     })
 }
 
