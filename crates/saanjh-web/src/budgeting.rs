@@ -30,7 +30,7 @@ use saanjh_core::engine::{Act, ComponentInput};
 use saanjh_core::event::{EventBody, StoredEvent};
 use saanjh_core::model::OrgKind;
 use saanjh_pb::{Completion, CountOptions, Instance, Money, Rule, Utility, VoteType};
-use saanjh_store::{ChainAppend, SideRow, StoreError};
+use saanjh_store::{ChainAppend, OrganisationRow, SideRow, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -358,21 +358,19 @@ pub struct NewProposal {
     pub partners: BTreeMap<String, String>,
 }
 
-pub async fn submit_proposal(
+/// A registered organisation, and whether `person` holds an active
+/// position in it (what proposing for it, or delivering for it, needs).
+async fn registered_member(
     state: &AppState,
+    organisation: &str,
     person: &str,
-    round_id: &str,
-    input: NewProposal,
-) -> Result<u32, ApiError> {
+) -> Result<(OrganisationRow, bool), ApiError> {
     let org = state
         .store
-        .organisation(&input.organisation)
+        .organisation(organisation)
         .await?
         .ok_or_else(|| {
-            ApiError::unprocessable(format!(
-                "no organisation `{}` is registered",
-                input.organisation
-            ))
+            ApiError::unprocessable(format!("no organisation `{organisation}` is registered"))
         })?;
     let is_member = state
         .store
@@ -380,6 +378,16 @@ pub async fn submit_proposal(
         .await?
         .iter()
         .any(|m| m.active != 0);
+    Ok((org, is_member))
+}
+
+pub async fn submit_proposal(
+    state: &AppState,
+    person: &str,
+    round_id: &str,
+    input: NewProposal,
+) -> Result<u32, ApiError> {
+    let (org, is_member) = registered_member(state, &input.organisation, person).await?;
     let s0 = round(state, round_id).await?;
     let arrangement = input
         .arrangement
@@ -1362,23 +1370,8 @@ pub async fn name_deliverer(
     n: u32,
     input: DelivererInput,
 ) -> Result<RoundState, ApiError> {
-    let org = state
-        .store
-        .organisation(&input.organisation)
-        .await?
-        .ok_or_else(|| {
-            ApiError::unprocessable(format!(
-                "no organisation `{}` is registered",
-                input.organisation
-            ))
-        })?;
+    let (org, is_member) = registered_member(state, &input.organisation, &input.person).await?;
     let is_community = org.kind == OrgKind::Community.as_str();
-    let is_member = state
-        .store
-        .memberships(Some(&org.id), Some(&input.person), 1000, 0)
-        .await?
-        .iter()
-        .any(|m| m.active != 0);
     for attempt in 0..MAX_ATTEMPTS {
         let (head, s) = load(state, round_id).await?;
         schemes_possible(&s)?;
