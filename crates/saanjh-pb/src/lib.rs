@@ -22,7 +22,7 @@ mod welfare;
 
 pub use count::{CountError, CountOptions, count, drawn_order};
 pub use format::{ParseError, parse, parse_with_warnings, write};
-pub use model::{BuildError, Exact, Instance, Money, Project, VoteType, Voter};
+pub use model::{BuildError, Exact, Instance, Money, NewBallot, Project, VoteType, Voter};
 pub use outcome::{
     Add1Stop, ComparisonRecord, Completion, CompletionRecord, DecidedBy, Outcome, ProjectResult,
     Reason, Rule, Satisfaction, Tie, TieBreakRecord, Utility, VoterSatisfaction,

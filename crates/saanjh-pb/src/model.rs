@@ -4,6 +4,7 @@
 //! Money is kept as exact integers of micro-units (10⁻⁶ of the currency unit) so that
 //! decimal costs such as `308298.85` stay exact and the rules never meet a float.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use num_bigint::BigInt;
@@ -234,6 +235,16 @@ pub struct Voter {
     pub fields: Vec<(String, String)>,
 }
 
+/// A ballot for `Instance::add_voters`: as `add_voter`'s arguments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewBallot {
+    pub id: String,
+    /// Project ids, in ballot order.
+    pub ballot: Vec<String>,
+    pub points: Option<Vec<i64>>,
+    pub fields: Vec<(String, String)>,
+}
+
 /// A whole election.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Instance {
@@ -330,27 +341,8 @@ impl Instance {
         if self.voters.iter().any(|v| v.id == id) {
             return Err(BuildError::DuplicateVoter(id));
         }
-        let mut vote = Vec::with_capacity(ballot.len());
-        for p in ballot {
-            let Some(i) = self.project_index(p) else {
-                return Err(BuildError::UnknownProject {
-                    voter: id,
-                    project: p.to_string(),
-                });
-            };
-            if vote.contains(&i) {
-                return Err(BuildError::RepeatedProject {
-                    voter: id,
-                    project: p.to_string(),
-                });
-            }
-            vote.push(i);
-        }
-        match &points {
-            Some(p) if self.vote_type.has_points() && p.len() == vote.len() => {}
-            None if !self.vote_type.has_points() => {}
-            _ => return Err(BuildError::Points(id)),
-        }
+        let index = |p: &str| self.project_index(p);
+        let vote = self.check_ballot(&id, ballot, &points, index)?;
         self.voters.push(Voter {
             id,
             vote,
@@ -358,5 +350,66 @@ impl Instance {
             fields,
         });
         Ok(self.voters.len() - 1)
+    }
+
+    /// Adds many ballots, each as `add_voter` would, in time linear in their number (a
+    /// platform round has tens of thousands: `add_voter` alone compares each id with every
+    /// earlier one). Nothing is added if any ballot is refused.
+    pub fn add_voters(&mut self, ballots: Vec<NewBallot>) -> Result<(), BuildError> {
+        let mut seen: HashSet<String> = self.voters.iter().map(|v| v.id.clone()).collect();
+        let projects: HashMap<&str, usize> = self
+            .projects
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id.as_str(), i))
+            .collect();
+        let mut added = Vec::with_capacity(ballots.len());
+        for b in ballots {
+            if !seen.insert(b.id.clone()) {
+                return Err(BuildError::DuplicateVoter(b.id));
+            }
+            let refs: Vec<&str> = b.ballot.iter().map(String::as_str).collect();
+            let vote = self.check_ballot(&b.id, &refs, &b.points, |p| projects.get(p).copied())?;
+            added.push(Voter {
+                id: b.id,
+                vote,
+                points: b.points,
+                fields: b.fields,
+            });
+        }
+        self.voters.extend(added);
+        Ok(())
+    }
+
+    /// A ballot's project indices, or why it cannot be added.
+    fn check_ballot(
+        &self,
+        id: &str,
+        ballot: &[&str],
+        points: &Option<Vec<i64>>,
+        index: impl Fn(&str) -> Option<usize>,
+    ) -> Result<Vec<usize>, BuildError> {
+        let mut vote = Vec::with_capacity(ballot.len());
+        for p in ballot {
+            let Some(i) = index(p) else {
+                return Err(BuildError::UnknownProject {
+                    voter: id.to_string(),
+                    project: p.to_string(),
+                });
+            };
+            if vote.contains(&i) {
+                return Err(BuildError::RepeatedProject {
+                    voter: id.to_string(),
+                    project: p.to_string(),
+                });
+            }
+            vote.push(i);
+        }
+        match points {
+            Some(p) if self.vote_type.has_points() && p.len() == vote.len() => {}
+            None if !self.vote_type.has_points() => {}
+            _ => return Err(BuildError::Points(id.to_string())),
+        }
+        Ok(vote)
     }
 }

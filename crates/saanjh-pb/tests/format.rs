@@ -138,3 +138,65 @@ fn money_parses_and_prints_exactly() {
         assert!(Money::parse(s).is_none(), "{s}");
     }
 }
+
+/// Many ballots at once build the same election as one by one, and refuse what one by one
+/// refuses — a repeated ballot id (among themselves or against those already in), an
+/// unknown project — adding none of them.
+#[test]
+fn ballots_added_together_are_checked_like_one_by_one() {
+    use saanjh_pb::{BuildError, Instance, Money, NewBallot, VoteType};
+    let base = || {
+        let mut i = Instance::new(Money::units(100), VoteType::Approval);
+        i.add_project("a", Money::units(60)).unwrap();
+        i.add_project("b", Money::units(50)).unwrap();
+        i.add_voter("1", &["a"], None, vec![]).unwrap();
+        i
+    };
+    let ballot = |id: &str, ps: &[&str]| NewBallot {
+        id: id.into(),
+        ballot: ps.iter().map(|p| p.to_string()).collect(),
+        points: None,
+        fields: vec![("voting_method".into(), "paper".into())],
+    };
+    let mut one = base();
+    one.add_voter(
+        "2",
+        &["b", "a"],
+        None,
+        vec![("voting_method".into(), "paper".into())],
+    )
+    .unwrap();
+    one.add_voter(
+        "3",
+        &[],
+        None,
+        vec![("voting_method".into(), "paper".into())],
+    )
+    .unwrap();
+    let mut many = base();
+    many.add_voters(vec![ballot("2", &["b", "a"]), ballot("3", &[])])
+        .unwrap();
+    assert_eq!(many, one);
+
+    for (bad, err) in [
+        (
+            vec![ballot("2", &["a"]), ballot("2", &["b"])],
+            BuildError::DuplicateVoter("2".into()),
+        ),
+        (
+            vec![ballot("2", &["a"]), ballot("1", &["b"])],
+            BuildError::DuplicateVoter("1".into()),
+        ),
+        (
+            vec![ballot("2", &["a"]), ballot("3", &["z"])],
+            BuildError::UnknownProject {
+                voter: "3".into(),
+                project: "z".into(),
+            },
+        ),
+    ] {
+        let mut i = base();
+        assert_eq!(i.add_voters(bad), Err(err));
+        assert_eq!(i, base(), "nothing added");
+    }
+}

@@ -29,7 +29,7 @@ use saanjh_core::budgeting::{
 use saanjh_core::engine::{Act, ComponentInput};
 use saanjh_core::event::{EventBody, StoredEvent};
 use saanjh_core::model::OrgKind;
-use saanjh_pb::{Completion, CountOptions, Instance, Money, Rule, Utility, VoteType};
+use saanjh_pb::{Completion, CountOptions, Instance, Money, NewBallot, Rule, Utility, VoteType};
 use saanjh_store::{ChainAppend, OrganisationRow, SideRow, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -929,16 +929,21 @@ pub fn instance(s: &RoundState, ballots: &[BallotLine]) -> Result<Instance, ApiE
         inst.add_project(n.to_string(), money(cost)?)
             .map_err(|e| ApiError::internal(e.to_string()))?;
     }
+    let mut lines = Vec::with_capacity(ballots.len());
     for b in ballots {
-        let ids: Vec<String> = b.approvals.iter().map(|n| n.to_string()).collect();
-        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
         let mut fields = vec![("voting_method".to_string(), b.method.clone())];
         if let Some(uc) = &b.union_council {
             fields.push(("neighborhood".to_string(), uc.clone()));
         }
-        inst.add_voter(b.number.to_string(), &refs, None, fields)
-            .map_err(|e| ApiError::internal(format!("ballot {}: {e}", b.number)))?;
+        lines.push(NewBallot {
+            id: b.number.to_string(),
+            ballot: b.approvals.iter().map(|n| n.to_string()).collect(),
+            points: None,
+            fields,
+        });
     }
+    inst.add_voters(lines)
+        .map_err(|e| ApiError::internal(format!("the ballots: {e}")))?;
     Ok(inst)
 }
 
