@@ -297,6 +297,7 @@ arr-rule-may = { $who } — اجازت: { $action }{ $when }{ $condition }{ $ore
 arr-rule-must = { $who } — ذمہ داری: { $action }{ $when }{ $condition }{ $orelse }۔
 arr-rule-must_not = { $who } — ممانعت: { $action }{ $when }{ $condition }{ $orelse }۔
 arr-when-within = ، اسکیم کے { $stages } مرحلے میں آنے کے { $duration } کے اندر
+arr-when-within-duty = ، ذمہ داری عائد ہونے کے { $duration } کے اندر
 arr-when-stage = ، جب اسکیم { $stages } مرحلے میں ہو
 arr-days = { $n } دن
 arr-day = ایک دن

@@ -28,7 +28,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use saanjh_core::arrangement::{Arrangement, humanise_position, rule_in_words};
+use saanjh_core::arrangement::words::{Arg, English, Line, render_line};
+use saanjh_core::arrangement::{Arrangement, RULE_TYPES, rule_items};
 use saanjh_core::diagnosis::conditions::{self, Anchors};
 use saanjh_core::diagnosis::{self, CONDITIONS, Context, Diagnosis, OUTCOME};
 use saanjh_qca::{Calibration, Dataset, MinimizeOptions, Setup, TruthTableOptions};
@@ -376,100 +377,56 @@ pub struct RuleRow {
     /// information, payoff.
     pub rule_type: String,
     pub item: String,
-    /// Arrangement id → the rule in words (absent: no such rule).
+    /// Arrangement id → the rule in plain English (absent: no such rule).
     pub text: BTreeMap<String, Option<String>>,
     pub differs: bool,
+    /// The item in words, as data (for a page in another language).
+    #[serde(skip)]
+    pub name: Option<Arg>,
+    /// Arrangement id → the rule as data, said in the visitor's language
+    /// by the page (`text` is its English).
+    #[serde(skip)]
+    pub lines: BTreeMap<String, Option<Line>>,
 }
 
-/// The rules-in-use of several arrangements, rule by rule.
+/// The rules-in-use of several arrangements, rule by rule: each rule of
+/// each arrangement in the words `explain` uses, set beside the rule of the
+/// others about the same item.
 pub fn rules_in_use(arrs: &[&Arrangement]) -> Vec<RuleRow> {
-    let mut rows: BTreeMap<(usize, String), BTreeMap<String, String>> = BTreeMap::new();
-    const TYPES: [&str; 7] = [
-        "boundary",
-        "position",
-        "scope",
-        "choice",
-        "aggregation",
-        "information",
-        "payoff",
-    ];
+    type Cell = (Arg, BTreeMap<String, Line>);
+    let mut rows: BTreeMap<(usize, String), Cell> = BTreeMap::new();
     for a in arrs {
-        let f = &a.file;
         let id = a.id().to_string();
-        let mut put = |t: usize, item: String, text: String| {
-            rows.entry((t, item)).or_default().insert(id.clone(), text);
-        };
-        for (role, p) in &f.partners {
-            let kinds: Vec<&str> = p.kinds.iter().map(|k| k.as_str()).collect();
-            let req = p
-                .requires
-                .as_ref()
-                .map(|r| format!("; requires {}", r.as_ref()))
-                .unwrap_or_default();
-            put(
-                0,
-                role.clone(),
-                format!("{} ({}){req}", p.name, kinds.join(", ")),
-            );
-        }
-        for (pos, r) in &f.positions {
-            put(
-                1,
-                pos.clone(),
-                format!(
-                    "{} by {:?}{}{}",
-                    humanise_position(f, pos),
-                    r.filled_by,
-                    r.min.map(|m| format!(", at least {m}")).unwrap_or_default(),
-                    r.max.map(|m| format!(", at most {m}")).unwrap_or_default()
-                )
-                .to_lowercase(),
-            );
-        }
-        for (c, s) in &f.components {
-            put(
-                2,
-                c.clone(),
-                format!(
-                    "{} ({:?}), delivered by {}",
-                    s.name,
-                    s.domain,
-                    s.delivered_by.as_ref()
-                ),
-            );
-        }
-        for r in &f.rules {
-            put(3, r.id.clone(), rule_in_words(a, r));
-        }
-        for (k, r) in &f.aggregation {
-            put(
-                4,
-                k.clone(),
-                r.explain.clone().unwrap_or_else(|| format!("{r:?}")),
-            );
-        }
-        for (k, v) in &f.information {
-            put(5, k.clone(), serde_json::to_string(v).unwrap_or_default());
-        }
-        for (role, shares) in &f.payoff {
-            for (comp, s) in shares {
-                put(6, format!("{role}.{comp}"), format!("{s:?}"));
-            }
+        for r in rule_items(a) {
+            let cell = rows
+                .entry((r.rule_type, r.item))
+                .or_insert_with(|| (r.name, BTreeMap::new()));
+            cell.1.insert(id.clone(), r.line);
         }
     }
-    let ids: Vec<String> = arrs.iter().map(|a| a.id().to_string()).collect();
+    let ids: Vec<(String, &Arrangement)> = arrs.iter().map(|a| (a.id().to_string(), *a)).collect();
     rows.into_iter()
-        .map(|((t, item), texts)| {
+        .map(|((t, item), (name, lines))| {
             let text: BTreeMap<String, Option<String>> = ids
                 .iter()
-                .map(|i| (i.clone(), texts.get(i).cloned()))
+                .map(|(i, a)| {
+                    (
+                        i.clone(),
+                        lines.get(i).map(|l| render_line(&English(&a.file), l)),
+                    )
+                })
                 .collect();
             let distinct: BTreeSet<&Option<String>> = text.values().collect();
             RuleRow {
-                rule_type: TYPES[t].to_string(),
+                rule_type: RULE_TYPES[t].to_string(),
                 item,
                 differs: distinct.len() > 1,
                 text,
+                name: Some(name),
+                lines: ids
+                    .iter()
+                    .map(|(i, _)| (i.clone(), lines.get(i).cloned()))
+                    .collect(),
             }
         })
         .collect()

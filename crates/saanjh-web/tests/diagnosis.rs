@@ -829,6 +829,193 @@ async fn diagnosis_pages(app: &App) {
     assert_eq!(st, 422, "{page}");
 }
 
+/// The comparison's rules-in-use say each rule in plain words, never as
+/// program output: in English in the API (and on the English page), in
+/// Urdu on the Urdu page with the arrangement's own Urdu names, English
+/// only where a words are missing and then marked lang="en".
+async fn rules_in_use_in_words(app: &App) {
+    let (st, _, cmp) = app
+        .get("/compare?arrangements=component-sharing,cost-sharing")
+        .await;
+    assert_eq!(st, 200, "{cmp}");
+    let rules = cmp["rules_in_use"].as_array().unwrap();
+    let text = |rule_type: &str, item: &str, arr: &str| -> String {
+        rules
+            .iter()
+            .find(|r| r["rule_type"] == rule_type && r["item"] == item)
+            .unwrap_or_else(|| panic!("no {rule_type} row {item}: {cmp}"))["text"][arr]
+            .as_str()
+            .unwrap_or_else(|| panic!("{arr} has no {rule_type} rule {item}"))
+            .to_string()
+    };
+    // Every type of rule is there, and no row is program output.
+    for t in [
+        "boundary",
+        "position",
+        "scope",
+        "choice",
+        "aggregation",
+        "information",
+        "payoff",
+    ] {
+        assert!(rules.iter().any(|r| r["rule_type"] == t), "no {t} rule");
+    }
+    let camel = regex_lite_camel();
+    for r in rules {
+        for (arr, t) in r["text"].as_object().unwrap() {
+            let Some(t) = t.as_str() else { continue };
+            for bad in ["Some(", "None", "{\"", "::", "[\"", "Exactly(", "Range("] {
+                assert!(!t.contains(bad), "{arr} {}: {t}", r["item"]);
+            }
+            assert!(!camel(t), "a CamelCase variant in {arr} {}: {t}", r["item"]);
+        }
+    }
+    // Concrete content: a choice rule's deadline in days and its sanction;
+    // a position filled how; a component's domain; who pays what share.
+    let decide = text("choice", "council-decides-within-30-days", "cost-sharing");
+    assert!(decide.contains("within 30 days"), "{decide}");
+    assert!(
+        decide.contains("or else the delay is recorded against the council and shown publicly"),
+        "{decide}"
+    );
+    // A duty that runs from when it arises (a report to answer), not from
+    // a stage, says so.
+    let answer = text("choice", "engineer-answers-reports", "component-sharing");
+    assert!(
+        answer.contains("must respond to a citizen's report within 7 days of the duty arising"),
+        "{answer}"
+    );
+    for r in rules {
+        for t in r["text"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter_map(|t| t.as_str())
+        {
+            assert!(!t.contains("becoming ,"), "a stage left blank: {t}");
+        }
+    }
+    let works = text("payoff", "works.community", "cost-sharing");
+    assert!(works.contains("pays at least 20% of"), "{works}");
+    let council = text("payoff", "works.council", "cost-sharing");
+    assert!(
+        council.contains("at most 80%") && council.contains("paid in 3 instalments"),
+        "{council}"
+    );
+    let reserve = text("payoff", "reserve", "cost-sharing");
+    assert!(reserve.contains("development budget"), "{reserve}");
+    let scope = text("scope", "works", "cost-sharing");
+    assert!(scope.contains("delivered by the"), "{scope}");
+    let position = rules.iter().find(|r| r["rule_type"] == "position").unwrap();
+    let ptext = position["text"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find_map(|t| t.as_str())
+        .unwrap();
+    assert!(
+        [
+            "elected",
+            "selected",
+            "appointed",
+            "nominated",
+            "a staff post"
+        ]
+        .iter()
+        .any(|w| ptext.contains(w)),
+        "{ptext}"
+    );
+
+    let root = app.base.trim_end_matches("/api/v1").to_string();
+    let page = |lang: &'static str| {
+        let http = app.http.clone();
+        let url = format!("{root}/compare?arrangements=component-sharing,cost-sharing");
+        async move {
+            let r = http
+                .get(&url)
+                .header("cookie", format!("lang={lang}"))
+                .send()
+                .await
+                .expect("page");
+            assert_eq!(r.status().as_u16(), 200);
+            r.text().await.expect("body")
+        }
+    };
+    let table = |html: &str| -> String {
+        let start = html
+            .find("<table class=\"rules\"")
+            .expect("the rules table");
+        let end = start + html[start..].find("</table>").unwrap();
+        html[start..end].to_string()
+    };
+    let en = table(&page("en").await);
+    assert!(en.contains("within 30 days"), "{en}");
+    assert!(!en.contains("Some(") && !en.contains("{&quot;"), "{en}");
+    let ur = table(&page("ur").await);
+    // The deontic, the deadline, the sanction and the share in Urdu, with
+    // the arrangement's Urdu names for its partners and components.
+    for words in [
+        "ذمہ داری:",
+        "30 دن",
+        "تاخیر کونسل کے کھاتے میں درج ہوتی ہے اور عوامی طور پر دکھائی جاتی ہے",
+        "کم از کم 20%",
+        "ذمہ داری عائد ہونے کے 7 دن کے اندر",
+        "منصوبے کے تعمیراتی کام",
+        "مقامی کونسل",
+    ] {
+        assert!(ur.contains(words), "{words} not on the Urdu page: {ur}");
+    }
+    assert!(!ur.contains("within 30 days"), "{ur}");
+    // Whatever English remains is inside a lang="en" element.
+    for cell in ur.split("<td").skip(1) {
+        let cell = cell.split("</td>").next().unwrap();
+        let body = cell.split_once('>').map(|(_, b)| b).unwrap_or("");
+        let plain: String = strip_tags(body);
+        let english_words = plain
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .filter(|w| w.len() > 3)
+            .count();
+        if english_words > 3 {
+            assert!(cell.contains("lang=\"en\""), "English not marked: {cell}");
+        }
+    }
+}
+
+/// A text without its tags and without `code` elements (ids kept as
+/// written in every language).
+fn strip_tags(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        if after.starts_with("<code") {
+            rest = after.find("</code>").map(|j| &after[j + 7..]).unwrap_or("");
+        } else {
+            rest = after.find('>').map(|j| &after[j + 1..]).unwrap_or("");
+        }
+    }
+    out.push_str(rest);
+    // Backticked ids and conditions are code too.
+    out.split('`')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 0)
+        .map(|(_, s)| s)
+        .collect()
+}
+
+/// Whether a text has a word like `FilledBy` or `External` as Rust prints
+/// an enum: an upper-case letter after a lower-case one inside a word.
+fn regex_lite_camel() -> impl Fn(&str) -> bool {
+    |t: &str| {
+        t.split(|c: char| !c.is_alphanumeric()).any(|w| {
+            let cs: Vec<char> = w.chars().collect();
+            cs.windows(2)
+                .any(|p| p[0].is_ascii_lowercase() && p[1].is_ascii_uppercase())
+        })
+    }
+}
+
 /// Comparison at scale: a researcher finds initiatives by name, area,
 /// stage or arrangement a page at a time, compares the ticked ones or all
 /// that match; beyond a dozen cases the frame shows arrangements, not a
@@ -1108,6 +1295,7 @@ async fn sqlite() {
     let db = sqlite_db();
     let app = App::start(&db).await;
     diagnosis_pages(&app).await;
+    rules_in_use_in_words(&app).await;
     diagnosis_tells_the_demo_stories(&app).await;
     comparison_at_scale(&app).await;
     bad_input(&app).await;
@@ -1120,6 +1308,7 @@ async fn postgres() {
     };
     let app = App::start(&db).await;
     diagnosis_pages(&app).await;
+    rules_in_use_in_words(&app).await;
     diagnosis_tells_the_demo_stories(&app).await;
     comparison_at_scale(&app).await;
     bad_input(&app).await;

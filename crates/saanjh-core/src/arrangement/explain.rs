@@ -160,10 +160,18 @@ pub fn rule_line(arr: &Arrangement, r: &ChoiceRule) -> Line {
     let action = f.actions.get(r.aim.as_ref());
     let stages = arr.rule_stages(r);
     let when = if let Some(w) = r.within {
-        Phrase::new("when-within")
-            .arg("duration", duration_phrase(w))
-            .arg("stages", stages_arg(&stages))
-            .boxed()
+        // A duty not tied to a stage (answering a report) runs from when it
+        // arises, not from the scheme entering a stage.
+        if stages.is_empty() {
+            Phrase::new("when-within-duty")
+                .arg("duration", duration_phrase(w))
+                .boxed()
+        } else {
+            Phrase::new("when-within")
+                .arg("duration", duration_phrase(w))
+                .arg("stages", stages_arg(&stages))
+                .boxed()
+        }
     } else if !stages.is_empty() && action.is_some_and(|a| !a.from.is_empty()) {
         Phrase::new("when-stage")
             .arg("stages", stages_arg(&stages))
@@ -291,60 +299,244 @@ fn reserve_line(r: &ReserveRule) -> Line {
     line
 }
 
-/// The spending side of the payoff rules: one line per component, saying
-/// where the money spent on it may come from.
-fn spending_lines(f: &ArrangementFile) -> Vec<Line> {
-    f.components
-        .keys()
-        .map(|kind| {
-            let component = Name::Component(kind.clone());
-            let key = if f.spending.contains_key(kind) {
-                kind.as_str()
-            } else {
-                "*"
-            };
-            let Some(r) = f.spending.get(key) else {
-                return vec![Piece::Phrase(
-                    Phrase::new("spending").name("component", component),
-                )];
-            };
-            let mut extra = vec![];
-            if !r.contributions_of.is_empty() {
-                extra.push(
-                    Phrase::new("spending-contributions")
-                        .arg(
-                            "partner",
-                            Arg::List(
-                                r.contributions_of
-                                    .iter()
-                                    .map(|x| Arg::Name(Name::Partner(x.as_ref().clone())))
-                                    .collect(),
-                                Conj::And,
-                            ),
-                        )
+/// The spending side of the payoff rules for one component: where the
+/// money spent on it may come from.
+fn spending_line(f: &ArrangementFile, kind: &str) -> Line {
+    let component = Name::Component(kind.to_string());
+    let key = if f.spending.contains_key(kind) {
+        kind
+    } else {
+        "*"
+    };
+    let Some(r) = f.spending.get(key) else {
+        return vec![Piece::Phrase(
+            Phrase::new("spending").name("component", component),
+        )];
+    };
+    let mut extra = vec![];
+    if !r.contributions_of.is_empty() {
+        extra.push(
+            Phrase::new("spending-contributions")
+                .arg(
+                    "partner",
+                    Arg::List(
+                        r.contributions_of
+                            .iter()
+                            .map(|x| Arg::Name(Name::Partner(x.as_ref().clone())))
+                            .collect(),
+                        Conj::And,
+                    ),
+                )
+                .boxed(),
+        );
+    }
+    if let Some(o) = &r.overspend {
+        extra.push(
+            Phrase::new("spending-overspend")
+                .code("share", o.as_ref())
+                .boxed(),
+        );
+    }
+    let mut line = vec![Piece::Phrase(if extra.is_empty() {
+        Phrase::new("spending").name("component", component)
+    } else {
+        Phrase::new("spending-plus")
+            .name("component", component)
+            .arg("extra", Arg::List(extra, Conj::Comma))
+    })];
+    if let Some(e) = &r.explain {
+        line.push(Piece::Aside(text(format!("spending.{key}"), e)));
+    }
+    line
+}
+
+/// A boundary rule: who may be partner `role`.
+fn partner_line(role: &str, p: &PartnerRule) -> Line {
+    let kinds = Arg::List(
+        p.kinds
+            .iter()
+            .map(|k| Arg::Name(Name::Kind(k.as_str().to_string())))
+            .collect(),
+        Conj::Or,
+    );
+    let first = match &p.requires {
+        Some(r) => Phrase::new("partner-requires").code("condition", r.as_ref()),
+        None => Phrase::new("partner"),
+    }
+    .name("partner", Name::Partner(role.to_string()))
+    .code("role", role)
+    .arg("kinds", kinds);
+    let mut line = vec![Piece::Phrase(first)];
+    if p.optional {
+        line.push(Piece::Phrase(Phrase::new("partner-optional")));
+    }
+    if let Some(e) = &p.explain {
+        line.push(Piece::Text(text(format!("partner.{role}.explain"), e)));
+    }
+    line
+}
+
+/// A position rule: how position `id` is filled and by how many.
+fn position_line(id: &str, p: &PositionRule) -> Line {
+    let how = match p.filled_by {
+        FilledBy::Election => "filled-election",
+        FilledBy::Selection => "filled-selection",
+        FilledBy::Appointment => "filled-appointment",
+        FilledBy::Nomination => "filled-nomination",
+        FilledBy::Staff => "filled-staff",
+    };
+    let at = match &p.at {
+        Some(at) => Phrase::new("filled-at")
+            .name("place", text(format!("position.{id}.at"), at))
+            .boxed(),
+        None => Arg::None,
+    };
+    let count = match (p.min, p.max) {
+        (Some(a), Some(b)) if a == b => Phrase::new("count-exactly")
+            .code("n", a.to_string())
+            .boxed(),
+        (Some(a), Some(b)) => Phrase::new("count-range")
+            .code("min", a.to_string())
+            .code("max", b.to_string())
+            .boxed(),
+        (Some(a), None) => Phrase::new("count-min").code("n", a.to_string()).boxed(),
+        (None, Some(b)) => Phrase::new("count-max").code("n", b.to_string()).boxed(),
+        _ => Arg::None,
+    };
+    vec![Piece::Phrase(
+        Phrase::new("position")
+            .name("position", text(format!("position.{id}"), &p.name))
+            .code("id", id)
+            .arg("how", Phrase::new(how).boxed())
+            .arg("at", at)
+            .arg("count", count),
+    )]
+}
+
+/// A scope rule: whose domain component `kind` is in and who delivers it.
+fn component_line(kind: &str, c: &ComponentScope) -> Line {
+    let domain = match c.domain {
+        Domain::Internal => "domain-internal",
+        Domain::External => "domain-external",
+        Domain::Whole => "domain-whole",
+    };
+    vec![Piece::Phrase(
+        Phrase::new("component")
+            .name("component", Name::Component(kind.to_string()))
+            .code("kind", kind)
+            .arg("domain", Phrase::new(domain).boxed())
+            .name("partner", Name::Partner(c.delivered_by.as_ref().clone())),
+    )]
+}
+
+/// A component kind as said in a payoff rule (`*`: every component).
+fn component_arg(kind: &str) -> Arg {
+    if kind == "*" {
+        Phrase::new("every-component").boxed()
+    } else {
+        Arg::Name(Name::Component(kind.to_string()))
+    }
+}
+
+/// A payoff rule: partner `role`'s share of the cost of component `kind`.
+fn payoff_line(kind: &str, role: &str, sh: &ShareSpec) -> Line {
+    let (amount, terms) = match sh {
+        ShareSpec::Exactly(s) => (
+            Arg::Code(parse_percent(s).map(percent).unwrap_or_else(|_| s.clone())),
+            Arg::None,
+        ),
+        ShareSpec::Range(r) => {
+            let mut parts = vec![];
+            if let Some(a) = &r.at_least {
+                parts.push(Phrase::new("share-at-least").code("share", a).boxed());
+            }
+            if let Some(b) = &r.at_most {
+                parts.push(Phrase::new("share-at-most").code("share", b).boxed());
+            }
+            let mut terms = vec![];
+            if let Some(n) = r.instalments {
+                terms.push(
+                    Phrase::new("terms-instalments")
+                        .code("n", n.to_string())
                         .boxed(),
                 );
             }
-            if let Some(o) = &r.overspend {
-                extra.push(
-                    Phrase::new("spending-overspend")
-                        .code("share", o.as_ref())
+            if let Some(b) = &r.before {
+                terms.push(
+                    Phrase::new("terms-before")
+                        .name("action", Name::Action(b.clone()))
                         .boxed(),
                 );
             }
-            let mut line = vec![Piece::Phrase(if extra.is_empty() {
-                Phrase::new("spending").name("component", component)
-            } else {
-                Phrase::new("spending-plus")
-                    .name("component", component)
-                    .arg("extra", Arg::List(extra, Conj::Comma))
-            })];
-            if let Some(e) = &r.explain {
-                line.push(Piece::Aside(text(format!("spending.{key}"), e)));
-            }
-            line
-        })
-        .collect()
+            (Arg::List(parts, Conj::And), Arg::List(terms, Conj::Concat))
+        }
+    };
+    vec![Piece::Phrase(
+        Phrase::new("payoff")
+            .name("partner", Name::Partner(role.to_string()))
+            .arg("amount", amount)
+            .arg("component", component_arg(kind))
+            .arg("terms", terms),
+    )]
+}
+
+/// An aggregation rule: what the collective act `action` needs.
+fn aggregation_line(action: &str, agg: &AggregationRule) -> Line {
+    let what = Name::Action(action.to_string());
+    let mut line = vec![];
+    if let Some(sig) = &agg.signatures {
+        let names = positions_arg(sig.of.iter().map(|p| p.as_ref().clone()), Conj::Comma);
+        let n = sig.at_least.unwrap_or(sig.of.len() as u32) as usize;
+        let include = if sig.must_include.is_empty() {
+            Arg::None
+        } else {
+            Phrase::new("agg-include")
+                .arg(
+                    "names",
+                    positions_arg(
+                        sig.must_include.iter().map(|p| p.as_ref().clone()),
+                        Conj::Comma,
+                    ),
+                )
+                .boxed()
+        };
+        let p = if n == sig.of.len() {
+            Phrase::new("agg-all")
+        } else {
+            Phrase::new("agg-some").code("n", n.to_string())
+        };
+        line.push(Piece::Phrase(
+            p.name("action", what)
+                .arg("names", names)
+                .arg("include", include),
+        ));
+    } else if let Some(res) = &agg.resolution {
+        let maj = match res.majority {
+            Majority::Simple => "majority-simple",
+            Majority::TwoThirds => "majority-two_thirds",
+            Majority::Consensus => "majority-consensus",
+        };
+        line.push(Piece::Phrase(
+            Phrase::new("agg-resolution")
+                .name("action", what)
+                .name("partner", Name::Partner(res.body.as_ref().clone()))
+                .code("quorum", res.quorum.as_ref())
+                .arg("majority", Phrase::new(maj).boxed()),
+        ));
+    }
+    if let Some(e) = &agg.explain {
+        line.push(Piece::Aside(text(format!("aggregation.{action}"), e)));
+    }
+    line
+}
+
+/// An information rule: who may see record `record`.
+fn information_line(record: &str, v: &Visibility) -> Line {
+    vec![Piece::Phrase(
+        Phrase::new("information")
+            .name("record", Name::Record(record.to_string()))
+            .arg("who", visibility_arg(v)),
+    )]
 }
 
 /// The whole arrangement as lines of words.
@@ -353,140 +545,28 @@ pub fn phrased(arr: &Arrangement) -> Phrased {
     let boundary = f
         .partners
         .iter()
-        .map(|(role, p)| {
-            let kinds = Arg::List(
-                p.kinds
-                    .iter()
-                    .map(|k| Arg::Name(Name::Kind(k.as_str().to_string())))
-                    .collect(),
-                Conj::Or,
-            );
-            let first = match &p.requires {
-                Some(r) => Phrase::new("partner-requires").code("condition", r.as_ref()),
-                None => Phrase::new("partner"),
-            }
-            .name("partner", Name::Partner(role.clone()))
-            .code("role", role)
-            .arg("kinds", kinds);
-            let mut line = vec![Piece::Phrase(first)];
-            if p.optional {
-                line.push(Piece::Phrase(Phrase::new("partner-optional")));
-            }
-            if let Some(e) = &p.explain {
-                line.push(Piece::Text(text(format!("partner.{role}.explain"), e)));
-            }
-            line
-        })
+        .map(|(role, p)| partner_line(role, p))
         .collect();
     let positions = f
         .positions
         .iter()
-        .map(|(id, p)| {
-            let how = match p.filled_by {
-                FilledBy::Election => "filled-election",
-                FilledBy::Selection => "filled-selection",
-                FilledBy::Appointment => "filled-appointment",
-                FilledBy::Nomination => "filled-nomination",
-                FilledBy::Staff => "filled-staff",
-            };
-            let at = match &p.at {
-                Some(at) => Phrase::new("filled-at")
-                    .name("place", text(format!("position.{id}.at"), at))
-                    .boxed(),
-                None => Arg::None,
-            };
-            let count = match (p.min, p.max) {
-                (Some(a), Some(b)) if a == b => Phrase::new("count-exactly")
-                    .code("n", a.to_string())
-                    .boxed(),
-                (Some(a), Some(b)) => Phrase::new("count-range")
-                    .code("min", a.to_string())
-                    .code("max", b.to_string())
-                    .boxed(),
-                (Some(a), None) => Phrase::new("count-min").code("n", a.to_string()).boxed(),
-                (None, Some(b)) => Phrase::new("count-max").code("n", b.to_string()).boxed(),
-                _ => Arg::None,
-            };
-            vec![Piece::Phrase(
-                Phrase::new("position")
-                    .name("position", text(format!("position.{id}"), &p.name))
-                    .code("id", id)
-                    .arg("how", Phrase::new(how).boxed())
-                    .arg("at", at)
-                    .arg("count", count),
-            )]
-        })
+        .map(|(id, p)| position_line(id, p))
         .collect();
     let scope = f
         .components
         .iter()
-        .map(|(kind, c)| {
-            let domain = match c.domain {
-                Domain::Internal => "domain-internal",
-                Domain::External => "domain-external",
-                Domain::Whole => "domain-whole",
-            };
-            vec![Piece::Phrase(
-                Phrase::new("component")
-                    .name("component", Name::Component(kind.clone()))
-                    .code("kind", kind)
-                    .arg("domain", Phrase::new(domain).boxed())
-                    .name("partner", Name::Partner(c.delivered_by.as_ref().clone())),
-            )]
-        })
+        .map(|(kind, c)| component_line(kind, c))
         .collect();
     let payoff = f
         .payoff
         .iter()
         .flat_map(|(kind, shares)| {
-            let comp = if kind == "*" {
-                Phrase::new("every-component").boxed()
-            } else {
-                Arg::Name(Name::Component(kind.clone()))
-            };
-            shares.iter().map(move |(role, sh)| {
-                let (amount, terms) = match sh {
-                    ShareSpec::Exactly(s) => (
-                        Arg::Code(parse_percent(s).map(percent).unwrap_or_else(|_| s.clone())),
-                        Arg::None,
-                    ),
-                    ShareSpec::Range(r) => {
-                        let mut parts = vec![];
-                        if let Some(a) = &r.at_least {
-                            parts.push(Phrase::new("share-at-least").code("share", a).boxed());
-                        }
-                        if let Some(b) = &r.at_most {
-                            parts.push(Phrase::new("share-at-most").code("share", b).boxed());
-                        }
-                        let mut terms = vec![];
-                        if let Some(n) = r.instalments {
-                            terms.push(
-                                Phrase::new("terms-instalments")
-                                    .code("n", n.to_string())
-                                    .boxed(),
-                            );
-                        }
-                        if let Some(b) = &r.before {
-                            terms.push(
-                                Phrase::new("terms-before")
-                                    .name("action", Name::Action(b.clone()))
-                                    .boxed(),
-                            );
-                        }
-                        (Arg::List(parts, Conj::And), Arg::List(terms, Conj::Concat))
-                    }
-                };
-                vec![Piece::Phrase(
-                    Phrase::new("payoff")
-                        .name("partner", Name::Partner(role.clone()))
-                        .arg("amount", amount)
-                        .arg("component", comp.clone())
-                        .arg("terms", terms),
-                )]
-            })
+            shares
+                .iter()
+                .map(move |(role, sh)| payoff_line(kind, role, sh))
         })
         .chain(f.reserve.as_ref().map(reserve_line))
-        .chain(spending_lines(f))
+        .chain(f.components.keys().map(|kind| spending_line(f, kind)))
         .collect();
     let mut lifecycle = vec![vec![Piece::Phrase(
         Phrase::new("stages").arg(
@@ -535,65 +615,12 @@ pub fn phrased(arr: &Arrangement) -> Phrased {
     let aggregation = f
         .aggregation
         .iter()
-        .map(|(action, agg)| {
-            let what = Name::Action(action.clone());
-            let mut line = vec![];
-            if let Some(sig) = &agg.signatures {
-                let names = positions_arg(sig.of.iter().map(|p| p.as_ref().clone()), Conj::Comma);
-                let n = sig.at_least.unwrap_or(sig.of.len() as u32) as usize;
-                let include = if sig.must_include.is_empty() {
-                    Arg::None
-                } else {
-                    Phrase::new("agg-include")
-                        .arg(
-                            "names",
-                            positions_arg(
-                                sig.must_include.iter().map(|p| p.as_ref().clone()),
-                                Conj::Comma,
-                            ),
-                        )
-                        .boxed()
-                };
-                let p = if n == sig.of.len() {
-                    Phrase::new("agg-all")
-                } else {
-                    Phrase::new("agg-some").code("n", n.to_string())
-                };
-                line.push(Piece::Phrase(
-                    p.name("action", what)
-                        .arg("names", names)
-                        .arg("include", include),
-                ));
-            } else if let Some(res) = &agg.resolution {
-                let maj = match res.majority {
-                    Majority::Simple => "majority-simple",
-                    Majority::TwoThirds => "majority-two_thirds",
-                    Majority::Consensus => "majority-consensus",
-                };
-                line.push(Piece::Phrase(
-                    Phrase::new("agg-resolution")
-                        .name("action", what)
-                        .name("partner", Name::Partner(res.body.as_ref().clone()))
-                        .code("quorum", res.quorum.as_ref())
-                        .arg("majority", Phrase::new(maj).boxed()),
-                ));
-            }
-            if let Some(e) = &agg.explain {
-                line.push(Piece::Aside(text(format!("aggregation.{action}"), e)));
-            }
-            line
-        })
+        .map(|(action, agg)| aggregation_line(action, agg))
         .collect();
     let information = f
         .information
         .iter()
-        .map(|(record, v)| {
-            vec![Piece::Phrase(
-                Phrase::new("information")
-                    .name("record", Name::Record(record.clone()))
-                    .arg("who", visibility_arg(v)),
-            )]
-        })
+        .map(|(record, v)| information_line(record, v))
         .collect();
     Phrased {
         title: Phrase::new("title")
@@ -610,6 +637,122 @@ pub fn phrased(arr: &Arrangement) -> Phrased {
         aggregation,
         information,
     }
+}
+
+/// The seven IAD rule types, in the order a comparison lists them.
+pub const RULE_TYPES: [&str; 7] = [
+    "boundary",
+    "position",
+    "scope",
+    "choice",
+    "aggregation",
+    "information",
+    "payoff",
+];
+
+/// One rule of an arrangement, keyed so that the same rule of another
+/// arrangement can be set beside it in a comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleItem {
+    /// Index into `RULE_TYPES`.
+    pub rule_type: usize,
+    /// What the rule is about, as the file names it (`council`,
+    /// `community.president`, a choice rule's id, `water_supply.community`
+    /// for a payoff share, `reserve`, `spending.<component>`).
+    pub item: String,
+    /// The same in words (the partner, position, component, action or
+    /// record named; a choice rule's id as written).
+    pub name: Arg,
+    /// The rule in words.
+    pub line: Line,
+}
+
+/// Every rule of an arrangement, one item each, by IAD rule type: the rows
+/// of a comparison's rules-in-use.
+pub fn rule_items(arr: &Arrangement) -> Vec<RuleItem> {
+    let f = &arr.file;
+    let mut out = vec![];
+    let mut put = |t: usize, item: String, name: Arg, line: Line| {
+        out.push(RuleItem {
+            rule_type: t,
+            item,
+            name,
+            line,
+        })
+    };
+    for (role, p) in &f.partners {
+        put(
+            0,
+            role.clone(),
+            Arg::Name(Name::Partner(role.clone())),
+            partner_line(role, p),
+        );
+    }
+    for (id, p) in &f.positions {
+        put(
+            1,
+            id.clone(),
+            Arg::Name(Name::Position(id.clone())),
+            position_line(id, p),
+        );
+    }
+    for (kind, c) in &f.components {
+        put(
+            2,
+            kind.clone(),
+            Arg::Name(Name::Component(kind.clone())),
+            component_line(kind, c),
+        );
+    }
+    for r in &f.rules {
+        put(3, r.id.clone(), Arg::Code(r.id.clone()), rule_line(arr, r));
+    }
+    for (action, agg) in &f.aggregation {
+        put(
+            4,
+            action.clone(),
+            Arg::Name(Name::Action(action.clone())),
+            aggregation_line(action, agg),
+        );
+    }
+    for (record, v) in &f.information {
+        put(
+            5,
+            record.clone(),
+            Arg::Name(Name::Record(record.clone())),
+            information_line(record, v),
+        );
+    }
+    for (kind, shares) in &f.payoff {
+        for (role, sh) in shares {
+            put(
+                6,
+                format!("{kind}.{role}"),
+                Arg::List(
+                    vec![component_arg(kind), Arg::Name(Name::Partner(role.clone()))],
+                    Conj::Comma,
+                ),
+                payoff_line(kind, role, sh),
+            );
+        }
+    }
+    if let Some(r) = &f.reserve {
+        put(
+            6,
+            "reserve".into(),
+            Arg::Name(Name::Partner(r.held_by.as_ref().clone())),
+            reserve_line(r),
+        );
+    }
+    for kind in f.components.keys() {
+        put(
+            6,
+            format!("spending.{kind}"),
+            Arg::Name(Name::Component(kind.clone())),
+            spending_line(f, kind),
+        );
+    }
+    out
 }
 
 /// The arrangement in plain words in the language `w` speaks.

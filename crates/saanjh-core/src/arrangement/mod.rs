@@ -14,8 +14,9 @@ pub mod words;
 
 pub use check::Diagnostic;
 pub use explain::{
-    Explanation, Phrased, consequence_line, duration_phrase, explain, explain_in,
-    humanise_position, indicator_in_words, phrased, rule_in_words, rule_line,
+    Explanation, Phrased, RULE_TYPES, RuleItem, consequence_line, duration_phrase, explain,
+    explain_in, humanise_position, indicator_in_words, phrased, rule_in_words, rule_items,
+    rule_line,
 };
 pub use file::*;
 

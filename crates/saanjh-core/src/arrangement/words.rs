@@ -206,6 +206,7 @@ pub fn english_pattern(id: &str) -> Option<&'static str> {
         "rule-must" => "{who} must {action}{when}{condition}{orelse}.",
         "rule-must_not" => "{who} must not {action}{when}{condition}{orelse}.",
         "when-within" => " within {duration} of the scheme becoming {stages}",
+        "when-within-duty" => " within {duration} of the duty arising",
         "when-stage" => " when the scheme is {stages}",
         "days" => "{n} days",
         "day" => "1 day",

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use saanjh_core::arrangement::words::{Arg, Conj, Name, Phrase, render_arg};
+use saanjh_core::arrangement::words::{Arg, Conj, English, Name, Phrase, render_arg, render_line};
 use saanjh_core::arrangement::{Arrangement, rule_line};
 use saanjh_core::diagnosis::coding::CodedPassage;
 use saanjh_core::diagnosis::words::{english_detail, indicator_key};
@@ -623,9 +623,16 @@ pub struct Row {
 
 pub struct RuleView {
     pub rule_type: String,
+    /// The item as the file names it (`community.president`, a rule id).
     pub item: String,
+    /// The item in the visitor's language where the arrangement has words.
+    pub item_name: String,
+    /// `item_name` is the English fallback.
+    pub item_english: bool,
     pub differs: bool,
-    pub texts: Vec<String>,
+    /// Per arrangement: the rule in words and whether they are the English
+    /// fallback.
+    pub texts: Vec<(String, bool)>,
 }
 
 /// One row of the pick list.
@@ -822,18 +829,50 @@ async fn build_report(
         .first()
         .map(|r| r.text.keys().cloned().collect())
         .unwrap_or_default();
+    // Each rule in the visitor's language, by the words of the arrangement
+    // it belongs to; a cell whose words are all the English fallback is
+    // marked so (lang="en").
+    let arr_by_id = |id: &str| arrs.values().find(|a| a.id() == id);
     let rules: Vec<RuleView> = cmp
         .rules_in_use
         .iter()
-        .map(|r: &RuleRow| RuleView {
-            rule_type: v.word(&format!("iad-{}", r.rule_type)),
-            item: r.item.clone(),
-            differs: r.differs,
-            texts: r
-                .text
-                .values()
-                .map(|t| t.clone().unwrap_or_else(|| "—".into()))
-                .collect(),
+        .map(|r: &RuleRow| {
+            let first = r
+                .lines
+                .iter()
+                .find(|(_, l)| l.is_some())
+                .and_then(|(id, _)| arr_by_id(id));
+            let item_name = match (&r.name, first) {
+                (Some(n), Some(a)) => render_arg(&v.words(a), n),
+                _ => r.item.clone(),
+            };
+            let item_english = first.is_some_and(|a| {
+                v.lang != Lang::En
+                    && r.name
+                        .as_ref()
+                        .is_some_and(|n| render_arg(&English(&a.file), n) == item_name)
+            });
+            let texts = r
+                .lines
+                .iter()
+                .map(|(id, line)| match (line, arr_by_id(id)) {
+                    (Some(l), Some(a)) => {
+                        let said = v.words(a).line(l);
+                        let english =
+                            v.lang != Lang::En && said == render_line(&English(&a.file), l);
+                        (said, english)
+                    }
+                    _ => ("—".to_string(), false),
+                })
+                .collect();
+            RuleView {
+                rule_type: v.word(&format!("iad-{}", r.rule_type)),
+                item: r.item.clone(),
+                item_name,
+                item_english,
+                differs: r.differs,
+                texts,
+            }
         })
         .collect();
     let rules_differing = rules.iter().filter(|r| r.differs).count();
