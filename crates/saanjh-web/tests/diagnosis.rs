@@ -950,6 +950,7 @@ async fn rules_in_use_in_words(app: &App) {
     };
     let en = table(&page("en").await);
     assert!(en.contains("within 30 days"), "{en}");
+    assert!(en.contains("Citizen Community Board project (80/20 cost sharing)"));
     assert!(!en.contains("Some(") && !en.contains("{&quot;"), "{en}");
     let ur = table(&page("ur").await);
     // The deontic, the deadline, the sanction and the share in Urdu, with
@@ -962,6 +963,8 @@ async fn rules_in_use_in_words(app: &App) {
         "ذمہ داری عائد ہونے کے 7 دن کے اندر",
         "منصوبے کے تعمیراتی کام",
         "مقامی کونسل",
+        // The columns: the arrangements by their Urdu names.
+        "سٹیزن کمیونٹی بورڈ کا منصوبہ (80/20 لاگت میں شراکت)",
     ] {
         assert!(ur.contains(words), "{words} not on the Urdu page: {ur}");
     }

@@ -680,7 +680,9 @@ pub struct Report {
     pub cases: Vec<CaseColumn>,
     /// When the columns are arrangements: how many cases they stand for.
     pub grouped: Option<usize>,
-    pub arrangements: Vec<String>,
+    /// The rules table's columns: (arrangement id, its name in the
+    /// visitor's language, whether that name is the English fallback).
+    pub arrangements: Vec<(String, String, bool)>,
     pub context: Vec<Row>,
     pub rules: Vec<RuleView>,
     pub rules_differing: usize,
@@ -824,15 +826,29 @@ async fn build_report(
         v.t("dx-households"),
         per_col(&|c| c.iter().map(|m| m.households).sum::<usize>().to_string()),
     ));
-    let arrangements: Vec<String> = cmp
+    let arr_by_id = |id: &str| arrs.values().find(|a| a.id() == id);
+    // The rules table's columns: each arrangement by its name in the
+    // visitor's language (English fallback marked), with its id.
+    let arrangements: Vec<(String, String, bool)> = cmp
         .rules_in_use
         .first()
-        .map(|r| r.text.keys().cloned().collect())
+        .map(|r| {
+            r.text
+                .keys()
+                .map(|id| match arr_by_id(id) {
+                    Some(a) => {
+                        let name = v.words(a).say(Name::Arrangement);
+                        let english = v.lang != Lang::En && name == a.file.arrangement.name;
+                        (id.clone(), name, english)
+                    }
+                    None => (id.clone(), id.clone(), true),
+                })
+                .collect()
+        })
         .unwrap_or_default();
     // Each rule in the visitor's language, by the words of the arrangement
     // it belongs to; a cell whose words are all the English fallback is
     // marked so (lang="en").
-    let arr_by_id = |id: &str| arrs.values().find(|a| a.id() == id);
     let rules: Vec<RuleView> = cmp
         .rules_in_use
         .iter()
