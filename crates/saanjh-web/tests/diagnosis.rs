@@ -1293,12 +1293,357 @@ async fn bad_input(app: &App) {
     assert_eq!(count().await, before);
 }
 
+/// Words that only Rust's Debug output or JSON would put in a rule's text:
+/// `Some(…)`, braces, paths, the file's enum variants by their type names.
+const DEBUG_MARKS: &[&str] = &[
+    "Some(",
+    "None",
+    "{",
+    "}",
+    "::",
+    "Exactly",
+    "Range",
+    "Level(",
+    "Positions(",
+    "Internal",
+    "External",
+    "Whole",
+    "Election",
+    "Selection",
+    "Appointment",
+    "Nomination",
+    "Staff",
+    "at_least",
+    "at_most",
+    "filled_by",
+    "delivered_by",
+];
+
+/// A row of the rules-in-use table: rule type, item, cells.
+type RuleTableRow = (String, String, Vec<(String, bool)>);
+
+/// The rules-in-use table of a comparison page, row by row: (rule type,
+/// item, cells), each cell (its text without tags, with `code` spans in
+/// backticks; whether it is marked English).
+fn rule_rows(page: &str) -> Vec<RuleTableRow> {
+    let table = page
+        .split("<h2 id=\"rules\">")
+        .nth(1)
+        .and_then(|r| r.split("<h2 id=\"patterns\">").next())
+        .and_then(|r| r.split("<tbody>").nth(1))
+        .expect("the rules-in-use table");
+    let text = |html: &str| {
+        let html = html
+            .replace("<code lang=\"en\">", "`")
+            .replace("</code>", "`");
+        let mut out = String::new();
+        let mut in_tag = false;
+        for ch in html.chars() {
+            match ch {
+                '<' => in_tag = true,
+                '>' => in_tag = false,
+                c if !in_tag => out.push(c),
+                _ => {}
+            }
+        }
+        out.replace("&#x27;", "'")
+            .replace("&#39;", "'")
+            .replace("&quot;", "\"")
+            .replace("&#34;", "\"")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    table
+        .split("<tr")
+        .skip(1)
+        .map(|row| {
+            let cells: Vec<&str> = row.split("<td").skip(1).collect();
+            let kind = text(&format!("<{}", cells[0]));
+            // The item's name, then its id as code.
+            let item = text(&format!("<{}", cells[1]))
+                .split('`')
+                .nth(1)
+                .unwrap_or_default()
+                .to_string();
+            let rest = cells[2..]
+                .iter()
+                .map(|c| {
+                    let english = c.split('>').next().unwrap_or("").contains("lang=\"en\"");
+                    (text(&format!("<{c}")), english)
+                })
+                .collect();
+            (kind, item, rest)
+        })
+        .collect()
+}
+
+/// English words (two Latin letters or more) outside `code`.
+fn latin_words(text: &str) -> Vec<String> {
+    text.split('`')
+        .step_by(2)
+        .flat_map(|t| t.split(|c: char| !c.is_ascii_alphabetic()))
+        .filter(|w| w.len() >= 2)
+        .map(str::to_string)
+        .collect()
+}
+
+/// The comparison's rules-in-use in plain words, rule type by rule type,
+/// for all three built-in arrangements at once:
+/// the OPP-style lane sewer (component sharing), the council and Citizen
+/// Community Board scheme (cost sharing) and community-managed water side
+/// by side, in the API, on the English page and on the Urdu page.
+async fn rules_in_use_three_side_by_side(app: &App) {
+    let s7 = app.initiative("Street 7").await;
+    let ccb = app.initiative("Chiniot").await;
+    let water = app.initiative("Badar Colony").await;
+    let root = app.base.trim_end_matches("/api/v1").to_string();
+    let html = |path: String, lang: &'static str| {
+        let http = app.http.clone();
+        let url = format!("{root}{path}");
+        async move {
+            let r = http
+                .get(&url)
+                .header("cookie", format!("lang={lang}"))
+                .send()
+                .await
+                .expect("page");
+            (r.status().as_u16(), r.text().await.expect("body"))
+        }
+    };
+
+    // The API: each row's English text per arrangement.
+    let (st, _, cmp) = app
+        .get(&format!("/compare?initiatives={s7},{ccb},{water}"))
+        .await;
+    assert_eq!(st, 200, "{cmp}");
+    let rows = cmp["rules_in_use"].as_array().expect("rules_in_use");
+    let text = |kind: &str, item: &str, arr: &str| -> String {
+        rows.iter()
+            .find(|r| r["rule_type"] == kind && r["item"] == item)
+            .unwrap_or_else(|| panic!("no {kind} row {item}"))["text"][arr]
+            .as_str()
+            .unwrap_or_else(|| panic!("{arr} has no {kind} rule {item}"))
+            .to_string()
+    };
+    for r in rows {
+        for (arr, t) in r["text"].as_object().unwrap() {
+            let Some(t) = t.as_str() else {
+                continue;
+            };
+            for mark in DEBUG_MARKS {
+                assert!(!t.contains(mark), "{mark:?} in {arr}'s {}: {t}", r["item"]);
+            }
+        }
+    }
+    let kinds: std::collections::BTreeSet<&str> = rows
+        .iter()
+        .filter_map(|r| r["rule_type"].as_str())
+        .collect();
+    assert_eq!(kinds.len(), 7, "every rule type has rows: {kinds:?}");
+    // Boundary: the partner, the kind of organisation, what it must meet.
+    let t = text("boundary", "community", "cost-sharing");
+    assert!(
+        t.contains("Citizen Community Board")
+            && t.contains("organisation of kind community")
+            && t.contains("`org.members >= 25 && org.elected_members == 0`"),
+        "{t}"
+    );
+    // Position: who fills it, how, where, how many.
+    let t = text("position", "community.chair", "cost-sharing");
+    assert!(
+        t.contains("CCB chairman") && t.contains("elected at the general body meeting; exactly 1"),
+        "{t}"
+    );
+    let t = text("position", "council.monitoring_committee", "cost-sharing");
+    assert!(t.contains("appointed; at least 3"), "{t}");
+    let t = text("position", "community.lane_manager", "component-sharing");
+    assert!(t.contains("selected at the lane meeting; exactly 1"), "{t}");
+    // Scope: the component, its domain, who delivers it.
+    let t = text("scope", "trunk_sewer", "component-sharing");
+    assert!(
+        t.starts_with("Trunk sewer and disposal")
+            && t.contains("external development, delivered by the town municipal administration"),
+        "{t}"
+    );
+    let t = text("scope", "works", "cost-sharing");
+    assert!(
+        t.contains("the whole scheme, delivered by the Citizen Community Board"),
+        "{t}"
+    );
+    // Choice: who must do what, within how many days, or else what.
+    let t = text("choice", "vet-within-15-days", "cost-sharing");
+    assert!(
+        t.starts_with("The works department engineer must ")
+            && t.contains("within 15 days")
+            && t.contains("or else the matter goes to the CCB official"),
+        "{t}"
+    );
+    let t = text("choice", "council-decides-within-30-days", "cost-sharing");
+    assert!(
+        t.contains("within 30 days")
+            && t.contains("or else the delay is recorded against the council and shown publicly"),
+        "{t}"
+    );
+    let t = text("choice", "survey-promptly", "component-sharing");
+    assert!(
+        t.contains("The NGO engineer must survey the lane and check levels within 7 days")
+            && t.contains("the matter goes to the NGO programme manager"),
+        "{t}"
+    );
+    // Aggregation: whose signatures, or which body's resolution.
+    let t = text("aggregation", "approve", "cost-sharing");
+    assert!(
+        t.contains("resolution of a meeting of the local council's members")
+            && t.contains("at least 50% of members present"),
+        "{t}"
+    );
+    let t = text("aggregation", "sign_agreement", "cost-sharing");
+    assert!(
+        t.contains("needs the signatures of all of: the CCB chairman"),
+        "{t}"
+    );
+    // Information: who may see what.
+    let t = text("information", "household_names", "component-sharing");
+    assert!(
+        t.contains("can be seen by people holding a position in the initiative"),
+        "{t}"
+    );
+    assert!(text("information", "events", "cost-sharing").contains("everyone, without logging in"));
+    // Payoff: who pays what share of which component, and on what terms.
+    let t = text("payoff", "works.community", "cost-sharing");
+    assert!(
+        t.contains("The Citizen Community Board pays at least 20% of project works")
+            && t.contains("deposited before anyone may"),
+        "{t}"
+    );
+    let t = text("payoff", "works.council", "cost-sharing");
+    assert!(
+        t.contains("at most 80%") && t.contains("paid in 3 instalments"),
+        "{t}"
+    );
+    assert!(
+        text("payoff", "lane_sewer.community", "component-sharing")
+            .contains("pays 100% of lane sewer")
+    );
+    assert!(text("payoff", "reserve", "cost-sharing").contains("25% of its development budget"));
+    // A rule only one arrangement has differs; one they word alike does not.
+    let row = |kind: &str, item: &str| {
+        rows.iter()
+            .find(|r| r["rule_type"] == kind && r["item"] == item)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row("payoff", "works.council")["differs"], true);
+    assert!(row("payoff", "works.council")["text"]["component-sharing"].is_null());
+    let events = row("information", "events");
+    assert_eq!(
+        events["text"]["component-sharing"],
+        events["text"]["cost-sharing"]
+    );
+
+    // The English page says the same, nothing of Debug output in it.
+    let (st, page) = html(format!("/compare?i={s7}&i={ccb}&i={water}"), "en").await;
+    assert_eq!(st, 200, "{page}");
+    let en = rule_rows(&page);
+    assert_eq!(en.len(), rows.len(), "a page row per API row");
+    for (kind, item, cells) in &en {
+        assert_eq!(cells.len(), 3, "{item}");
+        for (t, english) in cells {
+            assert!(!english, "an English page marks nothing as English");
+            for mark in DEBUG_MARKS {
+                assert!(!t.contains(mark), "{mark:?} in {kind} {item}: {t}");
+            }
+        }
+    }
+    let cell = |rows: &[RuleTableRow], item: &str, col: usize| {
+        rows.iter()
+            .find(|(_, i, _)| i == item)
+            .unwrap_or_else(|| {
+                let items: Vec<&str> = rows.iter().map(|(_, i, _)| i.as_str()).collect();
+                panic!("no row {item} among {items:?}")
+            })
+            .2[col]
+            .clone()
+    };
+    // Columns in arrangement id order: community-managed-water,
+    // component-sharing, cost-sharing.
+    let (t, _) = cell(&en, "vet-within-15-days", 2);
+    assert!(
+        t.contains("within 15 days") && t.contains("the matter goes to the CCB official"),
+        "{t}"
+    );
+    assert_eq!(cell(&en, "vet-within-15-days", 0).0, "—");
+    let (t, _) = cell(&en, "works.council", 2);
+    assert!(t.contains("paid in 3 instalments"), "{t}");
+
+    // The Urdu page: every rule in Urdu, the arrangements' own names from
+    // their labels; nothing but `code` (ids, conditions) in Latin letters,
+    // and no cell left in English.
+    let (st, page) = html(format!("/compare?i={s7}&i={ccb}&i={water}"), "ur").await;
+    assert_eq!(st, 200, "{page}");
+    let ur = rule_rows(&page);
+    assert_eq!(ur.len(), en.len());
+    let mut english_cells = vec![];
+    for (kind, item, cells) in &ur {
+        assert!(latin_words(kind).is_empty(), "rule type {kind}");
+        for (t, english) in cells {
+            if *english {
+                english_cells.push(format!("{item}: {t}"));
+                continue;
+            }
+            let left = latin_words(t);
+            assert!(
+                left.is_empty(),
+                "English in the Urdu {item}: {left:?} in {t}"
+            );
+        }
+    }
+    assert!(
+        english_cells.is_empty(),
+        "left in English: {english_cells:?}"
+    );
+    let (t, _) = cell(&ur, "vet-within-15-days", 2);
+    assert!(
+        t.contains("محکمہ تعمیرات کا انجینئر — ذمہ داری")
+            && t.contains("15 دن کے اندر")
+            && t.contains("معاملہ سی سی بی افسر"),
+        "{t}"
+    );
+    let (t, _) = cell(&ur, "council-decides-within-30-days", 2);
+    assert!(
+        t.contains("30 دن کے اندر") && t.contains("تاخیر کونسل کے کھاتے میں درج ہوتی ہے"),
+        "{t}"
+    );
+    let (t, _) = cell(&ur, "works.community", 2);
+    assert!(t.contains("کم از کم 20%"), "{t}");
+    let (t, _) = cell(&ur, "community.chair", 2);
+    assert!(
+        t.contains("سی سی بی چیئرمین") && t.contains("انتخاب سے"),
+        "{t}"
+    );
+    let (t, _) = cell(&ur, "household_names", 1);
+    assert!(t.contains("منصوبے میں عہدہ رکھنے والے افراد"), "{t}");
+    assert!(
+        page.contains("سٹیزن کمیونٹی بورڈ کا منصوبہ"),
+        "the arrangement named in Urdu"
+    );
+
+    // The printable report carries the same table.
+    let (st, report) = html(format!("/compare/report?initiatives={s7},{ccb}"), "ur").await;
+    assert_eq!(st, 200);
+    let rows = rule_rows(&report);
+    let (t, _) = cell(&rows, "vet-within-15-days", 1);
+    assert!(t.contains("15 دن کے اندر"), "{t}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite() {
     let db = sqlite_db();
     let app = App::start(&db).await;
     diagnosis_pages(&app).await;
     rules_in_use_in_words(&app).await;
+    rules_in_use_three_side_by_side(&app).await;
     diagnosis_tells_the_demo_stories(&app).await;
     comparison_at_scale(&app).await;
     bad_input(&app).await;
@@ -1312,6 +1657,7 @@ async fn postgres() {
     let app = App::start(&db).await;
     diagnosis_pages(&app).await;
     rules_in_use_in_words(&app).await;
+    rules_in_use_three_side_by_side(&app).await;
     diagnosis_tells_the_demo_stories(&app).await;
     comparison_at_scale(&app).await;
     bad_input(&app).await;
