@@ -601,7 +601,12 @@ pub async fn vote_online(
     input: OnlineVote,
 ) -> Result<BallotReceipt, ApiError> {
     state.votes.take(round_id, client)?;
-    let cnic = budgeting::normalise_cnic(&input.cnic).map_err(ApiError::unprocessable)?;
+    let cnic = budgeting::normalise_cnic(&input.cnic).map_err(|why| {
+        // A stable code, so pages can say it in the visitor's language.
+        let mut e = ApiError::unprocessable(why);
+        e.problem.rule = Some("round.cnic".into());
+        e
+    })?;
     let hash = voter_hash(state, round_id, &cnic).await?;
     for attempt in 0..MAX_ATTEMPTS {
         let (head, s) = load(state, round_id).await?;

@@ -1204,9 +1204,78 @@ async fn the_pages_show_a_round_and_take_a_vote(app: App) {
         .expect("vote");
     assert_eq!(r.status().as_u16(), 409);
     assert!(r.text().await.expect("body").contains("already voted"));
+    // An Urdu visitor refused is told why in Urdu, by the refusal's code
+    // (not the service's English), and nothing is counted.
+    let in_urdu = format!("{cookie}; lang=ur");
+    let vote_in_urdu = |body: String| {
+        http.post(format!("{}/rounds/{round}/vote", app.root))
+            .header("cookie", &in_urdu)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let r = vote_in_urdu(form.clone()).await.expect("vote");
+    assert_eq!(r.status().as_u16(), 409);
+    let html = r.text().await.expect("body");
+    assert!(
+        html.contains("اس شناختی کارڈ نمبر سے اس راؤنڈ میں ووٹ دیا جا چکا ہے"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("already voted"),
+        "no English refusal: {html}"
+    );
+    let r = vote_in_urdu(form.replace("31202-5555555-5", "3120"))
+        .await
+        .expect("vote");
+    assert_eq!(r.status().as_u16(), 422);
+    let html = r.text().await.expect("body");
+    assert!(
+        html.contains("یہ درست شناختی کارڈ نمبر نہیں") && html.contains("35202-1234567-1"),
+        "{html}"
+    );
+    // A refusal the page has no message for keeps the service's English,
+    // marked as English for screen readers.
+    let r = vote_in_urdu(form.replace("approve=3", "approve=1"))
+        .await
+        .expect("vote");
+    assert_eq!(r.status().as_u16(), 422);
+    let html = r.text().await.expect("body");
+    assert!(
+        html.contains("<p lang=\"en\">proposal 1 is ticked twice</p>"),
+        "{html}"
+    );
+    assert_eq!(
+        app.state
+            .store
+            .ballots(&round)
+            .await
+            .expect("ballots")
+            .len(),
+        1
+    );
     assert_eq!(
         phase(&app, &round, &c.convenor.1, "results").await.status,
         200
+    );
+    // Voting once the polls have closed: refused in Urdu, nothing counted.
+    let late = form.replace("31202-5555555-5", "31202-6666666-6");
+    let r = vote_in_urdu(late).await.expect("vote");
+    assert_eq!(r.status().as_u16(), 409);
+    let html = r.text().await.expect("body");
+    assert!(
+        html.contains("ووٹ صرف ووٹنگ کے مرحلے میں لیے جاتے ہیں"),
+        "{html}"
+    );
+    assert!(!html.contains("phase; this round is in"), "{html}");
+    assert_eq!(
+        app.state
+            .store
+            .ballots(&round)
+            .await
+            .expect("ballots")
+            .len(),
+        1
     );
     let res = http
         .get(format!("{}/rounds/{round}/results", app.root))

@@ -450,6 +450,8 @@ struct RoundPage<'a> {
     token: String,
     done: String,
     error: String,
+    /// The error is the service's English (no message of ours for it).
+    error_en: bool,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -493,7 +495,7 @@ async fn render_round(
     config: &PagesConfig,
     id: &str,
     done: String,
-    error: String,
+    error: Said,
     status: StatusCode,
 ) -> PageResult {
     let s: RoundState = pb::round(state, id).await.map_err(|e| v.fail(e))?;
@@ -661,7 +663,8 @@ async fn render_round(
         is_counter: holds(state, v, &r.counter.organisation, &r.counter.position).await,
         token: token.clone(),
         done,
-        error,
+        error: error.text,
+        error_en: error.english,
     })?;
     *resp.status_mut() = status;
     if v.csrf.is_empty() && s.phase == Phase::Voting {
@@ -689,7 +692,7 @@ pub async fn round_page(
         &config,
         &id,
         done,
-        String::new(),
+        Said::default(),
         StatusCode::OK,
     )
     .await
@@ -826,6 +829,51 @@ pub async fn review(
     Ok(see_other(&format!("/rounds/{id}?done=reviewed")))
 }
 
+/// An error said on the round page: in the visitor's language, or the
+/// service's own English (then marked `lang="en"` for screen readers).
+#[derive(Debug, Clone, Default)]
+struct Said {
+    text: String,
+    english: bool,
+}
+
+impl From<String> for Said {
+    fn from(text: String) -> Said {
+        Said {
+            text,
+            english: false,
+        }
+    }
+}
+
+/// The service's refusal of a vote in the visitor's language, chosen by its
+/// stable code (`rule`); a refusal without a message of its own (an
+/// incomplete ballot, say) keeps the service's English.
+fn vote_refusal(v: &Visitor, e: &ApiError) -> Said {
+    let key = match e.problem.rule.as_deref() {
+        Some("round.one_vote") => "round-refused-one-vote",
+        Some("round.phase") => "round-refused-vote-phase",
+        Some("round.area") => "round-refused-area",
+        Some("round.cnic") => "round-refused-cnic",
+        Some("round.vote_rate") => {
+            return v
+                .t1(
+                    "round-refused-vote-rate",
+                    "wait",
+                    e.retry_after.unwrap_or(1),
+                )
+                .into();
+        }
+        _ => {
+            return Said {
+                text: e.problem.detail.clone(),
+                english: true,
+            };
+        }
+    };
+    v.t(key).into()
+}
+
 /// A resident's vote: no account, a double-submit token instead. A refusal
 /// (already voted, a bad CNIC) shows the round again with the reason.
 pub async fn vote(
@@ -844,12 +892,12 @@ pub async fn vote(
     } else {
         v.check_csrf(&sent).is_ok()
     };
-    let again = |error: String, status: StatusCode| {
+    let again = |error: Said, status: StatusCode| {
         let (v, state, config, id) = (v.clone(), state.clone(), config.clone(), id.clone());
         async move { render_round(&v, &state, &config, &id, String::new(), error, status).await }
     };
     if !csrf_ok {
-        return again(v.t("round-form-expired"), StatusCode::FORBIDDEN).await;
+        return again(v.t("round-form-expired").into(), StatusCode::FORBIDDEN).await;
     }
     let input = OnlineVote {
         cnic: field(&f, "cnic").unwrap_or_default(),
@@ -860,7 +908,7 @@ pub async fn vote(
         Ok(_) => Ok(see_other(&format!("/rounds/{id}?done=voted"))),
         Err(e) => {
             let status = e.status();
-            again(e.problem.detail.clone(), status).await
+            again(vote_refusal(&v, &e), status).await
         }
     }
 }
