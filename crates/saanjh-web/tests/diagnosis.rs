@@ -1334,6 +1334,7 @@ fn rule_rows(page: &str) -> Vec<RuleTableRow> {
         .expect("the rules-in-use table");
     let text = |html: &str| {
         let html = html
+            .replace("<code lang=\"en\" dir=\"ltr\">", "`")
             .replace("<code lang=\"en\">", "`")
             .replace("</code>", "`");
         let mut out = String::new();
@@ -1627,6 +1628,14 @@ async fn rules_in_use_three_side_by_side(app: &App) {
     assert!(
         page.contains("سٹیزن کمیونٹی بورڈ کا منصوبہ"),
         "the arrangement named in Urdu"
+    );
+    // A condition inside an Urdu sentence is code, set left to right
+    // (askama writes `>` and `&` as numeric references).
+    assert!(
+        page.contains(
+            "<code lang=\"en\" dir=\"ltr\">org.members &#62;= 25 &#38;&#38; org.elected_members == 0</code>"
+        ),
+        "the CCB's membership condition as code"
     );
 
     // The printable report carries the same table.

@@ -630,9 +630,20 @@ pub struct RuleView {
     /// `item_name` is the English fallback.
     pub item_english: bool,
     pub differs: bool,
-    /// Per arrangement: the rule in words and whether they are the English
-    /// fallback.
-    pub texts: Vec<(String, bool)>,
+    /// Per arrangement: the rule in words, as parts `(text, is code)` (ids
+    /// and conditions, kept as written and set left to right, so an Urdu
+    /// line does not reorder `a >= 25`), and whether the words are the
+    /// English fallback.
+    pub texts: Vec<(Vec<(String, bool)>, bool)>,
+}
+
+/// A rule's words split at its backticks: what is between them is code.
+fn code_parts(said: &str) -> Vec<(String, bool)> {
+    said.split('`')
+        .enumerate()
+        .filter(|(_, part)| !part.is_empty())
+        .map(|(i, part)| (part.to_string(), i % 2 == 1))
+        .collect()
 }
 
 /// One row of the pick list.
@@ -876,9 +887,9 @@ async fn build_report(
                         let said = v.words(a).line(l);
                         let english =
                             v.lang != Lang::En && said == render_line(&English(&a.file), l);
-                        (said, english)
+                        (code_parts(&said), english)
                     }
-                    _ => ("—".to_string(), false),
+                    _ => (vec![("—".to_string(), false)], false),
                 })
                 .collect();
             RuleView {
