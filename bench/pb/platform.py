@@ -100,7 +100,8 @@ def main():
         sys.exit(f"SKIP: {a.file} is absent")
     print("load:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
 
-    # The file's project ids in file order: the platform numbers them 1, 2, 3… in that order.
+    # The file's project ids in file order. The platform keeps numeric ids (positive, distinct)
+    # as the proposals' numbers, and otherwise numbers the projects 1, 2, 3… in file order.
     ids = []
     with open(a.file, encoding="utf-8") as f:
         section = None
@@ -115,6 +116,9 @@ def main():
                 continue
             if section == "PROJECTS" and t:
                 ids.append(t.split(";")[0])
+    numeric = all(i.isdigit() and int(i) > 0 for i in ids) and len({int(i) for i in ids}) == len(ids)
+    if numeric:
+        ids = [str(int(i)) for i in ids]
     file_winners, wall, cpu, count_ms = winners_of_count(a.saanjh, a.file, a.rule)
     print(f"saanjh pb on the file ({a.rule}): count_ms {count_ms:.0f}, process wall {wall:.2f} s, "
           f"cpu {cpu:.2f} s, {len(file_winners)} winners")
@@ -133,8 +137,8 @@ def main():
         round_id = re.search(r"imported round (\S+):", out).group(1)
         winners = [int(w) for w in re.search(r"winners \(proposal numbers\): (.*)", out)
                    .group(1).split(", ") if w]
-        as_ids = sorted(ids[n - 1] for n in winners)
-        same = as_ids == sorted(file_winners)
+        as_ids = sorted(str(n) if numeric else ids[n - 1] for n in winners)
+        same = as_ids == sorted(str(int(w)) if numeric else w for w in file_winners)
         rows.append((name, "import (check, build, count, append)", wall, cpu, pg_import))
         print(f"{name}: import {wall:.2f} s wall, {cpu:.2f} s cpu"
               + (f", postgres server cpu {pg_import:.2f} s" if pg_import is not None else "")
