@@ -139,3 +139,14 @@ round-name-deliverer = Name who delivers it
 round-no-community-members = No community organisation with members is registered yet: register the organisation that will deliver it first.
 round-bad-deliverer = Choose who delivers the proposal from the list.
 round-done-deliverer = Saved: the proposal's deliverer is named. It becomes a scheme with the other funded proposals.
+# The tie-break criteria and the Method of Equal Shares' completion, on the results page.
+round-criteria-known = lowest cost, then most votes, then the drawn order
+round-completion = Each voter's share was raised from { $start } to { $final } in { $raises ->
+        [one] one raise
+       *[other] { $raises } raises
+    } of { $step }; { $because }.
+round-completion-stop-all-funded = every supported project is funded
+round-completion-stop-exhaustive = the outcome is exhaustive: nothing unfunded fits the money left
+round-completion-stop-cannot-change = raising every voter's budget cannot change the outcome
+round-completion-stop-over-budget = one more raise would select projects costing { $spent }, over the budget
+round-completion-stop-run-cap = the cap of { $runs } counting runs was reached before the raises ended; this is not the plain Add1 outcome

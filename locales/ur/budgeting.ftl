@@ -139,3 +139,14 @@ round-name-deliverer = عمل درآمد کرنے والے کا نام درج ک
 round-no-community-members = ابھی کوئی کمیونٹی تنظیم اپنے ارکان کے ساتھ رجسٹرڈ نہیں: پہلے وہ تنظیم رجسٹر کریں جو اس پر عمل کرے گی۔
 round-bad-deliverer = فہرست میں سے منتخب کریں کہ اس تجویز پر عمل کون کرے گا۔
 round-done-deliverer = محفوظ ہو گیا: تجویز پر عمل درآمد کرنے والے کا نام درج ہو گیا۔ یہ دوسری منظور شدہ تجاویز کے ساتھ اسکیم بنے گی۔
+# نتائج کے صفحے پر برابری کے معیار اور مساوی حصص کی تکمیل۔
+round-criteria-known = کم لاگت، پھر زیادہ ووٹ، پھر قرعہ کی ترتیب
+round-completion = ہر ووٹر کا حصہ { $step } کے { $raises ->
+        [one] ایک اضافے
+       *[other] { $raises } اضافوں
+    } سے { $start } سے بڑھ کر { $final } ہوا؛ { $because }۔
+round-completion-stop-all-funded = ہر حمایت یافتہ تجویز منظور ہو چکی ہے
+round-completion-stop-exhaustive = نتیجہ مکمل ہے: بچی رقم میں کوئی غیر منظور تجویز پوری نہیں آتی
+round-completion-stop-cannot-change = ہر ووٹر کا حصہ بڑھانے سے نتیجہ نہیں بدل سکتا
+round-completion-stop-over-budget = ایک اور اضافے سے { $spent } لاگت کی تجاویز منظور ہوتیں، جو بجٹ سے زیادہ ہے
+round-completion-stop-run-cap = اضافے ختم ہونے سے پہلے { $runs } گنتیوں کی حد پوری ہو گئی؛ یہ سادہ Add1 کا نتیجہ نہیں

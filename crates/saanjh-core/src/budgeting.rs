@@ -415,6 +415,12 @@ pub struct CountRecord {
     /// How the completion ran (MES), in words.
     #[serde(default)]
     pub completion: Option<String>,
+    /// The same completion as data (saanjh-pb's completion record: start and
+    /// final per-voter share, step, raises, runs, and why it stopped), so
+    /// pages can say it in the visitor's language. Absent on rounds counted
+    /// before it was kept; those show the sentence above.
+    #[serde(default)]
+    pub completion_detail: Option<serde_json::Value>,
     /// Whether greedy's outcome was kept after the comparison step.
     #[serde(default)]
     pub comparison: Option<serde_json::Value>,

@@ -1018,6 +1018,10 @@ pub fn count(s: &RoundState, ballots: &[BallotLine]) -> Result<CountRecord, ApiE
                 .collect(),
         },
         completion,
+        completion_detail: out
+            .completion
+            .as_ref()
+            .and_then(|c| serde_json::to_value(c).ok()),
         comparison: out
             .comparison
             .as_ref()

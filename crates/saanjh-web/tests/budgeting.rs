@@ -2361,3 +2361,99 @@ async fn the_convenor_names_a_deliverer_on_the_results_page(app: App) {
     assert!(st["proposals"]["2"]["scheme"].is_array(), "{st}");
 }
 both!(the_convenor_names_a_deliverer_on_the_results_page);
+/// The results page says how the Method of Equal Shares' completion ran and
+/// the tie-break criteria in the visitor's language. The round is the one of
+/// `a_round_counts_with_the_add1_step_its_convenor_chose` with raises of
+/// Rs 10,000: each of the 5 voters starts with Rs 2,00,000 (Rs 10 lakh / 5)
+/// and ends at Rs 3,20,000 after 12 raises, the 13th overspending.
+async fn the_results_page_says_the_completion_and_criteria_in_urdu(app: App) {
+    let c = cast(&app).await;
+    let round = round_in_voting_with(&app, &c, json!({ "add1_step": 10_000_00_i64 })).await;
+    for (i, approvals) in [vec![1, 2], vec![3], vec![1, 3], vec![2], vec![3, 2]]
+        .into_iter()
+        .enumerate()
+    {
+        let r = app
+            .post(
+                &format!("/rounds/{round}/votes"),
+                None,
+                json!({ "cnic": cnic(100 + i), "approvals": approvals, "union_council": UC_A }),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let r = phase(&app, &round, &c.convenor.1, "results").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let result = app.get(&format!("/rounds/{round}/results")).await.body;
+    assert_eq!(result["completion_detail"]["iterations"], 12);
+    assert_eq!(result["completion_detail"]["stop"]["kind"], "over-budget");
+
+    let http = reqwest::Client::new();
+    let page = |lang: &'static str| {
+        let http = http.clone();
+        let url = format!("{}/rounds/{round}/results", app.root);
+        async move {
+            let r = http
+                .get(url)
+                .header("cookie", format!("lang={lang}"))
+                .header("accept-language", lang)
+                .send()
+                .await
+                .expect("results");
+            assert_eq!(r.status().as_u16(), 200);
+            r.text().await.expect("body")
+        }
+    };
+    let completion_of = |html: &str| -> String {
+        let at = html.find("id=\"completion\"").expect("completion shown");
+        html[at..at + html[at..].find("</p>").expect("end")].to_string()
+    };
+    let criteria_of = |html: &str| -> String {
+        let at = html.find("id=\"criteria\"").expect("criteria shown");
+        html[at..at + html[at..].find("</dd>").expect("end")].to_string()
+    };
+
+    let en = page("en").await;
+    let line = completion_of(&en);
+    for part in [
+        "Rs 2,00,000",
+        "Rs 3,20,000",
+        "12 raises",
+        "Rs 10,000",
+        "over the budget",
+    ] {
+        assert!(line.contains(part), "{part}: {line}");
+    }
+    assert!(!line.contains("lang=\"en\""), "{line}");
+    let criteria = criteria_of(&en);
+    assert!(
+        criteria.contains("lowest cost, then most votes"),
+        "{criteria}"
+    );
+
+    let ur = page("ur").await;
+    let line = completion_of(&ur);
+    for part in [
+        "ہر ووٹر کا حصہ",
+        "اضافوں",
+        "بجٹ سے زیادہ",
+        "Rs 2,00,000",
+        "Rs 3,20,000",
+        "12",
+        "Rs 10,000",
+    ] {
+        assert!(line.contains(part), "{part}: {line}");
+    }
+    assert!(
+        !line.contains("raise"),
+        "English left on the Urdu page: {line}"
+    );
+    assert!(!line.contains("lang=\"en\""), "{line}");
+    let criteria = criteria_of(&ur);
+    assert!(
+        criteria.contains("کم لاگت، پھر زیادہ ووٹ، پھر قرعہ کی ترتیب"),
+        "{criteria}"
+    );
+    assert!(!criteria.contains("lowest"), "{criteria}");
+}
+both!(the_results_page_says_the_completion_and_criteria_in_urdu);

@@ -28,13 +28,14 @@ use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use saanjh_core::arrangement::words::Name;
 use saanjh_core::budgeting::{
-    ArrangementRef, CountedProject, CountingRule, Location, Phase, Review, RoundState, Schedule,
+    ArrangementRef, CountRecord, CountedProject, CountingRule, Location, Phase, Review, RoundState,
+    Schedule,
 };
 use saanjh_core::model::OrgKind;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::ctx::{Visitor, constant_eq, cookie, encode};
+use super::ctx::{Lang, Visitor, constant_eq, cookie, encode};
 use super::views::{day, rs};
 use super::{PageResult, PagesConfig, page};
 use crate::budgeting::{
@@ -1066,11 +1067,16 @@ struct ResultsPage<'a> {
     winners: Vec<ResultLine>,
     losers: Vec<ResultLine>,
     seed: u64,
+    /// The tie-break criteria in the visitor's language, or the stored
+    /// (English) text when it is not the one this server knows.
     criteria: String,
+    criteria_en: bool,
     drawn: String,
     priority: String,
     ties: Vec<String>,
     completion: String,
+    /// The completion is the stored English sentence (older counts).
+    completion_en: bool,
     is_convenor: bool,
     to_scheme: usize,
     done: bool,
@@ -1171,6 +1177,8 @@ pub async fn results(
             )
         })
         .collect();
+    let criteria = criteria_text(v.lang, &result.tie_break.criteria);
+    let completion = completion_text(v.lang, &result);
     let is_convenor = holds(
         &state,
         &v,
@@ -1190,16 +1198,18 @@ pub async fn results(
         winners,
         losers,
         seed: result.tie_break.seed,
-        criteria: result.tie_break.criteria.clone(),
+        criteria: criteria.0,
+        criteria_en: criteria.1,
         drawn: result.tie_break.drawn.join(", "),
         priority: result.tie_break.priority.join(", "),
         ties,
-        completion: result.completion.clone().unwrap_or_default(),
         members: if is_convenor && needs_deliverer {
             community_members(&state).await.map_err(|e| v.fail(e))?
         } else {
             vec![]
         },
+        completion: completion.0,
+        completion_en: completion.1,
         is_convenor,
         to_scheme,
         done: q.done.as_deref() == Some("schemes"),
@@ -1208,6 +1218,59 @@ pub async fn results(
 }
 
 // ── Why a project won or lost, in words ──
+
+/// The tie-break criteria saanjh-pb publishes with every count.
+const KNOWN_CRITERIA: &str = "lowest cost, then most votes, then the drawn order";
+
+/// The criteria line in the visitor's language, and whether it is the
+/// stored English text (a count published other criteria).
+fn criteria_text(lang: Lang, stored: &str) -> (String, bool) {
+    if stored == KNOWN_CRITERIA {
+        (super::ctx::message(lang, "round-criteria-known"), false)
+    } else {
+        (stored.to_string(), true)
+    }
+}
+
+/// The MES completion summary in the visitor's language from the count's
+/// record of it; for counts that kept only the English sentence (or a
+/// record this page cannot read), that sentence, marked as English.
+fn completion_text(lang: Lang, result: &CountRecord) -> (String, bool) {
+    let english = || (result.completion.clone().unwrap_or_default(), true);
+    let Some(d) = &result.completion_detail else {
+        return english();
+    };
+    let stop = &d["stop"];
+    let stop_args: Option<Vec<(&'static str, String)>> = match stop["kind"].as_str() {
+        Some("all-funded" | "exhaustive" | "cannot-change") => Some(vec![]),
+        Some("over-budget") => rupees_text(&stop["spent"]).map(|s| vec![("spent", s)]),
+        Some("run-cap") => stop["runs"].as_u64().map(|r| vec![("runs", r.to_string())]),
+        _ => None,
+    };
+    let because = stop_args.and_then(|a| {
+        super::ctx::try_message_with(
+            lang,
+            &format!(
+                "round-completion-stop-{}",
+                stop["kind"].as_str().unwrap_or("")
+            ),
+            &a,
+        )
+    });
+    let args: Option<Vec<(&'static str, String)>> = (|| {
+        Some(vec![
+            ("start", rupees_text(&d["start_per_voter"])?),
+            ("final", rupees_text(&d["final_per_voter"])?),
+            ("raises", d["iterations"].as_u64()?.to_string()),
+            ("step", rupees_text(&d["step_per_voter"])?),
+            ("runs", d["runs"].as_u64()?.to_string()),
+            ("because", because?),
+        ])
+    })();
+    args.and_then(|a| super::ctx::try_message_with(lang, "round-completion", &a))
+        .map(|t| (t, false))
+        .unwrap_or_else(english)
+}
 
 /// An amount as the count publishes it (rupees, exact: `450000`,
 /// `1234.5`, or `num/den` when the decimal does not end) in page form.
@@ -1271,4 +1334,50 @@ fn why(v: &Visitor, p: &CountedProject) -> String {
     })();
     args.and_then(|a| super::ctx::try_message_with(v.lang, &format!("round-why-{kind}"), &a))
         .unwrap_or_else(|| p.why.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{KNOWN_CRITERIA, Lang, completion_text, criteria_text};
+    use saanjh_core::budgeting::CountRecord;
+    use serde_json::json;
+
+    /// A count as an older server published it: the completion only as an
+    /// English sentence, no `completion_detail`.
+    fn old_record() -> CountRecord {
+        serde_json::from_value(json!({
+            "rule": "mes-add1",
+            "budget": 100_000_000,
+            "spent": 90_000_000,
+            "ballots": 5,
+            "winners": [2, 3],
+            "projects": [],
+            "tie_break": { "seed": 7, "criteria": KNOWN_CRITERIA, "drawn": [], "priority": [], "ties": [] },
+            "completion": "each voter's share was raised from 200000.00 to 320000.00 in 12 raise(s) of 10000; one more step would select projects costing 1000000, over the budget",
+        }))
+        .expect("an old record still loads")
+    }
+
+    #[test]
+    fn an_old_record_shows_its_english_sentence_marked_english() {
+        let r = old_record();
+        assert_eq!(r.completion_detail, None);
+        for lang in [Lang::En, Lang::Ur] {
+            let (text, english) = completion_text(lang, &r);
+            assert!(english);
+            assert!(text.contains("12 raise(s)"), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_known_criteria_are_translated_and_others_kept_in_english() {
+        let (ur, en) = criteria_text(Lang::Ur, KNOWN_CRITERIA);
+        assert!(!en);
+        assert!(ur.contains("کم لاگت"), "{ur}");
+        let (en_text, _) = criteria_text(Lang::En, KNOWN_CRITERIA);
+        assert_eq!(en_text, KNOWN_CRITERIA);
+        let (other, en) = criteria_text(Lang::Ur, "highest cost first");
+        assert!(en);
+        assert_eq!(other, "highest cost first");
+    }
 }
