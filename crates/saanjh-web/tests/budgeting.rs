@@ -2235,27 +2235,11 @@ async fn a_round_counts_with_the_add1_step_its_convenor_chose(app: App) {
             Some(s) => json!({ "add1_step": s }),
             None => json!({}),
         };
-        let round = round_in_voting_with(&app, &c, extra).await;
+        let (round, result) = five_voters_counted(&app, &c, extra).await;
         assert_eq!(
             app.round(&round).await["record"]["add1_step"],
             step.map_or(Value::Null, |s| json!(s))
         );
-        for (i, approvals) in [vec![1, 2], vec![3], vec![1, 3], vec![2], vec![3, 2]]
-            .into_iter()
-            .enumerate()
-        {
-            let r = app
-                .post(
-                    &format!("/rounds/{round}/votes"),
-                    None,
-                    json!({ "cnic": cnic(100 + i), "approvals": approvals, "union_council": UC_A }),
-                )
-                .await;
-            assert_eq!(r.status, 201, "{}", r.text);
-        }
-        let r = phase(&app, &round, &c.convenor.1, "results").await;
-        assert_eq!(r.status, 200, "{}", r.text);
-        let result = app.get(&format!("/rounds/{round}/results")).await.body;
         assert_eq!(winners_of_result(&result), vec![2, 3]);
         let completion = result["completion"].to_string();
         assert!(
@@ -2265,6 +2249,30 @@ async fn a_round_counts_with_the_add1_step_its_convenor_chose(app: App) {
     }
 }
 both!(a_round_counts_with_the_add1_step_its_convenor_chose);
+
+/// The round of `round_in_voting_with(extra)`, five residents voting (the
+/// wall and the drain; the water line; the drain and the water line; the
+/// wall; the water line and the wall), counted: its id and published result.
+async fn five_voters_counted(app: &App, c: &Cast, extra: Value) -> (String, Value) {
+    let round = round_in_voting_with(app, c, extra).await;
+    for (i, approvals) in [vec![1, 2], vec![3], vec![1, 3], vec![2], vec![3, 2]]
+        .into_iter()
+        .enumerate()
+    {
+        let r = app
+            .post(
+                &format!("/rounds/{round}/votes"),
+                None,
+                json!({ "cnic": cnic(100 + i), "approvals": approvals, "union_council": UC_A }),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let r = phase(app, &round, &c.convenor.1, "results").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let result = app.get(&format!("/rounds/{round}/results")).await.body;
+    (round, result)
+}
 
 fn winners_of_result(result: &Value) -> Vec<u64> {
     let mut w: Vec<u64> = result["winners"]
@@ -2368,23 +2376,8 @@ both!(the_convenor_names_a_deliverer_on_the_results_page);
 /// and ends at Rs 3,20,000 after 12 raises, the 13th overspending.
 async fn the_results_page_says_the_completion_and_criteria_in_urdu(app: App) {
     let c = cast(&app).await;
-    let round = round_in_voting_with(&app, &c, json!({ "add1_step": 10_000_00_i64 })).await;
-    for (i, approvals) in [vec![1, 2], vec![3], vec![1, 3], vec![2], vec![3, 2]]
-        .into_iter()
-        .enumerate()
-    {
-        let r = app
-            .post(
-                &format!("/rounds/{round}/votes"),
-                None,
-                json!({ "cnic": cnic(100 + i), "approvals": approvals, "union_council": UC_A }),
-            )
-            .await;
-        assert_eq!(r.status, 201, "{}", r.text);
-    }
-    let r = phase(&app, &round, &c.convenor.1, "results").await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let result = app.get(&format!("/rounds/{round}/results")).await.body;
+    let (round, result) =
+        five_voters_counted(&app, &c, json!({ "add1_step": 10_000_00_i64 })).await;
     assert_eq!(result["completion_detail"]["iterations"], 12);
     assert_eq!(result["completion_detail"]["stop"]["kind"], "over-budget");
 
