@@ -61,6 +61,30 @@ fn placeholders(from: usize, n: usize) -> String {
 const IN_BATCH: usize = 500;
 
 impl Store {
+    /// The rows `sql` selects for `keys`, where `{in}` in `sql` stands for
+    /// the list of keys: one query per `IN_BATCH` keys, rows in query order.
+    async fn rows_in<T>(&self, sql: &str, keys: &[String]) -> Result<Vec<T>>
+    where
+        T: Send
+            + Unpin
+            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
+        let mut out = vec![];
+        for part in keys.chunks(IN_BATCH) {
+            let sql = sql.replace("{in}", &placeholders(1, part.len()));
+            let rows: Vec<T> = dispatch!(self, pool => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                for k in part {
+                    q = q.bind(k);
+                }
+                q.fetch_all(pool).await?
+            });
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
     /// The kept fold of one initiative, if any.
     pub async fn diagnosis_snapshot(&self, initiative: &str) -> Result<Option<DiagnosisSnapshot>> {
         Ok(dispatch!(self, pool => sqlx::query_as(
@@ -73,22 +97,16 @@ impl Store {
         &self,
         initiatives: &[String],
     ) -> Result<BTreeMap<String, DiagnosisSnapshot>> {
-        let mut out = BTreeMap::new();
-        for part in initiatives.chunks(IN_BATCH) {
-            let sql = format!(
-                "SELECT initiative_id, arrangement_id, arrangement_version, format, seq, hash, state, digest FROM diagnosis_snapshots WHERE initiative_id IN ({})",
-                placeholders(1, part.len())
-            );
-            let rows: Vec<DiagnosisSnapshot> = dispatch!(self, pool => {
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-                for id in part {
-                    q = q.bind(id);
-                }
-                q.fetch_all(pool).await?
-            });
-            out.extend(rows.into_iter().map(|r| (r.initiative_id.clone(), r)));
-        }
-        Ok(out)
+        let rows: Vec<DiagnosisSnapshot> = self
+            .rows_in(
+                "SELECT initiative_id, arrangement_id, arrangement_version, format, seq, hash, state, digest FROM diagnosis_snapshots WHERE initiative_id IN ({in})",
+                initiatives,
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.initiative_id.clone(), r))
+            .collect())
     }
 
     /// The digests of many initiatives' kept folds (those that have one),
@@ -97,22 +115,16 @@ impl Store {
         &self,
         initiatives: &[String],
     ) -> Result<BTreeMap<String, DiagnosisDigest>> {
-        let mut out = BTreeMap::new();
-        for part in initiatives.chunks(IN_BATCH) {
-            let sql = format!(
-                "SELECT initiative_id, arrangement_id, arrangement_version, format, seq, hash, digest FROM diagnosis_snapshots WHERE digest IS NOT NULL AND initiative_id IN ({})",
-                placeholders(1, part.len())
-            );
-            let rows: Vec<DiagnosisDigest> = dispatch!(self, pool => {
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-                for id in part {
-                    q = q.bind(id);
-                }
-                q.fetch_all(pool).await?
-            });
-            out.extend(rows.into_iter().map(|r| (r.initiative_id.clone(), r)));
-        }
-        Ok(out)
+        let rows: Vec<DiagnosisDigest> = self
+            .rows_in(
+                "SELECT initiative_id, arrangement_id, arrangement_version, format, seq, hash, digest FROM diagnosis_snapshots WHERE digest IS NOT NULL AND initiative_id IN ({in})",
+                initiatives,
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.initiative_id.clone(), r))
+            .collect())
     }
 
     /// Keeps folds, in one transaction. A stored fold further along its
@@ -165,44 +177,26 @@ impl Store {
 
     /// The heads of many chains (a chain with no events is absent).
     pub async fn heads_of(&self, chains: &[String]) -> Result<BTreeMap<String, (i64, String)>> {
-        let mut out = BTreeMap::new();
-        for part in chains.chunks(IN_BATCH) {
-            let sql = format!(
-                "SELECT chain, seq, hash FROM chain_heads WHERE chain IN ({})",
-                placeholders(1, part.len())
-            );
-            let rows: Vec<(String, i64, String)> = dispatch!(self, pool => {
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-                for c in part {
-                    q = q.bind(c);
-                }
-                q.fetch_all(pool).await?
-            });
-            out.extend(rows.into_iter().map(|(c, s, h)| (c, (s, h))));
-        }
-        Ok(out)
+        let rows: Vec<(String, i64, String)> = self
+            .rows_in(
+                "SELECT chain, seq, hash FROM chain_heads WHERE chain IN ({in})",
+                chains,
+            )
+            .await?;
+        Ok(rows.into_iter().map(|(c, s, h)| (c, (s, h))).collect())
     }
 
     /// Every event of several chains, in one query: by chain, then in chain
     /// order. For folding many initiatives at once; callers keep the batch
     /// small enough to hold (a few dozen chains of hundreds of events).
     pub async fn events_of_chains(&self, chains: &[String]) -> Result<Vec<StoredEvent>> {
-        let mut out = vec![];
-        for part in chains.chunks(IN_BATCH) {
-            let sql = format!(
-                "SELECT chain, seq, at, actor, kind, payload, prev_hash, hash FROM events WHERE chain IN ({}) ORDER BY chain, seq",
-                placeholders(1, part.len())
-            );
-            let rows: Vec<EventRow> = dispatch!(self, pool => {
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-                for c in part {
-                    q = q.bind(c);
-                }
-                q.fetch_all(pool).await?
-            });
-            out.extend(rows.into_iter().map(EventRow::into_event));
-        }
-        Ok(out)
+        let rows: Vec<EventRow> = self
+            .rows_in(
+                "SELECT chain, seq, at, actor, kind, payload, prev_hash, hash FROM events WHERE chain IN ({in}) ORDER BY chain, seq",
+                chains,
+            )
+            .await?;
+        Ok(rows.into_iter().map(EventRow::into_event).collect())
     }
 
     /// Initiative rows by id (those that exist).
@@ -210,22 +204,13 @@ impl Store {
         &self,
         ids: &[String],
     ) -> Result<BTreeMap<String, crate::InitiativeRow>> {
-        let mut out = BTreeMap::new();
-        for part in ids.chunks(IN_BATCH) {
-            let sql = format!(
-                "SELECT id, name, locality, district, arrangement_id, arrangement_version, demo, latitude, longitude, started_at FROM initiatives WHERE id IN ({})",
-                placeholders(1, part.len())
-            );
-            let rows: Vec<crate::InitiativeRow> = dispatch!(self, pool => {
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-                for c in part {
-                    q = q.bind(c);
-                }
-                q.fetch_all(pool).await?
-            });
-            out.extend(rows.into_iter().map(|r| (r.id.clone(), r)));
-        }
-        Ok(out)
+        let rows: Vec<crate::InitiativeRow> = self
+            .rows_in(
+                "SELECT id, name, locality, district, arrangement_id, arrangement_version, demo, latitude, longitude, started_at FROM initiatives WHERE id IN ({in})",
+                ids,
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
     }
 
     /// `positions_filled` of many initiatives in one query per batch
@@ -234,24 +219,17 @@ impl Store {
         &self,
         ids: &[String],
     ) -> Result<BTreeMap<String, BTreeMap<String, i64>>> {
-        let mut out: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-        for part in ids.chunks(IN_BATCH) {
-            let sql = format!(
+        let rows: Vec<(String, String, String, i64)> = self
+            .rows_in(
                 "SELECT ip.initiative_id, ip.role, m.position, COUNT(DISTINCT m.person_id) FROM initiative_partners ip \
                  JOIN memberships m ON m.organisation_id = ip.organisation_id \
-                 WHERE ip.initiative_id IN ({}) AND m.active = 1 GROUP BY ip.initiative_id, ip.role, m.position",
-                placeholders(1, part.len())
-            );
-            let rows: Vec<(String, String, String, i64)> = dispatch!(self, pool => {
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-                for c in part {
-                    q = q.bind(c);
-                }
-                q.fetch_all(pool).await?
-            });
-            for (i, r, p, n) in rows {
-                out.entry(i).or_default().insert(format!("{r}.{p}"), n);
-            }
+                 WHERE ip.initiative_id IN ({in}) AND m.active = 1 GROUP BY ip.initiative_id, ip.role, m.position",
+                ids,
+            )
+            .await?;
+        let mut out: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+        for (i, r, p, n) in rows {
+            out.entry(i).or_default().insert(format!("{r}.{p}"), n);
         }
         Ok(out)
     }
