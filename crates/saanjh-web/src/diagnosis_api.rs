@@ -148,7 +148,9 @@ pub async fn measure(
     let kept = crate::trackers::up_to_date(state, id, &arr, &ctx).await?;
     let diagnosis = diagnosis::diagnose(&arr, &ctx, &kept.tracker, now, anchors, &calibrate_direct)
         .map_err(ApiError::unprocessable)?;
-    Ok(measured(&init, &kept.tracker, diagnosis))
+    let t = &kept.tracker;
+    let households = t.schemes().map(|s| s.household_ids.len()).sum();
+    Ok(measured(init, t.schemes().count(), households, diagnosis))
 }
 
 /// What the log does not say about an initiative, at `now`.
@@ -171,20 +173,21 @@ async fn context(
 }
 
 fn measured(
-    init: &saanjh_store::InitiativeRow,
-    tracker: &diagnosis::Tracker,
+    init: saanjh_store::InitiativeRow,
+    schemes: usize,
+    households: usize,
     diagnosis: Diagnosis,
 ) -> Measured {
     Measured {
-        id: init.id.clone(),
-        name: init.name.clone(),
-        locality: init.locality.clone(),
-        district: init.district.clone(),
-        arrangement: init.arrangement_id.clone(),
+        id: init.id,
+        name: init.name,
+        locality: init.locality,
+        district: init.district,
+        arrangement: init.arrangement_id,
         arrangement_version: init.arrangement_version as u32,
         demo: init.demo != 0,
-        schemes: tracker.schemes().count(),
-        households: tracker.schemes().map(|s| s.household_ids.len()).sum(),
+        schemes,
+        households,
         diagnosis,
     }
 }
@@ -238,17 +241,8 @@ pub async fn measure_many(
     Ok(inits
         .into_iter()
         .zip(diagnoses)
-        .map(|(init, (diagnosis, schemes, households))| Measured {
-            id: init.id.clone(),
-            name: init.name.clone(),
-            locality: init.locality.clone(),
-            district: init.district.clone(),
-            arrangement: init.arrangement_id.clone(),
-            arrangement_version: init.arrangement_version as u32,
-            demo: init.demo != 0,
-            schemes,
-            households,
-            diagnosis,
+        .map(|(init, (diagnosis, schemes, households))| {
+            measured(init, schemes, households, diagnosis)
         })
         .collect())
 }
