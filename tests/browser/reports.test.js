@@ -11,7 +11,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { chromium } from 'playwright-core';
+import { launch, phone as phoneOf } from './chromium.js';
 
 const require = createRequire(import.meta.url);
 const AXE = require.resolve('axe-core/axe.min.js');
@@ -23,24 +23,10 @@ const SHOTS = process.env.SCREENSHOTS || '../../target/browser-screenshots';
 if (!BASE) throw new Error('SAANJH_URL is not set: run via `cargo test -p saanjh-web --test browser`');
 
 let browser;
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-});
+before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
-async function phone(lang = 'en') {
-  const ctx = await browser.newContext({
-    viewport: { width: 360, height: 740 },
-    javaScriptEnabled: false,
-    locale: lang === 'ur' ? 'ur-PK' : 'en-GB',
-    extraHTTPHeaders: { 'Accept-Language': lang === 'ur' ? 'ur-PK,ur;q=0.9' : 'en-GB,en;q=0.9' },
-  });
-  return ctx.newPage();
-}
+const phone = (lang = 'en') => phoneOf(browser, lang);
 
 async function axe(url, cookies = []) {
   const ctx = await browser.newContext({ viewport: { width: 360, height: 740 } });
